@@ -1,0 +1,208 @@
+"""One watcher for many workspaces: one request per tick, backoff, a hard timeout."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .client import ExalsiusClient
+from .errors import (
+    ExalsiusError,
+    NotFoundError,
+    ServerError,
+    TransportError,
+    WaitTimeoutError,
+    WorkspaceFailedError,
+)
+from .models import Workspace, WorkspaceStatus
+
+TRANSIENT = (TransportError, ServerError)
+
+
+@dataclass
+class Tracked:
+    """What is known about one workspace being waited for."""
+
+    workspace_id: str
+    started: float
+    workspace: Workspace | None = None
+    stage: str = "Submitted"
+    finished: float | None = None
+    gone: bool = False
+
+    @property
+    def status(self) -> WorkspaceStatus | None:
+        """The last status the server reported, or None before the first sighting."""
+        return self.workspace.workspace_status if self.workspace else None
+
+    @property
+    def done(self) -> bool:
+        """Whether waiting for this workspace has ended, one way or another."""
+        return self.finished is not None
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether it reached RUNNING."""
+        return self.stage == "Running"
+
+    @property
+    def name(self) -> str:
+        """The workspace's name once seen, else its id."""
+        return self.workspace.name if self.workspace else self.workspace_id
+
+    def elapsed(self, now: float) -> float:
+        """Seconds since tracking started, frozen once done."""
+        return (self.finished or now) - self.started
+
+
+_STAGES = {
+    WorkspaceStatus.PENDING: "Pending",
+    WorkspaceStatus.RUNNING: "Running",
+    WorkspaceStatus.FAILED: "Failed",
+    WorkspaceStatus.STOPPED: "Stopped",
+    WorkspaceStatus.DELETED: "Deleted",
+    WorkspaceStatus.UNKNOWN: "Pending",
+}
+
+
+class WorkspaceWatcher:
+    """Waits for workspaces to reach RUNNING (or fail) with one API request per tick."""
+
+    def __init__(
+        self,
+        client: ExalsiusClient,
+        workspace_ids: Iterable[str],
+        *,
+        timeout: float = 600.0,
+        interval: float = 1.0,
+        max_interval: float = 10.0,
+        cluster_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.clock = clock
+        now = clock()
+        self.tracked: dict[str, Tracked] = {
+            wid: Tracked(wid, started=now) for wid in dict.fromkeys(workspace_ids)}
+        self.deadline = now + timeout
+        self.timeout = timeout
+        self.interval = interval
+        self.max_interval = max_interval
+        self.cluster_id = cluster_id
+        self.requests = 0
+        self.last_error: ExalsiusError | None = None
+        self._quiet_ticks = 0
+
+    @property
+    def done(self) -> bool:
+        """Whether every tracked workspace has ended."""
+        return all(t.done for t in self.tracked.values())
+
+    def poll(self) -> bool:
+        """One tick: one request, then update every tracked workspace; True if anything changed."""
+        pending = [t for t in self.tracked.values() if not t.done]
+        if not pending:
+            return False
+        now = self.clock()
+        if now >= self.deadline:
+            for t in pending:
+                t.stage, t.finished = "Timed out", now
+            return True
+        try:
+            seen = self._fetch(pending)
+        except TRANSIENT as exc:
+            self.last_error = exc
+            self._quiet_ticks += 1
+            return False
+        self.last_error = None
+        changed = False
+        for t in pending:
+            changed |= self._update(t, seen, now)
+        self._quiet_ticks = 0 if changed else self._quiet_ticks + 1
+        return changed
+
+    def next_delay(self) -> float:
+        """Seconds to the next tick: backs off while nothing changes or the server fails."""
+        delay = min(self.interval * (1.5 ** self._quiet_ticks), self.max_interval)
+        return max(0.0, min(delay, self.deadline - self.clock()))
+
+    def run(
+        self,
+        stop: threading.Event | None = None,
+        on_tick: Callable[[WorkspaceWatcher], None] | None = None,
+    ) -> dict[str, Tracked]:
+        """Poll until every workspace has ended, the timeout passes or ``stop`` is set."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            self.poll()
+            if on_tick is not None:
+                on_tick(self)
+            if self.done:
+                break
+            stop.wait(self.next_delay())
+        return self.tracked
+
+    def raise_for_outcome(self) -> None:
+        """Raise WorkspaceFailedError or WaitTimeoutError unless every workspace is RUNNING."""
+        failed = [t for t in self.tracked.values() if t.done and not t.succeeded]
+        timed_out = [t for t in failed if t.stage == "Timed out"]
+        if timed_out:
+            names = ", ".join(t.name for t in timed_out)
+            raise WaitTimeoutError(f"not RUNNING after {self.timeout:g}s: {names}")
+        if failed:
+            parts = ", ".join(f"{t.name} is {t.stage.upper()}" for t in failed)
+            raise WorkspaceFailedError(f"workspace did not come up: {parts}")
+
+    def _fetch(self, pending: list[Tracked]) -> dict[str, Workspace | None]:
+        self.requests += 1
+        if len(self.tracked) == 1:
+            wid = pending[0].workspace_id
+            try:
+                return {wid: self.client.describe_workspace(wid)}
+            except NotFoundError:
+                return {wid: None}
+        listing = self.client.list_workspaces(cluster_id=self._cluster())
+        wanted = {t.workspace_id for t in pending}
+        return {raw.get("id"): ws for raw, ws in zip(listing.raw, listing, strict=False)
+                if isinstance(raw, dict) and raw.get("id") in wanted}
+
+    def _cluster(self) -> str | None:
+        if self.cluster_id:
+            return self.cluster_id
+        clusters = {t.workspace.cluster_id for t in self.tracked.values() if t.workspace}
+        seen_all = all(t.workspace for t in self.tracked.values())
+        return clusters.pop() if seen_all and len(clusters) == 1 else None
+
+    def _update(self, t: Tracked, seen: dict[str, Workspace | None], now: float) -> bool:
+        ws = seen.get(t.workspace_id)
+        if ws is None:
+            if t.workspace is None:
+                return False
+            t.gone, t.stage, t.finished = True, "Deleted", now
+            return True
+        before = (t.stage, t.workspace)
+        t.workspace = ws
+        t.stage = _STAGES[ws.workspace_status]
+        if ws.workspace_status.is_final:
+            t.finished = now
+        return before != (t.stage, t.workspace)
+
+
+def wait_for_workspaces(
+    client: ExalsiusClient,
+    workspace_ids: Iterable[str],
+    *,
+    timeout: float = 600.0,
+    interval: float = 1.0,
+    on_tick: Callable[[WorkspaceWatcher], None] | None = None,
+) -> list[Workspace]:
+    """Block until every workspace is RUNNING; raise a typed error if any fails or time runs out."""
+    watcher = WorkspaceWatcher(client, workspace_ids, timeout=timeout, interval=interval)
+    watcher.run(on_tick=on_tick)
+    watcher.raise_for_outcome()
+    return [t.workspace for t in watcher.tracked.values() if t.workspace is not None]
+
+
+__all__ = ["Tracked", "WorkspaceWatcher", "wait_for_workspaces"]

@@ -1,0 +1,112 @@
+"""Client-side validation of a workspace spec before anything is sent."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import ValidationError
+
+INT32_MAX = 2**31 - 1
+RESOURCE_INT_FIELDS = ("gpu_count", "cpu_cores", "memory_gb", "storage_gb", "gpu_memory")
+RESOURCE_STR_FIELDS = ("gpu_type", "gpu_vendor")
+_TOP_LEVEL = {"name", "cluster_id", "template", "resources", "description", "owner"}
+_TEMPLATE_KEYS = {"name", "variables", "description"}
+
+
+def validate_workspace_spec(spec: Any, *, where: str = "") -> dict[str, Any]:
+    """Check a create body against the API's Workspace schema; return a clean copy.
+
+    Raises ``ValidationError`` naming the first offending field (prefixed by ``where``).
+    """
+    prefix = f"{where}: " if where else ""
+
+    def fail(message: str) -> ValidationError:
+        return ValidationError(prefix + message)
+
+    if not isinstance(spec, Mapping):
+        raise fail(f"a workspace spec must be a mapping, not {type(spec).__name__}")
+    unknown = sorted(set(spec) - _TOP_LEVEL)
+    if unknown:
+        raise fail(f"unknown field {unknown[0]!r} (allowed: {', '.join(sorted(_TOP_LEVEL))})")
+    for key in ("name", "cluster_id", "template", "resources"):
+        if key not in spec or spec[key] is None:
+            raise fail(f"missing required field {key!r}")
+    name = spec["name"]
+    if not isinstance(name, str) or not name.strip():
+        raise fail("name must be a non-empty string")
+    out: dict[str, Any] = {
+        "name": name,
+        "cluster_id": _cluster_id(spec["cluster_id"], fail),
+        "template": _template(spec["template"], fail),
+        "resources": _resources(spec["resources"], fail),
+    }
+    for key in ("description", "owner"):
+        if spec.get(key) is not None:
+            if not isinstance(spec[key], str):
+                raise fail(f"{key} must be a string")
+            out[key] = spec[key]
+    return out
+
+
+def _cluster_id(value: Any, fail: Any) -> str:
+    if not isinstance(value, str):
+        raise fail("cluster_id must be a UUID string")
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise fail(f"cluster_id must be a UUID, got {value!r}") from None
+    return value
+
+
+def _template(value: Any, fail: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise fail("template must be a mapping with 'name' and 'variables'")
+    unknown = sorted(set(value) - _TEMPLATE_KEYS)
+    if unknown:
+        raise fail(f"unknown field 'template.{unknown[0]}'")
+    name = value.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise fail("template.name must be a non-empty string")
+    if "variables" not in value or value["variables"] is None:
+        raise fail("missing required field 'template.variables' (use {} for none)")
+    variables = value["variables"]
+    if not isinstance(variables, Mapping):
+        raise fail("template.variables must be a mapping of strings to strings")
+    for key, val in variables.items():
+        if not isinstance(key, str) or not isinstance(val, str):
+            raise fail(f"template.variables.{key} must be a string, got {type(val).__name__}")
+    out: dict[str, Any] = {"name": name, "variables": dict(variables)}
+    if value.get("description") is not None:
+        if not isinstance(value["description"], str):
+            raise fail("template.description must be a string")
+        out["description"] = value["description"]
+    return out
+
+
+def _resources(value: Any, fail: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise fail("resources must be a mapping")
+    known = set(RESOURCE_INT_FIELDS) | set(RESOURCE_STR_FIELDS)
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise fail(f"unknown field 'resources.{unknown[0]}' (allowed: {', '.join(sorted(known))})")
+    out: dict[str, Any] = {}
+    for key in RESOURCE_INT_FIELDS:
+        val = value.get(key)
+        if val is None:
+            continue
+        if isinstance(val, bool) or not isinstance(val, int):
+            raise fail(f"resources.{key} must be an integer, got {val!r}")
+        if not 0 <= val <= INT32_MAX:
+            raise fail(f"resources.{key} must be between 0 and {INT32_MAX}, got {val}")
+        out[key] = val
+    for key in RESOURCE_STR_FIELDS:
+        val = value.get(key)
+        if val is None:
+            continue
+        if not isinstance(val, str):
+            raise fail(f"resources.{key} must be a string, got {val!r}")
+        out[key] = val
+    return out
