@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -260,19 +261,24 @@ def primary_access(info: Any) -> str | None:
     return links[0] if links else None
 
 
+_RFC3339 = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})?$")
+
+
 def parse_datetime(value: Any) -> datetime | None:
-    """Parse an ISO 8601 timestamp into an aware UTC datetime; junk becomes None."""
-    if not isinstance(value, str) or not value:
+    """Parse an RFC 3339 timestamp into an aware UTC datetime; junk becomes None."""
+    if not isinstance(value, str):
         return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
+    match = _RFC3339.match(value.strip())
+    if match is None:
+        return None
+    day, clock, fraction, offset = match.groups()
+    micro = (fraction or "")[:6].ljust(6, "0")
+    zone = "+00:00" if offset in (None, "Z", "z") else offset[:3] + ":" + offset[-2:]
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(f"{day}T{clock}.{micro}{zone}")
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
 
 
