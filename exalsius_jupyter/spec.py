@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -13,6 +14,7 @@ RESOURCE_INT_FIELDS = ("gpu_count", "cpu_cores", "memory_gb", "storage_gb", "gpu
 RESOURCE_STR_FIELDS = ("gpu_type", "gpu_vendor")
 _TOP_LEVEL = {"name", "cluster_id", "template", "resources", "description", "owner"}
 _TEMPLATE_KEYS = {"name", "variables", "description"}
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 def validate_workspace_spec(spec: Any, *, where: str = "") -> dict[str, Any]:
@@ -54,10 +56,11 @@ def _cluster_id(value: Any, fail: Any) -> str:
     if not isinstance(value, str):
         raise fail("cluster_id must be a UUID string")
     try:
-        uuid.UUID(value)
+        parsed = uuid.UUID(value)
     except ValueError:
         raise fail(f"cluster_id must be a UUID, got {value!r}") from None
-    return value
+    # The API's format: uuid is the hyphenated form; send braces/urn/bare hex forms that way.
+    return value if _CANONICAL_UUID.fullmatch(value) else str(parsed)
 
 
 def _template(value: Any, fail: Any) -> dict[str, Any]:
