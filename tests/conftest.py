@@ -1,0 +1,48 @@
+"""Shared fixtures: a started sandbox, a client on it, ../shared, a canned HTTP server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from support import CannedServer, shared_path
+
+if TYPE_CHECKING:
+    from exalsius_jupyter.client import ExalsiusClient
+    from exalsius_jupyter.sandbox import Sandbox
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """The ../shared directory beside the repo (skip when absent, fail under CI=true)."""
+    return shared_path()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """A started sandbox with a fast lifecycle, stopped after the test."""
+    from exalsius_jupyter.sandbox import Sandbox
+
+    with Sandbox(pending_seconds=0.2, deleted_ttl=0.5, seed=1) as sb:
+        yield sb
+
+
+@pytest.fixture
+def client(sandbox: Sandbox) -> Iterator[ExalsiusClient]:
+    """A client pointed at the sandbox."""
+    from exalsius_jupyter.client import ExalsiusClient
+
+    with ExalsiusClient(sandbox.url, timeout=5) as c:
+        yield c
+
+
+@pytest.fixture
+def canned() -> Iterator[CannedServer]:
+    """A started canned HTTP server on 127.0.0.1, stopped after the test."""
+    server = CannedServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

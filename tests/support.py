@@ -1,0 +1,166 @@
+"""Test helpers shared by the core tests: ../shared specs, a canned HTTP server, a valid spec."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+IN_CI = os.environ.get("CI", "").strip().lower() == "true"
+A100_CLUSTER = "11111111-1111-4111-8111-111111111111"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared; skips (or, with CI=true, fails) when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        reason = f"{path} is absent (the specs live beside the repo, in ../shared)"
+        if IN_CI:
+            pytest.fail(reason + "; CI=true requires it")
+        pytest.skip(reason)
+    return path
+
+
+def load_spec(version: str) -> dict[str, Any]:
+    """The parsed ../shared/openapi/workspaces-<version>.yaml (PyYAML)."""
+    import yaml
+
+    with shared_path("openapi", f"workspaces-{version}.yaml").open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+# -- a canned HTTP server: real HTTP on 127.0.0.1 answering scripted bodies --------------
+
+
+@dataclass
+class Canned:
+    """One scripted answer; ``truncate`` sends that many bytes fewer than Content-Length."""
+
+    status: int = 200
+    body: bytes | str | Any = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    truncate: int = 0
+
+
+@dataclass
+class Seen:
+    """One request the canned server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class CannedServer:
+    """Answers queued ``Canned`` replies in order, repeating the last; records every request."""
+
+    def __init__(self) -> None:
+        self.replies: list[Canned] = []
+        self.requests: list[Seen] = []
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Base URL with the API's version path."""
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def reply(self, *replies: Canned) -> CannedServer:
+        """Queue replies (the last one repeats)."""
+        with self._lock:
+            self.replies.extend(replies)
+        return self
+
+    def json(self, body: Any, status: int = 200, **headers: str) -> CannedServer:
+        """Queue one JSON reply."""
+        hdrs = {"Content-Type": "application/json", **headers}
+        return self.reply(Canned(status, json.dumps(body).encode(), hdrs))
+
+    def count(self, method: str | None = None) -> int:
+        """Requests received (of one method)."""
+        return sum(1 for r in self.requests if method is None or r.method == method)
+
+    def _next(self) -> Canned:
+        with self._lock:
+            if not self.replies:
+                return Canned(500, b"no canned reply queued")
+            return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                server.requests.append(
+                    Seen(self.command, self.path, dict(self.headers.items()), body))
+                canned = server._next()
+                raw = canned.body
+                if isinstance(raw, str):
+                    raw = raw.encode("utf-8")
+                elif not isinstance(raw, bytes):
+                    raw = json.dumps(raw).encode("utf-8")
+                self.send_response(canned.status)
+                for key, value in canned.headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(raw)))
+                if canned.truncate:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                self.wfile.write(raw[: len(raw) - canned.truncate] if canned.truncate else raw)
+                self.wfile.flush()
+
+            do_GET = do_POST = do_DELETE = do_PUT = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def start(self) -> CannedServer:
+        """Serve in a daemon thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Shut down and close the socket."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_spec(**overrides: Any) -> dict[str, Any]:
+    """A valid create body for the sandbox's demo A100 cluster."""
+    spec: dict[str, Any] = {
+        "name": "nb-1",
+        "cluster_id": A100_CLUSTER,
+        "template": {"name": "jupyter-notebook", "variables": {"notebook_port": "8888"}},
+        "resources": {"gpu_count": 1, "gpu_type": "A100", "cpu_cores": 4, "memory_gb": 16,
+                      "storage_gb": 50},
+    }
+    spec.update(overrides)
+    return spec
+

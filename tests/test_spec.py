@@ -1,0 +1,124 @@
+"""spec.py: a create body is checked against the Workspace schema before anything is sent."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from support import make_spec
+
+from exalsius_jupyter.errors import ValidationError
+from exalsius_jupyter.spec import INT32_MAX, validate_workspace_spec
+
+
+def _without(spec: dict[str, Any], dotted: str) -> dict[str, Any]:
+    out = copy.deepcopy(spec)
+    *parents, last = dotted.split(".")
+    node = out
+    for key in parents:
+        node = node[key]
+    del node[last]
+    return out
+
+
+def _with(spec: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    out = copy.deepcopy(spec)
+    *parents, last = dotted.split(".")
+    node = out
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return out
+
+
+def test_valid_spec_returns_clean_copy() -> None:
+    spec = make_spec(description="mine", owner="me")
+    out = validate_workspace_spec(spec)
+    assert out == spec
+    assert out is not spec and out["template"] is not spec["template"]
+
+
+def test_minimal_spec_empty_resources_and_variables() -> None:
+    spec = make_spec(resources={}, template={"name": "ssh-pod", "variables": {}})
+    assert validate_workspace_spec(spec)["resources"] == {}
+
+
+def test_none_optionals_are_dropped() -> None:
+    spec = make_spec(description=None)
+    spec["resources"]["gpu_type"] = None
+    out = validate_workspace_spec(spec)
+    assert "description" not in out and "gpu_type" not in out["resources"]
+
+
+@pytest.mark.parametrize("field", ["name", "cluster_id", "template", "resources",
+                                   "template.name", "template.variables"])
+def test_missing_required_field_is_named(field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        validate_workspace_spec(_without(make_spec(), field))
+    assert field in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", 5), ("name", ""), ("name", "   "), ("cluster_id", 7),
+        ("cluster_id", "not-a-uuid"), ("template", "jupyter-notebook"), ("template.name", 3),
+        ("template.variables", ["a"]), ("template.variables.notebook_port", 8888),
+        ("template.description", 1), ("resources", [1, 2]), ("resources.gpu_count", "2"),
+        ("resources.gpu_count", 1.5), ("resources.gpu_count", True), ("resources.cpu_cores", -1),
+        ("resources.memory_gb", INT32_MAX + 1), ("resources.storage_gb", "big"),
+        ("resources.gpu_type", 100), ("resources.gpu_vendor", ["nvidia"]), ("description", 3),
+        ("owner", {"id": 1}),
+    ],
+)
+def test_wrong_type_is_named(field: str, value: Any) -> None:
+    with pytest.raises(ValidationError) as info:
+        validate_workspace_spec(_with(make_spec(), field, value))
+    assert field in str(info.value)
+
+
+@pytest.mark.parametrize(("field", "value"), [("extra", 1), ("resources.gpus", 2),
+                                               ("template.image", "x")])
+def test_unknown_fields_are_rejected(field: str, value: Any) -> None:
+    with pytest.raises(ValidationError) as info:
+        validate_workspace_spec(_with(make_spec(), field, value))
+    assert field in str(info.value)
+
+
+@pytest.mark.parametrize("junk", [None, [], "name: x", 42])
+def test_not_a_mapping(junk: Any) -> None:
+    with pytest.raises(ValidationError, match="mapping"):
+        validate_workspace_spec(junk)
+
+
+def test_where_prefix() -> None:
+    with pytest.raises(ValidationError) as info:
+        validate_workspace_spec(_without(make_spec(), "name"), where="cell line 3")
+    assert str(info.value).startswith("cell line 3: ")
+
+
+def test_validation_error_is_value_error() -> None:
+    with pytest.raises(ValueError):
+        validate_workspace_spec({})
+
+
+def test_int32_bounds_accepted() -> None:
+    spec = _with(make_spec(), "resources.storage_gb", INT32_MAX)
+    assert validate_workspace_spec(spec)["resources"]["storage_gb"] == INT32_MAX
+
+
+@pytest.mark.parametrize("form", ["11111111111141118111111111111111",
+                                  "{11111111-1111-4111-8111-111111111111}",
+                                  "urn:uuid:11111111-1111-4111-8111-111111111111"])
+def test_cluster_id_other_uuid_forms_are_sent_canonical(form: str) -> None:
+    # Regression: uuid.UUID() accepts these, but the API's format: uuid (and the sandbox)
+    # only takes the hyphenated form, so they passed locally and came back as a 400.
+    out = validate_workspace_spec(make_spec(cluster_id=form))
+    assert out["cluster_id"] == "11111111-1111-4111-8111-111111111111"
+
+
+def test_canonical_cluster_id_is_kept_verbatim() -> None:
+    upper = "11111111-1111-4111-8111-111111111111".upper()
+    assert validate_workspace_spec(make_spec(cluster_id=upper))["cluster_id"] == upper
