@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .models import STATUS_VALUES, primary_access
+from .models import STATUS_VALUES, opt_int, primary_access
 
 STRING_COLUMNS = ("id", "name", "cluster_id", "template", "gpu_type", "gpu_vendor",
                   "access_information", "owner", "description")
@@ -48,10 +48,7 @@ def workspaces_frame(raw: list[dict[str, Any]], total: int | None = None) -> pd.
         "name": _strings([w.get("name") for w in items]),
         "cluster_id": _strings([w.get("cluster_id") for w in items]),
         "workspace_status": pd.Categorical(
-            [s if s in _KNOWN_STATUS else "UNKNOWN"
-             for s in [w.get("workspace_status") for w in items]],
-            dtype=STATUS_DTYPE,
-        ),
+            [_status(w.get("workspace_status")) for w in items], dtype=STATUS_DTYPE),
         "template": _strings([t.get("name") if isinstance(t, Mapping) else t for t in tpl]),
         "gpu_type": _strings([r.get("gpu_type") for r in res]),
         "gpu_vendor": _strings([r.get("gpu_vendor") for r in res]),
@@ -66,6 +63,15 @@ def workspaces_frame(raw: list[dict[str, Any]], total: int | None = None) -> pd.
     frame = pd.DataFrame({col: data[col] for col in COLUMNS}, copy=False)
     frame.attrs["total"] = len(raw) if total is None else int(total)
     return frame
+
+
+def _status(value: Any) -> str:
+    """The status as ``WorkspaceStatus.parse`` reads it (any case; anything else UNKNOWN)."""
+    if isinstance(value, str):
+        upper = value.upper()
+        if upper in _KNOWN_STATUS:
+            return upper
+    return "UNKNOWN"
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -84,11 +90,12 @@ def _strings(values: list[Any]) -> pd.arrays.StringArray:
 
 
 def _ints(values: list[Any]) -> pd.arrays.IntegerArray:
-    clean = [v if type(v) is int else None for v in values]
+    clean = [opt_int(v) for v in values]
     return pd.array(clean, dtype=pd.Int64Dtype())
 
 
 def _times(values: list[Any]) -> pd.DatetimeIndex:
-    series = pd.Series([v if isinstance(v, str) else None for v in values], dtype=object)
+    # RFC 3339 allows lower-case "t" and "z"; pandas' ISO 8601 parser only takes upper case.
+    series = pd.Series([v.upper() if isinstance(v, str) else None for v in values], dtype=object)
     parsed = pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601")
     return pd.DatetimeIndex(parsed).as_unit("ns")
