@@ -1,0 +1,155 @@
+"""frames.py: workspaces as a DataFrame with fixed columns and dtypes (pandas 2 and 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from exalsius_jupyter import frames
+from exalsius_jupyter.frames import COLUMNS, dtypes, workspaces_frame
+from exalsius_jupyter.models import STATUS_VALUES, Workspace, WorkspaceList
+
+RAW: list[dict[str, Any]] = [
+    {
+        "id": "a", "name": "alpha", "cluster_id": "c1", "workspace_status": "RUNNING",
+        "template": {"name": "jupyter-notebook", "variables": {}},
+        "resources": {"gpu_count": 2, "gpu_type": "A100", "gpu_vendor": "NVIDIA",
+                      "cpu_cores": 8, "memory_gb": 64, "storage_gb": 100},
+        "created_at": "2025-01-01T02:00:00+02:00", "to_be_deleted_at": "2025-02-01T00:00:00Z",
+        "access_information": "http://1.2.3.4:8888", "owner": "me", "description": "d",
+    },
+    {
+        "id": "b", "name": "beta", "cluster_id": "c1", "workspace_status": "HIBERNATING",
+        "template": "ssh-pod", "resources": {"cpu_cores": 2},
+        "access_information": [{"access_protocol": "SSH", "port_number": 22,
+                                "external_ips": ["5.6.7.8"]}],
+    },
+    {"id": "c", "name": "gamma"},
+]
+
+
+def _check_dtypes(df: pd.DataFrame) -> None:
+    assert tuple(df.columns) == COLUMNS
+    for col, dtype in dtypes().items():
+        assert df[col].dtype == dtype, col
+
+
+def test_columns_include_the_documented_ones() -> None:
+    documented = {"id", "name", "cluster_id", "workspace_status", "template", "gpu_count",
+                  "gpu_type", "cpu_cores", "memory_gb", "storage_gb", "created_at",
+                  "to_be_deleted_at", "access_information"}
+    assert documented <= set(COLUMNS)
+    assert set(dtypes()) == set(COLUMNS)
+
+
+def test_dtypes_per_column() -> None:
+    df = workspaces_frame(RAW, total=10)
+    _check_dtypes(df)
+    assert isinstance(df["workspace_status"].dtype, pd.CategoricalDtype)
+    assert list(df["workspace_status"].cat.categories) == list(STATUS_VALUES)
+    assert "UNKNOWN" in df["workspace_status"].cat.categories
+    for col in ("gpu_count", "cpu_cores", "memory_gb", "storage_gb"):
+        assert df[col].dtype == pd.Int64Dtype()
+    for col in ("created_at", "to_be_deleted_at"):
+        assert isinstance(df[col].dtype, pd.DatetimeTZDtype)
+        assert str(df[col].dt.tz) == "UTC"
+
+
+def test_values() -> None:
+    df = workspaces_frame(RAW)
+    assert df.attrs["total"] == 3
+    assert list(df["workspace_status"]) == ["RUNNING", "UNKNOWN", "UNKNOWN"]
+    assert list(df["template"].astype(object)) == ["jupyter-notebook", "ssh-pod", pd.NA]
+    assert df.loc[0, "gpu_count"] == 2
+    assert df["gpu_count"].isna().tolist() == [False, True, True]
+    assert df["cpu_cores"].tolist()[:2] == [8, 2]
+    assert df.loc[0, "created_at"] == pd.Timestamp("2025-01-01T00:00:00Z")
+    assert pd.isna(df.loc[1, "created_at"])
+    assert df.loc[0, "access_information"] == "http://1.2.3.4:8888"
+    assert df.loc[1, "access_information"] == "ssh -p 22 5.6.7.8"
+
+
+def test_total_attr() -> None:
+    assert workspaces_frame(RAW, total=123).attrs["total"] == 123
+
+
+def test_empty_frame_same_columns_and_dtypes() -> None:
+    df = workspaces_frame([], total=0)
+    assert df.empty and len(df) == 0
+    _check_dtypes(df)
+    assert df.attrs["total"] == 0
+
+
+def test_nullable_ints_with_missing_and_junk() -> None:
+    raw = [{"id": "1", "resources": {"gpu_count": None, "cpu_cores": "4", "memory_gb": True}},
+           {"id": "2", "resources": None}, {"id": "3"}]
+    df = workspaces_frame(raw)
+    _check_dtypes(df)
+    assert df[["gpu_count", "cpu_cores", "memory_gb"]].isna().all().all()
+    assert df["gpu_count"].sum() == 0
+
+
+def test_junk_rows_and_timestamps_do_not_crash() -> None:
+    raw: list[Any] = ["junk", {"id": "x", "created_at": "yesterday", "to_be_deleted_at": 5}]
+    df = workspaces_frame(raw)
+    _check_dtypes(df)
+    assert len(df) == 2 and df["created_at"].isna().all()
+    assert list(df["workspace_status"]) == ["UNKNOWN", "UNKNOWN"]
+
+
+@pytest.mark.parametrize("status", [["RUNNING"], {"phase": "RUNNING"}, 3, None, True])
+def test_unhashable_or_odd_status_is_unknown(status: Any) -> None:
+    # Regression: a list/dict status (a newer API's richer shape) raised TypeError
+    # ("unhashable type") while the model turns it into UNKNOWN.
+    df = workspaces_frame([{"id": "x", "workspace_status": status}])
+    assert list(df["workspace_status"]) == ["UNKNOWN"]
+
+
+def test_status_agrees_with_the_model() -> None:
+    # Regression: the model reads "running" as RUNNING, the frame said UNKNOWN.
+    raw = [{"id": "x", "workspace_status": "running"}, {"id": "y", "workspace_status": "Failed"}]
+    df = workspaces_frame(raw)
+    model = [Workspace.from_api(r).workspace_status.value for r in raw]
+    assert list(df["workspace_status"]) == model == ["RUNNING", "FAILED"]
+
+
+def test_integral_floats_agree_with_the_model() -> None:
+    # Regression: the model reads 4.0 cores as 4, the frame dropped it to <NA>.
+    raw = [{"id": "x", "resources": {"cpu_cores": 4.0, "gpu_count": 1.5}}]
+    df = workspaces_frame(raw)
+    ws = Workspace.from_api(raw[0])
+    assert df.loc[0, "cpu_cores"] == ws.resources.cpu_cores == 4
+    assert pd.isna(df.loc[0, "gpu_count"]) and ws.resources.gpu_count is None
+
+
+def test_frame_matches_models_for_the_same_rows() -> None:
+    df = workspaces_frame(RAW)
+    for i, ws in enumerate(WorkspaceList(RAW)):
+        assert df.loc[i, "id"] == ws.id
+        assert df.loc[i, "workspace_status"] == ws.workspace_status.value
+        created = df.loc[i, "created_at"]
+        assert (pd.isna(created) and ws.created_at is None) or created == ws.created_at
+
+
+def test_workspace_list_to_dataframe() -> None:
+    df = WorkspaceList(RAW, total=7).to_dataframe()
+    _check_dtypes(df)
+    assert df.attrs["total"] == 7 and len(df) == 3
+
+
+def test_datetimes_with_nanoseconds_and_offsets() -> None:
+    raw = [{"id": "x", "created_at": "2025-01-01T00:00:00.123456789Z"},
+           {"id": "y", "created_at": "2025-06-01T12:00:00-05:00"},
+           {"id": "z", "created_at": "2025-01-01t00:00:00z"}]
+    df = workspaces_frame(raw)
+    assert df.loc[0, "created_at"] == pd.Timestamp("2025-01-01T00:00:00.123456789Z")
+    assert df.loc[1, "created_at"] == pd.Timestamp("2025-06-01T17:00:00Z")
+    # Regression: RFC 3339's lower-case t/z parsed in the model but became NaT here.
+    assert df.loc[2, "created_at"] == pd.Timestamp("2025-01-01T00:00:00Z")
+
+
+def test_pandas_major_version_supported() -> None:
+    assert int(pd.__version__.split(".")[0]) in (2, 3)
+    assert frames.STATUS_DTYPE.categories.tolist() == list(STATUS_VALUES)
