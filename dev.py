@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Developer commands for exalsius-jupyter; needs only Python 3.10+ and its standard library.
+
+    python3 dev.py lab [--no-browser] [--port N] [--token T]
+        JupyterLab on notebooks/quickstart.ipynb, backed by the embedded sandbox API.
+    python3 dev.py test [pytest args...]
+        ruff, then pytest over tests/ and (with nbval) notebooks/.
+
+Both create or update the virtual environment `.venv` first. `--venv PATH` (before the command)
+or the environment variable EXALSIUS_DEV_VENV selects another environment, e.g. an existing one.
+The editable install is skipped while the stamp file in the environment matches pyproject.toml.
+`dev.py lab` exits 0 when stopped with Ctrl-C or SIGTERM after both children have stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import queue
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+NOTEBOOKS = ROOT / "notebooks"
+QUICKSTART = "quickstart.ipynb"
+STAMP = ".exalsius-dev-stamp"
+DEFAULT_PORT = 8888
+
+
+def log(message: str) -> None:
+    """Print a dev.py status line."""
+    print(f"[dev] {message}", flush=True)
+
+
+def venv_python(env_dir: Path) -> Path:
+    """Return the interpreter of the virtual environment `env_dir`."""
+    return env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _works(python: Path) -> bool:
+    return python.exists() and subprocess.call([str(python), "-c", ""]) == 0
+
+
+def ensure_venv(env_dir: Path, extras: set[str]) -> Path:
+    """Create `env_dir` if needed and pip-install the project with `extras`; return its python."""
+    python = venv_python(env_dir)
+    if not _works(python):
+        log(f"creating virtual environment {env_dir}")
+        venv.EnvBuilder(with_pip=True, clear=True, upgrade_deps=True).create(env_dir)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp_file = env_dir / STAMP
+    try:
+        stamp = json.loads(stamp_file.read_text())
+    except (OSError, ValueError):
+        stamp = {}
+    if stamp.get("pyproject") == digest and extras <= set(stamp.get("extras", [])):
+        return python
+    spec = f".[{','.join(sorted(extras))}]"
+    log(f"pip install -e '{spec}' into {env_dir} (the first time takes a minute or two)")
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec]
+    subprocess.run(pip, cwd=ROOT, check=True)
+    stamp_file.write_text(json.dumps({"pyproject": digest, "extras": sorted(extras)}) + "\n")
+    return python
+
+
+def free_port(preferred: int = 0) -> int:
+    """Return `preferred` if it is free on 127.0.0.1, else a random free port."""
+    for port in (preferred, 0) if preferred else (0,):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError("no free port")
+
+
+def start_sandbox(python: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """Start the embedded sandbox API on a random port; return the process and its base URL."""
+    cmd = [str(python), "-m", "exalsius_jupyter.sandbox", "--host", "127.0.0.1", "--port", "0"]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for index, line in enumerate(proc.stdout):
+            if index == 0:
+                lines.put(line.strip())
+            else:
+                print(f"[sandbox] {line}", end="", flush=True)
+        lines.put("")
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        url = lines.get(timeout=60)
+    except queue.Empty:
+        url = ""
+    except BaseException:
+        stop(proc, "sandbox")
+        raise
+    if not url.startswith("http"):
+        stop(proc, "sandbox")
+        raise RuntimeError(f"the sandbox did not print its URL (first line: {url!r})")
+    return proc, url
+
+
+def wait_http(url: str, proc: subprocess.Popen[str], timeout: float = 120) -> bool:
+    """Poll `url` until it answers 200; False if `proc` exits or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def stop(proc: subprocess.Popen[str] | None, name: str, timeout: float = 20) -> None:
+    """Terminate `proc` (SIGTERM), then kill its process group if it does not exit in time."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        log(f"{name} did not stop within {timeout:.0f} s; killing it")
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def lab(python: Path, argv: list[str]) -> int:
+    """Run the sandbox and JupyterLab on the quickstart notebook until Ctrl-C or SIGTERM."""
+    parser = argparse.ArgumentParser(prog="dev.py lab")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    parser.add_argument("--port", type=int, help=f"port (default {DEFAULT_PORT} if free)")
+    parser.add_argument("--token", help="JupyterLab token (default: random)")
+    args = parser.parse_args(argv)
+    port = args.port or free_port(DEFAULT_PORT)
+    token = args.token or secrets.token_hex(16)
+    bin_dir = str(python.parent)
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    signal.signal(signal.SIGTERM, _interrupt)
+    sandbox = jupyter = None
+    code = 0
+    try:
+        sandbox, api_url = start_sandbox(python, env)
+        log(f"sandbox API: {api_url}")
+        env.update(EXALSIUS_API_URL=api_url, EXALSIUS_SANDBOX="1")
+        target = [QUICKSTART] if (NOTEBOOKS / QUICKSTART).exists() else []
+        cmd = [
+            str(python),
+            "-m",
+            "jupyter",
+            "lab",
+            *target,
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={NOTEBOOKS}",
+            "--LanguageServerManager.autodetect=False",
+        ]
+        cmd += ["--no-browser"] if args.no_browser else []
+        cmd += ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        jupyter = subprocess.Popen(cmd, cwd=NOTEBOOKS, env=env, start_new_session=True)
+        base = f"http://127.0.0.1:{port}"
+        if wait_http(f"{base}/api/status?token={token}", jupyter):
+            page = f"/lab/tree/{QUICKSTART}" if target else "/lab"
+            log(f"JupyterLab is ready: {base}{page}?token={token}")
+            log("press Ctrl-C to stop JupyterLab and the sandbox")
+        elif jupyter.poll() is None:
+            log(f"JupyterLab did not answer on {base} yet; see its log above")
+        code = jupyter.wait()
+    except KeyboardInterrupt:
+        log("stopping")
+    except RuntimeError as error:
+        log(f"error: {error}")
+        code = 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop(jupyter, "JupyterLab")
+        stop(sandbox, "sandbox")
+    log("stopped")
+    return code
+
+
+def pytest_targets(args: list[str]) -> list[str]:
+    """Return the default test paths unless `args` already names a path or node id."""
+    if any(not arg.startswith("-") and Path(arg.split("::")[0]).exists() for arg in args):
+        return []
+    return ["tests", "notebooks"]
+
+
+def test(python: Path, argv: list[str]) -> int:
+    """Run ruff, then pytest over tests/ and notebooks/ (nbval) with extra args `argv`."""
+    log("ruff check .")
+    code = subprocess.call([str(python), "-m", "ruff", "check", "."], cwd=ROOT)
+    if code:
+        return code
+    nbval = ["--nbval", "--nbval-current-env"]
+    sanitize = NOTEBOOKS / "sanitize.cfg"
+    if sanitize.exists():
+        nbval += ["--nbval-sanitize-with", str(sanitize.relative_to(ROOT))]
+    cmd = [str(python), "-m", "pytest", *nbval, *pytest_targets(argv), *argv]
+    log(" ".join(cmd[1:]))
+    return subprocess.call(cmd, cwd=ROOT)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run a command."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--venv",
+        type=Path,
+        default=Path(os.environ.get("EXALSIUS_DEV_VENV") or ROOT / ".venv"),
+        help="virtual environment to create or use (default: .venv, or $EXALSIUS_DEV_VENV)",
+    )
+    parser.add_argument("command", choices=["lab", "test"])
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="options of the command")
+    args = parser.parse_args(argv)
+    os.chdir(ROOT)
+    try:
+        if args.command == "lab":
+            return lab(ensure_venv(args.venv.absolute(), {"lab"}), args.args)
+        # the test suite also drives `dev.py lab`, so the test install includes the lab extra
+        return test(ensure_venv(args.venv.absolute(), {"lab", "test"}), args.args)
+    except subprocess.CalledProcessError as error:
+        log(f"failed: {' '.join(map(str, error.cmd))}")
+        return error.returncode or 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
