@@ -1,0 +1,91 @@
+"""Command line: ``python -m exalsius_jupyter.sandbox --port 8765`` serves until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from .app import Sandbox
+from .clusters import describe_clusters
+
+EPILOG = f"""\
+demo clusters (create on one of these; any other cluster_id is a 400):
+{describe_clusters()}
+
+lifecycle: a new workspace is PENDING for --pending-seconds, then RUNNING, or FAILED if the
+cluster cannot satisfy it (more GPUs than its per-workspace maximum, or a gpu_type other than the
+cluster's; case-insensitive, empty is fine). stop -> STOPPED; start -> PENDING -> RUNNING again;
+delete -> DELETED at once, then gone (404) after --deleted-ttl seconds. Pre-populated PENDING
+workspaces stay PENDING until stopped or started.
+
+The base URL is printed as the only line on stdout once listening; the request log goes to stderr.
+"""
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    p = argparse.ArgumentParser(
+        prog="python -m exalsius_jupyter.sandbox",
+        description="Serve an exalsius-compatible Workspaces API sandbox under /v1.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (default 8765)")
+    p.add_argument("--pending-seconds", type=float, default=3.0, help="PENDING -> RUNNING delay")
+    p.add_argument("--deleted-ttl", type=float, default=30.0, help="seconds DELETED stay listed")
+    p.add_argument("--workspaces", type=int, default=0, help="pre-populate N synthetic workspaces")
+    p.add_argument("--seed", type=int, default=None, help="seed for pre-population and faults")
+    p.add_argument("--state", default=None, help="JSON state file (load, then save)")
+    p.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
+    p.add_argument("--error-rate", type=float, default=0.0, help="probability of a 500/503 answer")
+    p.add_argument("--drop-rate", type=float, default=0.0, help="probability of a dropped request")
+    p.add_argument("--retry-after", type=int, default=1, help="Retry-After of injected 503s")
+    p.add_argument("--api", choices=("1.5.1", "1.46"), default="1.5.1", help="response shapes")
+    p.add_argument("--no-extras", action="store_true", help="do not serve start and logs")
+    p.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sandbox until SIGINT or SIGTERM; returns the exit code."""
+    args = parse_args(argv)
+    if not args.quiet:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    sandbox = Sandbox(
+        args.host,
+        args.port,
+        pending_seconds=args.pending_seconds,
+        deleted_ttl=args.deleted_ttl,
+        workspaces=args.workspaces,
+        seed=args.seed,
+        state=args.state,
+        latency=args.latency,
+        error_rate=args.error_rate,
+        drop_rate=args.drop_rate,
+        retry_after=args.retry_after,
+        api=args.api,
+        extras=not args.no_extras,
+        quiet=args.quiet,
+    )
+    with sandbox:
+        print(sandbox.url, flush=True)
+        while not stop.wait(0.5):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""The Sandbox: an in-process exalsius Workspaces API server with test hooks."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Mapping
+from http import HTTPStatus
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .accounting import RequestLog, RequestRecord
+from .api import PREFIX, Api, Response, problem, route_name
+from .faults import Faults
+from .persist import load_state
+from .populate import synthetic_records
+from .records import Record
+from .server import SandboxServer
+from .store import WorkspaceStore
+
+APIS = ("1.5.1", "1.46")
+
+
+class Sandbox:
+    """An exalsius-compatible Workspaces API on a local port; use as a context manager."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        pending_seconds: float = 3.0,
+        deleted_ttl: float = 30.0,
+        workspaces: int = 0,
+        seed: int | None = None,
+        state: str | Path | None = None,
+        latency: float = 0.0,
+        error_rate: float = 0.0,
+        drop_rate: float = 0.0,
+        retry_after: int = 1,
+        api: str = "1.5.1",
+        extras: bool = True,
+        quiet: bool = True,
+    ) -> None:
+        if api not in APIS:
+            raise ValueError(f"api must be one of {', '.join(APIS)}, not {api!r}")
+        self.host = host
+        self.port = port
+        self.latency = latency
+        self.quiet = quiet
+        self.faults = Faults(
+            seed=seed, error_rate=error_rate, drop_rate=drop_rate, retry_after=retry_after
+        )
+        self.log = RequestLog(route_name)
+        state_path = None if state is None else Path(state)
+        self.store = WorkspaceStore(
+            pending_seconds=pending_seconds, deleted_ttl=deleted_ttl, api=api, state=state_path
+        )
+        saved = None if state_path is None else load_state(state_path)
+        if saved is None:
+            self.store.load(synthetic_records(workspaces, random.Random(seed)))
+            self.store.flush()
+        else:
+            self.store.load(Record.from_state(item) for item in saved)
+        self.api = Api(self.store, extras=extras)
+        self._server: SandboxServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. http://127.0.0.1:8765/v1 (the bound port once started)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{PREFIX}"
+
+    def start(self) -> Sandbox:
+        """Bind and serve in a daemon thread; returns self."""
+        if self._server is not None:
+            return self
+        self._server = SandboxServer((self.host, self.port), self, quiet=self.quiet)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"exalsius-sandbox-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, end open connections, close the socket and save the state file."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
+        if thread is not None:
+            thread.join()
+        self.store.flush()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- request handling ---------------------------------------------------------------------
+
+    def dispatch(
+        self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes | None
+    ) -> Response | None:
+        """Count the request, apply latency and faults, then let the API answer it."""
+        self.log.record(RequestRecord(method, route_name(path), headers, body or b""))
+        if self.latency:
+            time.sleep(self.latency)
+        fault = self.faults.decide()
+        if fault is None:
+            return self.api.handle(method, path, query, headers, body)
+        if fault.drop:
+            return None
+        title = HTTPStatus(fault.status).phrase
+        retry_after = fault.retry_after if fault.status in (429, 503) else None
+        detail = f"The sandbox injected a {fault.status} answer."
+        return problem(fault.status, title, detail, path.removeprefix(PREFIX), retry_after)
+
+    # -- test hooks ---------------------------------------------------------------------------
+
+    def fail_next(self, n: int = 1, status: int = 503, retry_after: int | None = 0) -> None:
+        """Answer the next n requests with `status` (problem+json; 503/429 with Retry-After)."""
+        self.faults.fail_next(n, status, retry_after)
+
+    def drop_next(self, n: int = 1) -> None:
+        """Close the connection without answering on the next n requests."""
+        self.faults.drop_next(n)
+
+    def outage(self, on: bool = True) -> None:
+        """Answer every request with 503 (Retry-After: retry_after) until outage(False)."""
+        self.faults.outage(on)
+
+    def request_count(self, method: str | None = None, path: str | None = None) -> int:
+        """Requests received, by method and/or path (route template such as "/workspace/{id}")."""
+        return self.log.count(method, path)
+
+    def reset_counts(self) -> None:
+        """Forget counted and recorded requests."""
+        self.log.reset()
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """The last 10,000 requests as (method, path, headers, body), path as in request_count."""
+        return self.log.records()
+
+    def get(self, workspace_id: str) -> dict[str, Any] | None:
+        """The workspace as the API currently shows it (never wrapped), or None."""
+        return self.store.view(workspace_id)
+
+    def set_status(self, workspace_id: str, status: str) -> None:
+        """Force a workspace's status (any string); KeyError if unknown."""
+        self.store.set_status(workspace_id, status)
+
+    def add(self, workspace: Mapping[str, Any]) -> str:
+        """Insert a workspace given in the API's shape (defaults fill the rest); returns its id."""
+        return self.store.add(workspace)
+
+    def __len__(self) -> int:
+        return len(self.store)

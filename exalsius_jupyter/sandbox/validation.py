@@ -1,0 +1,152 @@
+"""Validation of a create body: the contract's Workspace schema plus the sandbox's own rules."""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+from typing import Any
+
+from .clusters import DEMO_CLUSTERS
+
+INT32_MAX = 2**31 - 1
+STATUSES = ("PENDING", "RUNNING", "STOPPED", "DELETED", "FAILED")
+INT_RESOURCES = ("gpu_count", "cpu_cores", "memory_gb", "storage_gb", "gpu_memory")
+STR_RESOURCES = ("gpu_type", "gpu_vendor")
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DATE_TIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?"
+    r"([Zz]|[+-]([0-9]{2}):([0-9]{2}))"
+)
+
+
+class InvalidBody(ValueError):
+    """A create body the API must reject with 400; the message names the field."""
+
+
+def is_uuid(value: object) -> bool:
+    """Whether value is a UUID in its canonical hyphenated text form (any case)."""
+    return isinstance(value, str) and _UUID.fullmatch(value) is not None
+
+
+def is_date_time(value: str) -> bool:
+    """Whether value is an RFC 3339 date-time, as JSON Schema's "date-time" format means it."""
+    m = _DATE_TIME.fullmatch(value)
+    if m is None:
+        return False
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(year or 2000, month)[1]):
+        return False
+    leap_second = second == 60 and hour == 23 and minute == 59
+    if hour > 23 or minute > 59 or (second > 59 and not leap_second):
+        return False
+    return m.group(9) is None or (int(m.group(9)) <= 23 and int(m.group(10)) <= 59)
+
+
+def parse_json(raw: bytes) -> Any:
+    """Decode a strict JSON document (no NaN/Infinity), or raise InvalidBody."""
+
+    def reject_constant(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidBody(f"The request body is not valid JSON: {exc}") from None
+
+
+def _string(obj: dict[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
+    if key not in obj:
+        if required:
+            raise InvalidBody(f"Field '{where}{key}' is required.")
+        return None
+    value = obj[key]
+    if not isinstance(value, str):
+        raise InvalidBody(f"Field '{where}{key}' must be a string.")
+    return value
+
+
+def _object(obj: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
+    if key not in obj:
+        raise InvalidBody(f"Field '{where}{key}' is required.")
+    value = obj[key]
+    if not isinstance(value, dict):
+        raise InvalidBody(f"Field '{where}{key}' must be an object.")
+    return value
+
+
+def _template(body: dict[str, Any]) -> dict[str, Any]:
+    raw = _object(body, "template")
+    name = _string(raw, "name", "template.", required=True)
+    description = _string(raw, "description", "template.")
+    variables = _object(raw, "variables", "template.")
+    for key, value in variables.items():
+        if not isinstance(value, str):
+            raise InvalidBody(f"Field 'template.variables.{key}' must be a string.")
+    template: dict[str, Any] = {"name": name, "variables": dict(variables)}
+    if description is not None:
+        template["description"] = description
+    return template
+
+
+def _resources(body: dict[str, Any]) -> dict[str, Any]:
+    raw = _object(body, "resources")
+    resources: dict[str, Any] = {}
+    for key in INT_RESOURCES:
+        if key in raw:
+            value = raw[key]
+            if type(value) is not int or not 0 <= value <= INT32_MAX:
+                raise InvalidBody(f"Field 'resources.{key}' must be a non-negative 32-bit integer.")
+            resources[key] = value
+    for key in STR_RESOURCES:
+        value = _string(raw, key, "resources.")
+        if value is not None:
+            resources[key] = value
+    return resources
+
+
+def _optional_fields(body: dict[str, Any], api: str) -> None:
+    if "id" in body and not is_uuid(body["id"]):
+        raise InvalidBody("Field 'id' must be a UUID string.")
+    status = _string(body, "workspace_status", "")
+    if status is not None and status not in STATUSES:
+        raise InvalidBody(f"Field 'workspace_status' must be one of {', '.join(STATUSES)}.")
+    for key in ("owner", "description"):
+        _string(body, key, "")
+    if api == "1.46":
+        if "access_information" in body and not isinstance(body["access_information"], list):
+            raise InvalidBody("Field 'access_information' must be an array.")
+    else:
+        _string(body, "access_information", "")
+    for key in ("created_at", "to_be_deleted_at"):
+        value = _string(body, key, "")
+        if value is not None and not is_date_time(value):
+            raise InvalidBody(f"Field '{key}' must be an RFC 3339 date-time.")
+
+
+def validate_create(body: Any, api: str = "1.5.1") -> dict[str, Any]:
+    """Check a parsed create body; return name, cluster_id, template, resources, description."""
+    if not isinstance(body, dict):
+        raise InvalidBody("The request body must be a JSON object.")
+    name = _string(body, "name", "", required=True)
+    if not name or not name.strip():
+        raise InvalidBody("Field 'name' must be a non-empty string.")
+    if "cluster_id" not in body:
+        raise InvalidBody("Field 'cluster_id' is required.")
+    cluster_id = body["cluster_id"]
+    if not is_uuid(cluster_id):
+        raise InvalidBody("Field 'cluster_id' must be a UUID string.")
+    template = _template(body)
+    resources = _resources(body)
+    _optional_fields(body, api)
+    cluster_id = cluster_id.lower()
+    if cluster_id not in DEMO_CLUSTERS:
+        raise InvalidBody(f"Field 'cluster_id': cluster {cluster_id} not found.")
+    return {
+        "name": name,
+        "cluster_id": cluster_id,
+        "template": template,
+        "resources": resources,
+        "description": body.get("description", ""),
+    }
