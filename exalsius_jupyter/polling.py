@@ -19,6 +19,7 @@ from .errors import (
 from .models import Workspace, WorkspaceStatus
 
 TRANSIENT = (TransportError, ServerError)
+_MAX_BACKOFF_STEPS = 64
 
 
 @dataclass
@@ -125,7 +126,8 @@ class WorkspaceWatcher:
 
     def next_delay(self) -> float:
         """Seconds to the next tick: backs off while nothing changes or the server fails."""
-        delay = min(self.interval * (1.5 ** self._quiet_ticks), self.max_interval)
+        growth = 1.5 ** min(self._quiet_ticks, _MAX_BACKOFF_STEPS)  # no float overflow
+        delay = min(self.interval * growth, self.max_interval)
         return max(0.0, min(delay, self.deadline - self.clock()))
 
     def run(
@@ -165,8 +167,12 @@ class WorkspaceWatcher:
                 return {wid: None}
         listing = self.client.list_workspaces(cluster_id=self._cluster())
         wanted = {t.workspace_id for t in pending}
-        return {raw.get("id"): ws for raw, ws in zip(listing.raw, listing, strict=False)
-                if isinstance(raw, dict) and raw.get("id") in wanted}
+        seen: dict[str, Workspace | None] = {}
+        for index, raw in enumerate(listing.raw):  # parse only the rows being watched
+            wid = raw.get("id") if isinstance(raw, dict) else None
+            if isinstance(wid, str) and wid in wanted:
+                seen[wid] = listing[index]
+        return seen
 
     def _cluster(self) -> str | None:
         if self.cluster_id:
