@@ -67,6 +67,7 @@ class Handler(BaseHTTPRequestHandler):
     """Reads a request (bounded body), dispatches it, writes the answer with Content-Length."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
     server_version = "exalsius-sandbox"
     sys_version = ""
     timeout = 120.0  # seconds an idle keep-alive connection is kept
