@@ -1,0 +1,76 @@
+"""The ``%%exalsius create`` cell body: variable substitution, JSON or YAML, validation."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import ValidationError
+from .spec import validate_workspace_spec
+
+_VARIABLE = re.compile(r"\$(\$|[A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def substitute(text: str, namespace: Mapping[str, Any]) -> str:
+    """Replace ``$name`` (unknown: error; ``$$``: a literal $) and ``{name}`` (known names only).
+
+    One pass, so a substituted value is never expanded again.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        dollar, braced = match.group(1), match.group(2)
+        if dollar == "$":
+            return "$"
+        if dollar is not None:
+            if dollar not in namespace:
+                raise ValidationError(
+                    f"cell body: ${dollar} is not a notebook variable (write $$ for a literal $)")
+            return str(namespace[dollar])
+        return str(namespace[braced]) if braced in namespace else match.group(0)
+
+    return _VARIABLE.sub(replace, text)
+
+
+def parse_body(text: str) -> Any:
+    """Parse JSON, else YAML if PyYAML is installed; one-line errors otherwise."""
+    if not text.strip():
+        raise ValidationError("the cell body is empty: write a workspace mapping (JSON or YAML)")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        json_error = f"line {exc.lineno} column {exc.colno}: {exc.msg}" \
+            if isinstance(exc, json.JSONDecodeError) else str(exc)
+    try:
+        import yaml
+    except ImportError:
+        raise ValidationError(
+            f"the cell body is not valid JSON ({json_error}), and YAML needs PyYAML: "
+            "pip install 'exalsius-jupyter[yaml]'") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ValidationError(f"the cell body is neither JSON nor YAML ({where}{problem})") \
+            from None
+
+
+def body_specs(text: str, namespace: Mapping[str, Any], cluster_id: str | None = None
+               ) -> tuple[list[dict[str, Any]], bool]:
+    """Validated create bodies from a cell, and whether the cell held a list."""
+    data = parse_body(substitute(text, namespace))
+    many = isinstance(data, list)
+    items = data if many else [data]
+    if not items:
+        raise ValidationError("the cell body is an empty list: nothing to create")
+    specs = []
+    for i, item in enumerate(items, start=1):
+        if cluster_id and isinstance(item, dict) and item.get("cluster_id") is None:
+            item = {**item, "cluster_id": cluster_id}
+        name = item.get("name") if isinstance(item, Mapping) else None
+        label = f"item {i} ({name})" if isinstance(name, str) and name else f"item {i}"
+        specs.append(validate_workspace_spec(item, where=label))
+    return specs, many
