@@ -96,6 +96,8 @@ def _resources(body: dict[str, Any]) -> dict[str, Any]:
     for key in INT_RESOURCES:
         if key in raw:
             value = raw[key]
+            if type(value) is float and value.is_integer():
+                value = int(value)  # JSON Schema counts 2.0 as an integer
             if type(value) is not int or not 0 <= value <= INT32_MAX:
                 raise InvalidBody(f"Field 'resources.{key}' must be a non-negative 32-bit integer.")
             resources[key] = value
