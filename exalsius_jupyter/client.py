@@ -270,6 +270,9 @@ def _timeouts(timeout: float | tuple[float, float]) -> tuple[float, float]:
 def _path_id(workspace_id: str) -> str:
     if not isinstance(workspace_id, str) or not workspace_id.strip():
         raise ValidationError("a workspace id must be a non-empty string")
+    if workspace_id.strip() in (".", ".."):
+        # URL layers resolve dot segments (/workspace/../stop -> /stop), even percent-encoded.
+        raise ValidationError(f"{workspace_id.strip()!r} is not a workspace id")
     return quote(workspace_id.strip(), safe="")
 
 
