@@ -26,7 +26,8 @@ class WorkspaceDescription:
 
     def _fields(self) -> list[tuple[str, str]]:
         row = self.frame.iloc[0]
-        return [(col, "" if _missing(row[col]) else str(row[col])) for col in self.frame.columns]
+        return [(col, "" if _missing(row[col]) else str(row[col]))
+                for col in self.frame.columns if col != "access_information"]
 
     def _repr_html_(self) -> str:
         rows = "".join(
