@@ -166,6 +166,7 @@ def lab(python: Path, argv: list[str]) -> int:
         log(f"sandbox API: {api_url}")
         env.update(EXALSIUS_API_URL=api_url, EXALSIUS_SANDBOX="1")
         target = [QUICKSTART] if (NOTEBOOKS / QUICKSTART).exists() else []
+        root_dir = NOTEBOOKS if NOTEBOOKS.is_dir() else ROOT
         cmd = [
             str(python),
             "-m",
@@ -176,12 +177,12 @@ def lab(python: Path, argv: list[str]) -> int:
             f"--ServerApp.port={port}",
             "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={NOTEBOOKS}",
+            f"--ServerApp.root_dir={root_dir}",
             "--LanguageServerManager.autodetect=False",
         ]
         cmd += ["--no-browser"] if args.no_browser else []
         cmd += ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-        jupyter = subprocess.Popen(cmd, cwd=NOTEBOOKS, env=env, start_new_session=True)
+        jupyter = subprocess.Popen(cmd, cwd=root_dir, env=env, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         if wait_http(f"{base}/api/status?token={token}", jupyter):
             page = f"/lab/tree/{QUICKSTART}" if target else "/lab"
@@ -208,7 +209,7 @@ def pytest_targets(args: list[str]) -> list[str]:
     """Return the default test paths unless `args` already names a path or node id."""
     if any(not arg.startswith("-") and Path(arg.split("::")[0]).exists() for arg in args):
         return []
-    return ["tests", "notebooks"]
+    return [name for name in ("tests", "notebooks") if (ROOT / name).is_dir()]
 
 
 def test(python: Path, argv: list[str]) -> int:
