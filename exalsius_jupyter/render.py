@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .errors import ExalsiusError
 from .models import Workspace, WorkspaceStatus, access_links
 
 EMPTY = "—"
@@ -314,8 +315,10 @@ def error_line(exc: BaseException, action: str = "") -> str:
     if title or detail:
         head = f"HTTP {status} " if status else ""
         text = head + ": ".join(str(p) for p in (title, detail) if p)
-    else:
+    elif isinstance(exc, ExalsiusError):
         text = str(exc) or type(exc).__name__
+    else:
+        text = f"{type(exc).__name__}: {exc}"
     text = " ".join(text.split())
     return f"{action}: {text}" if action else text
 

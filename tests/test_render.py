@@ -249,6 +249,7 @@ def test_error_line_uses_the_problem_title_and_detail() -> None:
         "Could not create nb-1: HTTP 409 Conflict: workspace 'nb-1' exists"
     plain = ConnectionFailedError("could not reach the server: GET http://x/v1 (refused)")
     assert render.error_line(plain) == "could not reach the server: GET http://x/v1 (refused)"
+    assert render.error_line(KeyError("x"), "Unexpected error") == "Unexpected error: KeyError: 'x'"
 
 
 def test_error_html_escapes_the_message() -> None:

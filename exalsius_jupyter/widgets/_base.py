@@ -1,0 +1,193 @@
+"""Helpers shared by the widgets: classes, display bundles, error capture, shutdown."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import threading
+import traceback
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, TypeVar
+
+import ipywidgets as widgets
+
+from ..errors import ExalsiusError
+from ..render import error_html, error_line
+
+W = TypeVar("W", bound=widgets.DOMWidget)
+JOIN_TIMEOUT = 5.0
+
+
+def classed(widget: W, *classes: str) -> W:
+    """Add stable CSS classes (``exls-…``) to a widget and return it."""
+    for name in classes:
+        widget.add_class(name)
+    return widget
+
+
+def mime_bundle(widget: widgets.Widget, text: str, html: str) -> dict[str, Any]:
+    """One display bundle: the live widget view plus HTML and text fallbacks."""
+    bundle: dict[str, Any] = {"text/plain": text, "text/html": html}
+    if widget.model_id:
+        bundle["application/vnd.jupyter.widget-view+json"] = {
+            "version_major": 2,
+            "version_minor": 0,
+            "model_id": widget.model_id,
+        }
+    return bundle
+
+
+def show_bundle(bundle: dict[str, Any]) -> None:
+    """Display a raw mime bundle in the current output."""
+    from IPython.display import display
+
+    display(bundle, raw=True)
+
+
+class ErrorArea:
+    """A one-line error display plus an Output that keeps tracebacks of unexpected exceptions."""
+
+    def __init__(self) -> None:
+        self.line = classed(widgets.HTML(value=""), "exls-error")
+        self.output = classed(widgets.Output(), "exls-output")
+        self.source = ""
+
+    @property
+    def message(self) -> str:
+        """The error line's text, HTML included ("" when there is no error)."""
+        return self.line.value
+
+    def show(self, text: str, source: str = "") -> None:
+        """Show one escaped error line (``source`` says who may clear it)."""
+        self.line.value = error_html(text)
+        self.source = source
+
+    def show_exception(self, exc: BaseException, action: str = "", source: str = "") -> None:
+        """Show an error; unexpected exceptions also leave their traceback in the Output."""
+        self.show(error_line(exc, action), source)
+        if not isinstance(exc, ExalsiusError):
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            self.output.append_stderr(text)
+
+    def clear(self, source: str | None = None) -> None:
+        """Remove the error line (only if it came from ``source``, when given)."""
+        if source is None or source == self.source:
+            self.line.value = ""
+            self.source = ""
+
+    def widgets(self) -> list[widgets.Widget]:
+        """The widgets to place in a view."""
+        return [self.line, self.output]
+
+
+Guard = Callable[[Callable[..., Any]], Callable[..., None]]
+
+
+def guarded(errors: ErrorArea, action: str = "") -> Guard:
+    """Wrap a widget callback so no exception escapes it: each one is shown in ``errors``."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., None]:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> None:
+            try:
+                fn(*args, **kwargs)
+            except Exception as exc:
+                errors.show_exception(exc, action or "Unexpected error")
+
+        return run
+
+    return wrap
+
+
+class ConfirmBar:
+    """The inline confirmation step: "Delete ws-1?" with Confirm and Cancel buttons."""
+
+    def __init__(self, button_layout: widgets.Layout, confirm_label: str = "Confirm",
+                 cancel_label: str = "Cancel") -> None:
+        self.label = classed(widgets.Label(value=""), "exls-confirm-text")
+        self.yes = classed(widgets.Button(description=confirm_label, button_style="danger",
+                                          layout=button_layout), "exls-confirm")
+        self.no = classed(widgets.Button(description=cancel_label, layout=button_layout),
+                          "exls-cancel")
+        self.action: str | None = None
+        self.key: str | None = None
+
+    @property
+    def children(self) -> tuple[widgets.Widget, ...]:
+        """The widgets that replace a row's buttons while asking."""
+        return (self.label, self.yes, self.no)
+
+    def ask(self, question: str, action: str, key: str, danger: bool = True) -> None:
+        """Arm the bar for ``action`` on ``key`` (e.g. a workspace id)."""
+        self.label.value = question
+        self.yes.button_style = "danger" if danger else "warning"
+        self.action, self.key = action, key
+
+    def take(self, key: str | None) -> str | None:
+        """The armed action if it is for ``key``; disarms the bar either way."""
+        action, armed = self.action, self.key
+        self.action = self.key = None
+        return action if action is not None and armed == key else None
+
+    def close(self) -> None:
+        """Close the bar's widgets."""
+        for w in self.children:
+            w.close()
+
+
+class Stoppable(Protocol):
+    """Something with background work that must end at kernel shutdown."""
+
+    def _shutdown(self) -> None: ...
+
+
+_live: weakref.WeakSet[Any] = weakref.WeakSet()
+_registered = False
+_registry_lock = threading.Lock()
+
+
+def stop_at_exit(obj: Stoppable) -> None:
+    """Make sure ``obj._shutdown()`` runs when the kernel (the interpreter) shuts down."""
+    global _registered
+    with _registry_lock:
+        _live.add(obj)
+        if not _registered:
+            atexit.register(shutdown_all)
+            _registered = True
+
+
+def shutdown_all() -> None:
+    """Stop every live widget's background work (run at exit)."""
+    for obj in list(_live):
+        with contextlib.suppress(Exception):  # shutting down: nothing left to report to
+            obj._shutdown()
+
+
+def walk(widget: widgets.Widget) -> Iterator[widgets.Widget]:
+    """A widget and every widget it refers to (children, layout, style), each once."""
+    seen: set[int] = set()
+    stack = [widget]
+    while stack:
+        w = stack.pop()
+        if id(w) in seen:
+            continue
+        seen.add(id(w))
+        yield w
+        for name in ("children", "layout", "style"):
+            value = getattr(w, name, None)
+            if isinstance(value, widgets.Widget):
+                stack.append(value)
+            elif isinstance(value, (tuple, list)):
+                stack.extend(v for v in value if isinstance(v, widgets.Widget))
+
+
+def join_thread(thread: threading.Thread | None, timeout: float = JOIN_TIMEOUT) -> None:
+    """Join a worker thread unless it is the calling thread."""
+    if thread is not None and thread is not threading.current_thread():
+        thread.join(timeout)
+
+
+__all__ = ["ErrorArea", "classed", "guarded", "join_thread", "mime_bundle", "show_bundle",
+           "shutdown_all", "stop_at_exit", "walk"]

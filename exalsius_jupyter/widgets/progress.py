@@ -1,0 +1,438 @@
+"""CreationProgress: live stages of new workspaces, polled by a daemon thread (never the kernel)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..client import ExalsiusClient
+from ..errors import ExalsiusError
+from ..polling import Tracked, WorkspaceWatcher
+from ..render import access_html, access_text, cpu_memory, error_line, escape, short_id
+from ._base import (
+    ConfirmBar,
+    ErrorArea,
+    classed,
+    guarded,
+    join_thread,
+    mime_bundle,
+    show_bundle,
+    stop_at_exit,
+    walk,
+)
+
+STAGE_PERCENT = {"Submitted": 10, "Pending": 50, "Running": 100, "Failed": 100,
+                 "Stopped": 100, "Deleted": 100, "Timed out": 100, "Cancelled": 100}
+STAGE_STYLE = {"Submitted": "info", "Pending": "info", "Running": "success", "Failed": "danger",
+               "Stopped": "danger", "Deleted": "danger", "Timed out": "warning",
+               "Cancelled": ""}
+STAGE_COLOUR = {"Running": "#155724", "Failed": "#b00020", "Stopped": "#b00020",
+                "Deleted": "#b00020", "Timed out": "#8a5a00", "Cancelled": "#555"}
+TICK = 1.0  # seconds between redraws of the elapsed time
+
+
+def format_elapsed(seconds: float) -> str:
+    """Elapsed time as "8 s" or "2 min 05 s"."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    return f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+class ProgressRow:
+    """One tracked workspace: name, stage, bar, elapsed time, access link and Cancel."""
+
+    def __init__(self, owner: CreationProgress, workspace_id: str) -> None:
+        self._owner = owner
+        self.workspace_id = workspace_id
+        self.lock = threading.Lock()
+        self.busy = False
+        self.cancelled = False
+        self.reason: str | None = None
+        self.name = classed(widgets.HTML(value=f"<b>{escape(short_id(workspace_id))}</b>",
+                                         layout=widgets.Layout(width="180px")),
+                            "exls-progress-name")
+        self.stage = classed(widgets.Label(value="Submitted",
+                                           layout=widgets.Layout(width="100px")),
+                             "exls-progress-stage")
+        self.bar = classed(widgets.IntProgress(value=STAGE_PERCENT["Submitted"], min=0, max=100,
+                                               bar_style="info",
+                                               layout=widgets.Layout(width="220px")),
+                           "exls-progress-bar")
+        self.elapsed = classed(widgets.Label(value="0 s", layout=widgets.Layout(width="90px")),
+                               "exls-progress-elapsed")
+        self.access = classed(widgets.HTML(value="", layout=widgets.Layout(width="260px")),
+                              "exls-progress-access")
+        self._button_layout = widgets.Layout(width="84px", margin="0 2px")
+        self.cancel_button = classed(widgets.Button(
+            description="Cancel", icon="times", tooltip="Delete this workspace",
+            layout=self._button_layout), "exls-progress-cancel")
+        self._confirm = ConfirmBar(self._button_layout, "Confirm", "Keep")
+        self.asking = False
+        self.detail = classed(widgets.HTML(value=""), "exls-progress-detail")
+        self.line = widgets.HBox(
+            [self.name, self.stage, self.bar, self.elapsed, self.access, self.cancel_button],
+            layout=widgets.Layout(align_items="center"))
+        self.box = classed(widgets.VBox([self.line, self.detail]), "exls-progress-row")
+        guard = owner._guard
+        self.cancel_button.on_click(guard(lambda _b: self.ask()))
+        self._confirm.yes.on_click(guard(lambda _b: self._on_confirm()))
+        self._confirm.no.on_click(guard(lambda _b: self._leave_question()))
+
+    @property
+    def confirm_button(self) -> widgets.Button:
+        """Confirm of the inline "Delete …?" question."""
+        return self._confirm.yes
+
+    @property
+    def keep_button(self) -> widgets.Button:
+        """Keep (do not delete) of the inline question."""
+        return self._confirm.no
+
+    @property
+    def question(self) -> str:
+        """The confirmation question currently shown ("" when none)."""
+        return self._confirm.label.value if self.asking else ""
+
+    def stage_name(self, t: Tracked) -> str:
+        """The stage shown: the watcher's, or Cancelled after a confirmed Cancel."""
+        if self.cancelled and (t.done or t.stage in ("Deleted", "Submitted", "Pending")):
+            return "Cancelled"
+        return t.stage
+
+    def render(self, t: Tracked, now: float) -> None:
+        """Bring the row's widgets in line with what the watcher knows."""
+        stage = self.stage_name(t)
+        name = t.name if t.workspace else short_id(t.workspace_id)
+        _set(self.name, value=f'<b title="{escape(t.workspace_id)}">{escape(name)}</b>')
+        label = "cancelling…" if self.busy else stage
+        _set(self.stage, value=label)
+        _set(self.bar, value=STAGE_PERCENT.get(stage, 50), bar_style=STAGE_STYLE.get(stage, "info"))
+        _set(self.elapsed, value=format_elapsed(t.elapsed(now)))
+        ws = t.workspace
+        access = access_html(ws.access_information) if stage == "Running" and ws else ""
+        _set(self.access, value=access)
+        _set(self.detail, value=self._detail_html(t, stage))
+        finished = stage in ("Running", "Deleted", "Cancelled")
+        _set(self.cancel_button, disabled=self.busy or finished)
+        if self.asking and (finished or self.busy):
+            self._leave_question()
+
+    def _detail_html(self, t: Tracked, stage: str) -> str:
+        ws = t.workspace
+        colour = STAGE_COLOUR.get(stage)
+        if stage == "Failed" and ws is not None:
+            text = (f"FAILED: {ws.resources.gpus} GPUs, {cpu_memory(ws)} on cluster "
+                    f"{ws.cluster_id}")
+            if self.reason:
+                text += f" — {self.reason}"
+        elif stage == "Timed out":
+            status = t.status.value if t.status else "not seen yet"
+            text = (f"Timed out after {format_elapsed(t.elapsed(t.finished or 0))}: still "
+                    f"{status}; it was not RUNNING in time (not a success)")
+        elif stage in ("Stopped", "Deleted"):
+            text = f"{stage.upper()} before it was RUNNING"
+        elif stage == "Cancelled":
+            text = "Cancelled: the workspace was deleted"
+        else:
+            return ""
+        return (f'<div style="color:{colour};font-size:12px;margin-left:4px">'
+                f"{escape(text)}</div>")
+
+    def ask(self) -> None:
+        """Show "Delete NAME? Confirm / Keep" in place of the Cancel button."""
+        if self.busy or self.cancel_button.disabled:
+            return
+        t = self._owner.watcher.tracked[self.workspace_id]
+        self._confirm.ask(f"Delete {t.name}?", "delete", self.workspace_id)
+        self.asking = True
+        self.line.children = (*self.line.children[:-1], *self._confirm.children)
+
+    def _leave_question(self) -> None:
+        self._confirm.take(None)
+        if self.asking:
+            self.asking = False
+            self.line.children = (self.name, self.stage, self.bar, self.elapsed, self.access,
+                                  self.cancel_button)
+
+    def _on_confirm(self) -> None:
+        if self._confirm.take(self.workspace_id) is None:
+            return
+        if not self.lock.acquire(blocking=False):
+            return
+        try:
+            self._owner._cancel(self)
+        finally:
+            self.lock.release()
+
+    def close(self) -> None:
+        """Close the row's widgets."""
+        for w in list(walk(self.box)):
+            w.close()
+        self._confirm.close()
+        self._button_layout.close()
+
+
+def _set(widget: widgets.Widget, **traits: Any) -> None:
+    changed = {k: v for k, v in traits.items() if getattr(widget, k) != v}
+    if changed:
+        with widget.hold_sync():
+            for k, v in changed.items():
+                setattr(widget, k, v)
+
+
+class CreationProgress:
+    """Watch new workspaces come up (Submitted → Pending → Running) without blocking the kernel."""
+
+    def __init__(
+        self,
+        workspace_ids: Sequence[str],
+        client: ExalsiusClient | None = None,
+        *,
+        timeout: float = 600.0,
+        interval: float = 1.0,
+        max_interval: float = 10.0,
+        on_done: Callable[[CreationProgress], None] | None = None,
+    ) -> None:
+        if isinstance(workspace_ids, str):
+            workspace_ids = [workspace_ids]
+        ids = list(dict.fromkeys(workspace_ids))
+        if not ids:
+            raise ValueError("CreationProgress needs at least one workspace id")
+        if client is None:
+            from ..context import get_client
+
+            client = get_client()
+        self.client = client
+        self.watcher = WorkspaceWatcher(client, ids, timeout=timeout, interval=interval,
+                                        max_interval=max_interval)
+        self._on_done = on_done
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._poll_now = False
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._error: ExalsiusError | None = None
+        self._crashed = False
+        self.errors = ErrorArea()
+        self._guard = guarded(self.errors)
+        self.status = classed(widgets.HTML(value=""), "exls-progress-status")
+        self.rows = {wid: ProgressRow(self, wid) for wid in ids}
+        self.widget = classed(widgets.VBox(
+            [self.status, *[r.box for r in self.rows.values()], *self.errors.widgets()]),
+            "exls-progress")
+        stop_at_exit(self)
+        self._render()
+
+    # -- public ----------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """Whether every workspace reached an end (RUNNING, FAILED, gone or timed out)."""
+        return self.watcher.done
+
+    @property
+    def running(self) -> bool:
+        """Whether the polling thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def tracked(self) -> dict[str, Tracked]:
+        """What the watcher knows about each workspace."""
+        return self.watcher.tracked
+
+    def start(self) -> CreationProgress:
+        """Start the daemon polling thread (done when displayed); idempotent; returns self."""
+        with self._lock:
+            if self._thread is None and not self._closed and not self.watcher.done:
+                self._thread = threading.Thread(target=self._loop, name="exalsius-progress",
+                                                daemon=True)
+                self._thread.start()
+        return self
+
+    def wait(self, timeout: float | None = None) -> dict[str, Tracked]:
+        """Block until polling has finished (or ``timeout`` seconds passed); the outcomes."""
+        self.start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        thread = self._thread
+        while thread is not None and thread.is_alive():
+            left = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+            if left <= 0:
+                break
+            thread.join(left)
+        return self.watcher.tracked
+
+    def close(self) -> None:
+        """Stop polling for good and close the widgets."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._stop.set()
+        self._wake.set()
+        join_thread(self._thread)
+        for row in self.rows.values():
+            row.close()
+        for w in list(walk(self.widget)):
+            w.close()
+
+    # -- display ---------------------------------------------------------------------------
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        self.start()
+        return mime_bundle(self.widget, repr(self), self._repr_html_())
+
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        show_bundle(self._repr_mimebundle_())
+
+    def _repr_html_(self) -> str:
+        now = self.watcher.clock()
+        rows = []
+        for wid, t in self.watcher.tracked.items():
+            stage = self.rows[wid].stage_name(t)
+            colour = STAGE_COLOUR.get(stage, "#0b5394")
+            access = access_html(t.workspace.access_information) \
+                if stage == "Running" and t.workspace else ""
+            rows.append(f'<tr><td><b>{escape(t.name)}</b></td>'
+                        f'<td style="color:{colour}">{escape(stage)}</td>'
+                        f"<td>{escape(format_elapsed(t.elapsed(now)))}</td><td>{access}</td></tr>")
+        return (f'<table class="exls-progress-table"><thead><tr><th>Workspace</th><th>Stage</th>'
+                f"<th>Elapsed</th><th>Access</th></tr></thead><tbody>{''.join(rows)}</tbody>"
+                "</table>")
+
+    def __repr__(self) -> str:
+        now = self.watcher.clock()
+        lines = ["CreationProgress:"]
+        for wid, t in self.watcher.tracked.items():
+            stage = self.rows[wid].stage_name(t)
+            access = access_text(t.workspace.access_information) \
+                if stage == "Running" and t.workspace else ""
+            line = f"  {t.name}  {stage}  {format_elapsed(t.elapsed(now))}"
+            lines.append(f"{line}  {access}" if access else line)
+        return "\n".join(lines)
+
+    # -- polling ---------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        w = self.watcher
+        next_poll = w.clock()
+        failures = 0
+        try:
+            while not self._stop.is_set():
+                if self._poll_now or w.clock() >= next_poll:
+                    self._poll_now = False
+                    try:
+                        w.poll()
+                        self._error = w.last_error
+                        failures = 0
+                        delay = w.next_delay()
+                    except ExalsiusError as exc:  # not transient (e.g. 401): keep trying, slower
+                        self._error = exc
+                        failures += 1
+                        delay = min(w.interval * 2 ** failures, w.max_interval,
+                                    max(0.0, w.deadline - w.clock()))
+                    self._find_reasons()
+                    next_poll = w.clock() + delay
+                if self._stop.is_set():
+                    break
+                self._render()
+                if w.done:
+                    break
+                self._wake.wait(max(0.0, min(TICK, next_poll - w.clock())))
+                self._wake.clear()
+        except Exception as exc:  # a bug: show it and stop polling
+            self._crashed = True
+            self.errors.show_exception(exc, "Polling stopped")
+        finally:
+            if not self._closed:
+                self._render()
+        if self._on_done is not None and w.done and not self._closed:
+            try:
+                self._on_done(self)
+            except Exception as exc:
+                self.errors.show_exception(exc, "Unexpected error")
+
+    def _find_reasons(self) -> None:
+        """For a newly FAILED workspace, fetch what the server's logs say (when it has logs)."""
+        for wid, t in self.watcher.tracked.items():
+            row = self.rows[wid]
+            if t.stage != "Failed" or row.reason is not None:
+                continue
+            row.reason = ""
+            try:
+                if not self.client.offers("logs"):
+                    continue
+                records = self.client.workspace_logs(wid, limit=200)
+            except ExalsiusError:
+                continue
+            messages = [str(r.get("log_message") or r.get("message") or "") for r in records
+                        if isinstance(r, dict)]
+            messages = [m for m in messages if m]
+            failed = [m for m in messages if "FAIL" in m.upper()]
+            row.reason = (failed or messages or [""])[-1]
+
+    def _render(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            now = self.watcher.clock()
+            for wid, t in self.watcher.tracked.items():
+                self.rows[wid].render(t, now)
+            _set(self.status, value=self._status_html())
+
+    def _status_html(self) -> str:
+        tracked = list(self.watcher.tracked.values())
+        n = len(tracked)
+        noun = "workspace" if n == 1 else "workspaces"
+        stages = [self.rows[t.workspace_id].stage_name(t) for t in tracked]
+        if self.watcher.done:
+            if all(s == "Running" for s in stages):
+                return f'<span style="color:#155724">✔ {n} {noun} RUNNING</span>'
+            counts: dict[str, int] = {}
+            for s in stages:
+                counts[s] = counts.get(s, 0) + 1
+            summary = ", ".join(f"{c} {s.lower()}" for s, c in counts.items())
+            return f'<span style="color:#b00020">Finished: {escape(summary)}</span>'
+        if self._crashed:
+            return '<span style="color:#b00020">Stopped watching after an unexpected error</span>'
+        if self._closed or self._stop.is_set():
+            return "Stopped watching."
+        if self._error is not None:
+            return (f'<span style="color:#8a5a00">retrying… '
+                    f"({escape(error_line(self._error))})</span>")
+        return f"Waiting for {n} {noun} to be RUNNING…"
+
+    def _cancel(self, row: ProgressRow) -> None:
+        """Delete a tracked workspace after its confirmation; the poller then sees it go."""
+        with self._lock:
+            row.busy = True
+            self._render_row(row)
+        try:
+            self.client.delete_workspace(row.workspace_id)
+            row.cancelled = True
+        except ExalsiusError as exc:
+            self.errors.show_exception(exc, f"Could not delete {row.workspace_id}")
+        finally:
+            with self._lock:
+                row.busy = False
+                self._render_row(row)
+                _set(self.status, value=self._status_html())
+        self._poll_now = True
+        self._wake.set()
+
+    def _render_row(self, row: ProgressRow) -> None:
+        if not self._closed:
+            row.render(self.watcher.tracked[row.workspace_id], self.watcher.clock())
+
+    def _shutdown(self) -> None:
+        """Stop polling without touching widgets (kernel shutdown)."""
+        self._stop.set()
+        self._wake.set()
+
+
+__all__ = ["CreationProgress", "ProgressRow", "format_elapsed"]

@@ -1,0 +1,542 @@
+"""WorkspacePanel against the sandbox, driven with Button.click(): every button's effect."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ipywidgets as widgets
+import pytest
+from support import A100_CLUSTER, REPO_ROOT
+
+from exalsius_jupyter.client import ExalsiusClient
+from exalsius_jupyter.sandbox import Sandbox
+from exalsius_jupyter.widgets import WorkspacePanel
+from exalsius_jupyter.widgets._base import shutdown_all, walk
+
+EVIL = '<img src=x onerror="document.title=\'pwned\'">'
+STOP = "/workspace/{id}/stop"
+START = "/workspace/{id}/start"
+ONE = "/workspace/{id}"
+LIST = "/workspaces"
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    """Poll ``predicate`` until it is truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what or predicate}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def sb() -> Iterator[Sandbox]:
+    with Sandbox(pending_seconds=0.3, deleted_ttl=0.5, seed=3) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def cl(sb: Sandbox) -> Iterator[ExalsiusClient]:
+    with ExalsiusClient(sb.url, timeout=5) as client:
+        yield client
+
+
+@pytest.fixture
+def panels() -> Iterator[list[WorkspacePanel]]:
+    """Panels a test made; closed afterwards even when the test fails."""
+    made: list[WorkspacePanel] = []
+    yield made
+    for p in made:
+        p.close()
+
+
+def make_panel(panels: list[WorkspacePanel], client: ExalsiusClient, **kw: Any) -> WorkspacePanel:
+    kw.setdefault("auto_refresh", False)
+    panel = WorkspacePanel(client, **kw)
+    panels.append(panel)
+    return panel
+
+
+def status_at(sb: Sandbox, wid: str) -> str | None:
+    found = sb.get(wid)
+    return None if found is None else found["workspace_status"]
+
+
+# -- what it shows ----------------------------------------------------------------------------
+
+
+def test_panel_lists_the_sandbox_workspaces(sb: Sandbox, cl: ExalsiusClient,
+                                            panels: list[WorkspacePanel]) -> None:
+    ids = [sb.add({"name": f"ws-{i}", "workspace_status": s})
+           for i, s in enumerate(["RUNNING", "PENDING", "STOPPED"])]
+    panel = make_panel(panels, cl)
+    assert [w.name for w in panel.workspaces] == ["ws-0", "ws-1", "ws-2"]
+    assert [w.id for w in panel.workspaces] == ids
+    assert panel.total == 3
+    assert sb.url in panel.title.value and "sandbox" in panel.title.value
+    assert "<b>3</b> workspaces" in panel.summary.value
+    assert "refreshed" in panel.summary.value
+    row = panel.row("ws-0")
+    assert ">RUNNING</span>" in row.cells.value
+    assert f'title="{ids[0]}"' in row.cells.value and f">{ids[0][:8]}<" in row.cells.value
+    assert 'target="_blank"' in row.cells.value  # RUNNING: its access URL is a link
+    assert "ws-0" in repr(panel) and "ws-2" in panel._repr_html_()
+
+
+def test_stop_is_enabled_only_for_pending_or_running(sb: Sandbox, cl: ExalsiusClient,
+                                                      panels: list[WorkspacePanel]) -> None:
+    for s in ("PENDING", "RUNNING", "STOPPED", "FAILED", "DELETED", "HIBERNATING"):
+        sb.add({"name": s.lower(), "workspace_status": s})
+    panel = make_panel(panels, cl)
+    enabled = {r.workspace.name: not r.stop_button.disabled for r in panel.rows}
+    assert enabled == {"pending": True, "running": True, "stopped": False, "failed": False,
+                       "deleted": False, "hibernating": False}
+    assert panel.row("deleted").delete_button.disabled
+    assert not panel.row("running").delete_button.disabled
+    assert panel.row("running").delete_button.button_style == "danger"
+    assert ">UNKNOWN</span>" in panel.row("hibernating").cells.value
+
+
+# -- actions ----------------------------------------------------------------------------------
+
+
+def test_stop_asks_then_stops_at_the_sandbox(sb: Sandbox, cl: ExalsiusClient,
+                                             panels: list[WorkspacePanel]) -> None:
+    wid = sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+    panel = make_panel(panels, cl)
+    row = panel.row("ws-1")
+    row.stop_button.click()
+    assert row.question == "Stop ws-1?"
+    assert row.confirm_button in row.box.children
+    assert sb.request_count("POST", STOP) == 0
+    row.confirm_button.click()
+    assert status_at(sb, wid) == "STOPPED"
+    assert sb.request_count("POST", STOP) == 1
+    assert row.workspace.workspace_status.value == "STOPPED"  # from the server's answer
+    assert ">STOPPED</span>" in row.cells.value
+    assert row.stop_button.disabled and row.stop_button in row.box.children
+    assert row.question == ""
+
+
+def test_delete_confirm_deletes_and_the_row_goes_once_the_server_forgets_it(
+        sb: Sandbox, cl: ExalsiusClient, panels: list[WorkspacePanel]) -> None:
+    wid = sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+    sb.add({"name": "ws-2", "workspace_status": "RUNNING"})
+    panel = make_panel(panels, cl)
+    row = panel.row("ws-1")
+    row.delete_button.click()
+    assert row.question == "Delete ws-1?"
+    assert row.confirm_button.button_style == "danger"
+    assert sb.request_count("DELETE", ONE) == 0
+    row.confirm_button.click()
+    assert sb.request_count("DELETE", ONE) == 1
+    assert status_at(sb, wid) == "DELETED"
+    assert ">DELETED</span>" in panel.row("ws-1").cells.value
+    assert panel.row("ws-1").delete_button.disabled
+    wait_until(lambda: sb.get(wid) is None, what="the sandbox to forget the workspace")
+    panel.refresh()
+    assert [w.name for w in panel.workspaces] == ["ws-2"]
+
+
+def test_delete_cancel_sends_nothing(sb: Sandbox, cl: ExalsiusClient,
+                                     panels: list[WorkspacePanel]) -> None:
+    wid = sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+    panel = make_panel(panels, cl)
+    row = panel.row("ws-1")
+    sb.reset_counts()
+    row.delete_button.click()
+    row.cancel_button.click()
+    assert row.question == ""
+    assert row.delete_button in row.box.children and row.confirm_button not in row.box.children
+    row.confirm_button.click()  # a stale click on the hidden Confirm does nothing either
+    assert sb.request_count() == 0
+    assert status_at(sb, wid) == "RUNNING"
+
+
+def test_start_is_offered_when_the_server_has_it(sb: Sandbox, cl: ExalsiusClient,
+                                                 panels: list[WorkspacePanel]) -> None:
+    wid = sb.add({"name": "ws-1", "workspace_status": "STOPPED"})
+    panel = make_panel(panels, cl)
+    row = panel.row("ws-1")
+    assert row.start_button is not None and not row.start_button.disabled
+    probes = sb.request_count("POST", START)  # the panel asked once whether start exists
+    row.start_button.click()
+    assert sb.request_count("POST", START) == probes + 1
+    assert status_at(sb, wid) in ("PENDING", "RUNNING")
+    assert row.workspace.workspace_status.value in ("PENDING", "RUNNING")
+    assert row.start_button.disabled and not row.stop_button.disabled
+
+
+def test_no_start_button_without_the_endpoint(panels: list[WorkspacePanel]) -> None:
+    with Sandbox(extras=False) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        sb.add({"name": "ws-1", "workspace_status": "STOPPED"})
+        panel = make_panel(panels, cl)
+        panel.refresh()
+        assert panel.row("ws-1").start_button is None
+        probes = sb.request_count("POST", START)
+        assert probes == 1  # probed once, cached
+
+
+def test_refresh_button_lists_again(sb: Sandbox, cl: ExalsiusClient,
+                                    panels: list[WorkspacePanel]) -> None:
+    panel = make_panel(panels, cl)
+    assert panel.workspaces == [] and "No workspaces" in panel.empty.value
+    assert panel.rows_box.children == (panel.empty,)
+    sb.add({"name": "late", "workspace_status": "PENDING"})
+    before = sb.request_count("GET", LIST)
+    panel.refresh_button.click()
+    assert sb.request_count("GET", LIST) == before + 1
+    assert [w.name for w in panel.workspaces] == ["late"]
+
+
+def test_an_action_error_shows_title_and_detail_in_the_panel(
+        sb: Sandbox, cl: ExalsiusClient, panels: list[WorkspacePanel]) -> None:
+    wid = sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+    panel = make_panel(panels, cl)
+    row = panel.row("ws-1")
+    row.stop_button.click()
+    sb.fail_next(1, status=409)
+    row.confirm_button.click()
+    message = panel.errors.message
+    assert "Could not stop ws-1: HTTP 409 Conflict: The sandbox injected a 409 answer." in message
+    assert status_at(sb, wid) == "RUNNING"
+    assert not row.busy and not row.stop_button.disabled  # usable again
+    row.stop_button.click()  # the next user action clears the line
+    assert panel.errors.message == ""
+
+
+def test_an_unexpected_exception_in_a_callback_is_shown_not_lost(
+        sb: Sandbox, panels: list[WorkspacePanel]) -> None:
+    class BuggyClient(ExalsiusClient):
+        """A real client whose describe has a bug."""
+
+        def describe_workspace(self, workspace_id: str) -> Any:
+            raise RuntimeError("bug in describe")
+
+    sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+    with BuggyClient(sb.url, timeout=5) as cl:
+        panel = make_panel(panels, cl)
+        row = panel.row("ws-1")
+        row.stop_button.click()
+        row.confirm_button.click()  # stop is sent; describing the answer then fails
+        assert "RuntimeError: bug in describe" in panel.errors.message
+        tracebacks = "".join(o.get("text", "") for o in panel.errors.output.outputs)
+        assert "Traceback" in tracebacks and "bug in describe" in tracebacks
+        assert not row.busy and panel.errors.output in panel.widget.children
+
+
+# -- the double-click guard ---------------------------------------------------------------------
+
+
+def test_two_clicks_while_a_request_is_in_flight_send_one_request(
+        panels: list[WorkspacePanel]) -> None:
+    with Sandbox(latency=0.4) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        wid = sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+        panel = make_panel(panels, cl)
+        row = panel.row("ws-1")
+        row.stop_button.click()
+        confirm = row.confirm_button
+        first = threading.Thread(target=confirm.click)
+        first.start()
+        wait_until(lambda: sb.request_count("POST", STOP) == 1, what="the first POST")
+        assert row.busy and row.stop_button.disabled and row.delete_button.disabled
+        assert "working…" in row.cells.value
+        confirm.click()  # the same Confirm again, while the first request is in flight
+        row.stop_button.click()
+        row.run("stop", confirmed=True)  # even a direct second call is refused
+        first.join(10)
+        assert sb.request_count("POST", STOP) == 1
+        assert status_at(sb, wid) == "STOPPED"
+        assert "working…" not in row.cells.value
+
+
+def test_a_second_click_queued_behind_the_first_sends_nothing(
+        sb: Sandbox, cl: ExalsiusClient, panels: list[WorkspacePanel]) -> None:
+    sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+    panel = make_panel(panels, cl)
+    row = panel.row("ws-1")
+    row.delete_button.click()
+    confirm = row.confirm_button
+    confirm.click()
+    confirm.click()  # as the kernel handles a double-click: one after the other
+    row.delete_button.click()
+    assert sb.request_count("DELETE", ONE) == 1
+
+
+# -- filters, pages, many workspaces ----------------------------------------------------------
+
+
+def test_status_filter_shows_only_that_status(sb: Sandbox, cl: ExalsiusClient,
+                                              panels: list[WorkspacePanel]) -> None:
+    for i, s in enumerate(["RUNNING", "PENDING", "RUNNING", "FAILED"]):
+        sb.add({"name": f"ws-{i}", "workspace_status": s})
+    panel = make_panel(panels, cl)
+    before = sb.request_count()
+    panel.status_filter.value = "RUNNING"
+    assert [w.name for w in panel.workspaces] == ["ws-0", "ws-2"]
+    assert "2 RUNNING" in panel.summary.value and "<b>4</b> workspaces" in panel.summary.value
+    panel.status_filter.value = "DELETED"
+    assert panel.workspaces == [] and panel.rows_box.children == (panel.empty,)
+    panel.status_filter.value = ""
+    assert len(panel.workspaces) == 4
+    assert sb.request_count() == before  # filtering by status needs no request
+
+
+def test_cluster_filter_asks_the_server_for_one_cluster(sb: Sandbox, cl: ExalsiusClient,
+                                                        panels: list[WorkspacePanel]) -> None:
+    other = "22222222-2222-4222-8222-222222222222"
+    sb.add({"name": "on-a100", "cluster_id": A100_CLUSTER})
+    sb.add({"name": "on-h100", "cluster_id": other})
+    panel = make_panel(panels, cl)
+    assert {v for _, v in panel.cluster_filter.options} == {"", A100_CLUSTER, other}
+    assert set(panel.form.cluster.options) == {A100_CLUSTER, other}
+    panel.cluster_filter.value = other
+    assert [w.name for w in panel.workspaces] == ["on-h100"]
+    assert sb.requests[-1].method == "GET"
+    assert {v for _, v in panel.cluster_filter.options} == {"", A100_CLUSTER, other}
+    panel.cluster_filter.value = ""
+    assert len(panel.workspaces) == 2
+
+
+def test_a_panel_made_for_one_cluster_lists_only_it(sb: Sandbox, cl: ExalsiusClient,
+                                                    panels: list[WorkspacePanel]) -> None:
+    other = "22222222-2222-4222-8222-222222222222"
+    sb.add({"name": "on-a100", "cluster_id": A100_CLUSTER})
+    sb.add({"name": "on-h100", "cluster_id": other})
+    panel = make_panel(panels, cl, cluster_id=other)
+    assert panel.cluster_filter.value == other
+    assert [w.name for w in panel.workspaces] == ["on-h100"]
+
+
+def test_more_than_a_page_paginates_and_reuses_rows(panels: list[WorkspacePanel]) -> None:
+    with Sandbox(workspaces=120, seed=7) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        names = [w.name for w in cl.list_workspaces()]
+        panel = make_panel(panels, cl)
+        assert panel.pages == 3 and panel.page_label.value == "page 1 of 3"
+        assert len(panel.rows) == 50 and panel.prev_button.disabled
+        first_rows = panel.rows
+        assert [w.name for w in panel.workspaces] == names[:50]
+        panel.next_button.click()
+        assert panel.page_label.value == "page 2 of 3"
+        assert [w.name for w in panel.workspaces] == names[50:100]
+        assert panel.rows == first_rows  # the same row widgets, showing other workspaces
+        panel.next_button.click()
+        assert [w.name for w in panel.workspaces] == names[100:]
+        assert panel.next_button.disabled and len(panel.rows) == 20
+        panel.next_button.click()
+        assert panel.page_label.value == "page 3 of 3"
+        panel.prev_button.click()
+        assert panel.page_label.value == "page 2 of 3"
+        widget_count = len(list(walk(panel.widget)))
+        panel.refresh()
+        panel.go_to_page(0)
+        assert len(list(walk(panel.widget))) == widget_count  # nothing rebuilt
+
+
+def test_a_question_does_not_follow_its_row_to_another_workspace(
+        panels: list[WorkspacePanel]) -> None:
+    with Sandbox(workspaces=4, seed=2) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        panel = make_panel(panels, cl, page_size=2)
+        row = panel.rows[0]
+        first = row.workspace
+        row.delete_button.click()
+        panel.next_button.click()
+        assert row.workspace.id != first.id and row.question == ""
+        row.confirm_button.click()
+        assert sb.request_count("DELETE", ONE) == 0
+
+
+# -- escaping ---------------------------------------------------------------------------------
+
+
+def test_server_strings_are_escaped_everywhere(sb: Sandbox, cl: ExalsiusClient,
+                                               panels: list[WorkspacePanel]) -> None:
+    sb.add({"name": EVIL, "description": EVIL, "workspace_status": "RUNNING",
+            "template": {"name": EVIL, "variables": {EVIL: EVIL}},
+            "resources": {"gpu_count": 1, "gpu_type": EVIL}})
+    panel = make_panel(panels, cl)
+    row = panel.rows[0]
+    html_values = [w.value for w in walk(panel.widget)
+                   if isinstance(w, widgets.HTML)] + [panel._repr_html_()]
+    for value in html_values:
+        assert "<img" not in value
+    assert "&lt;img src=x onerror=" in row.cells.value
+    row.delete_button.click()
+    assert row.question == f"Delete {EVIL}?"  # a Label: shown as text
+    assert isinstance(row._confirm.label, widgets.Label)
+    assert EVIL in repr(panel)
+
+
+# -- creation form ----------------------------------------------------------------------------
+
+
+def fill_form(panel: WorkspacePanel, **values: Any) -> None:
+    form = panel.form
+    form.name.value = values.get("name", "nb-1")
+    form.cluster.value = values.get("cluster", A100_CLUSTER)
+    form.template.value = values.get("template", "jupyter-notebook")
+    form.variables.value = values.get("variables", "notebook_port=8888\n# a comment\n")
+    form.gpu_count.value = values.get("gpus", 1)
+    form.gpu_type.value = values.get("gpu_type", "A100")
+
+
+def test_form_creates_and_tracks_the_new_workspace(sb: Sandbox, cl: ExalsiusClient,
+                                                   panels: list[WorkspacePanel]) -> None:
+    panel = make_panel(panels, cl)
+    fill_form(panel)
+    panel.form.create_button.click()
+    assert sb.request_count("POST", LIST) == 1
+    [wid] = [w.id for w in panel.workspaces if w.name == "nb-1"]
+    created = sb.get(wid)
+    assert created is not None
+    assert created["template"]["variables"] == {"notebook_port": "8888"}
+    assert created["resources"]["gpu_count"] == 1 and created["resources"]["cpu_cores"] == 4
+    assert "Created <b>nb-1</b>" in panel.form.message.value
+    [progress] = panel.progress
+    assert progress.widget in panel.progress_box.children
+    tracked = progress.wait(10)
+    assert tracked[wid].stage == "Running"
+    assert "Running" in repr(progress)
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"cluster": "not-a-uuid"}, "cluster_id must be a UUID"),
+    ({"name": "  "}, "name must be a non-empty string"),
+    ({"variables": "just-a-key"}, "template variables, line 1: expected key=value"),
+    ({"template": ""}, "template.name must be a non-empty string"),
+])
+def test_form_validates_before_sending(sb: Sandbox, cl: ExalsiusClient,
+                                       panels: list[WorkspacePanel], values: dict[str, Any],
+                                       message: str) -> None:
+    panel = make_panel(panels, cl)
+    fill_form(panel, **values)
+    panel.form.create_button.click()
+    assert message in panel.form.message.value
+    assert sb.request_count("POST", LIST) == 0
+    assert panel.progress == []
+
+
+def test_form_shows_the_server_s_refusal(sb: Sandbox, cl: ExalsiusClient,
+                                         panels: list[WorkspacePanel]) -> None:
+    sb.add({"name": "nb-1", "cluster_id": A100_CLUSTER})
+    panel = make_panel(panels, cl)
+    fill_form(panel, name="nb-1")
+    panel.form.create_button.click()
+    assert "Could not create nb-1: HTTP 409" in panel.form.message.value
+    assert panel.progress == [] and not panel.form.create_button.disabled
+
+
+# -- auto-refresh, closing, shutdown ----------------------------------------------------------
+
+
+def refresh_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "exalsius-panel-refresh"]
+
+
+def test_auto_refresh_follows_the_server_and_close_stops_it(
+        sb: Sandbox, cl: ExalsiusClient, panels: list[WorkspacePanel]) -> None:
+    wid = sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+    panel = make_panel(panels, cl, auto_refresh=True, interval=0.05, max_interval=0.2)
+    assert not panel.auto_refreshing  # not before it is shown
+    panel.start()
+    assert panel.auto_refreshing
+    sb.set_status(wid, "STOPPED")
+    wait_until(lambda: ">STOPPED</span>" in panel.row("ws-1").cells.value, what="auto-refresh")
+    wait_until(lambda: panel.refresh_delay > panel.interval, what="backing off")
+    panel.close()
+    assert refresh_threads() == []
+    after_close = sb.request_count()
+    time.sleep(0.5)  # a few intervals
+    assert sb.request_count() == after_close
+
+
+def test_toggle_turns_auto_refresh_off_and_on(sb: Sandbox, cl: ExalsiusClient,
+                                              panels: list[WorkspacePanel]) -> None:
+    panel = make_panel(panels, cl, auto_refresh=True, interval=0.05)
+    panel.start()
+    panel.auto_toggle.value = False
+    assert not panel.auto_refreshing and refresh_threads() == []
+    count = sb.request_count()
+    time.sleep(0.3)
+    assert sb.request_count() == count
+    panel.auto_toggle.value = True
+    wait_until(lambda: sb.request_count() > count, what="refreshing again")
+    assert panel.auto_refreshing
+
+
+def test_auto_refresh_pauses_after_an_error_and_refresh_resumes_it(
+        panels: list[WorkspacePanel]) -> None:
+    with Sandbox() as sb, ExalsiusClient(sb.url, timeout=5, retries=0) as cl:
+        panel = make_panel(panels, cl, auto_refresh=True, interval=0.05)
+        panel.start()
+        sb.outage(True)
+        wait_until(lambda: not panel.auto_refreshing, what="the pause")
+        assert "Could not list workspaces: HTTP 503" in panel.errors.message
+        assert "paused after an error" in panel.summary.value
+        count = sb.request_count()
+        time.sleep(0.3)
+        assert sb.request_count() == count
+        sb.outage(False)
+        panel.refresh_button.click()
+        assert panel.errors.message == "" and panel.auto_refreshing
+        assert "paused" not in panel.summary.value
+
+
+def test_kernel_shutdown_stops_the_refresh_thread(sb: Sandbox, cl: ExalsiusClient,
+                                                  panels: list[WorkspacePanel]) -> None:
+    panel = make_panel(panels, cl, auto_refresh=True, interval=0.05)
+    panel.start()
+    thread = panel._auto_thread
+    assert thread is not None and thread.is_alive()
+    shutdown_all()  # what atexit runs when the kernel's interpreter exits
+    thread.join(5)
+    assert not thread.is_alive()
+
+
+# -- display, import cost, secrets ------------------------------------------------------------
+
+
+def test_display_bundle_has_widget_html_and_text(sb: Sandbox, cl: ExalsiusClient,
+                                                 panels: list[WorkspacePanel]) -> None:
+    sb.add({"name": "ws-1"})
+    panel = make_panel(panels, cl)
+    bundle = panel._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == \
+        panel.widget.model_id
+    assert "ws-1" in bundle["text/html"] and "ws-1" in bundle["text/plain"]
+    assert bundle["text/plain"] == repr(panel)
+
+
+def test_importing_the_widgets_builds_no_widget() -> None:
+    code = ("import exalsius_jupyter.widgets, exalsius_jupyter.render\n"
+            "from ipywidgets.widgets.widget import _instances\n"
+            "print(len(_instances))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                         text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "0"
+
+
+def test_the_token_never_reaches_widget_state(sb: Sandbox, panels: list[WorkspacePanel]) -> None:
+    token = "tok-SECRET-0123456789abcdef"
+    sb.add({"name": "ws-1", "workspace_status": "STOPPED"})
+    with ExalsiusClient(sb.url, token=token, timeout=5) as cl:
+        panel = make_panel(panels, cl)
+        fill_form(panel, name="nb-2")
+        panel.form.create_button.click()
+        panel.row("ws-1").delete_button.click()
+        panel.progress[0].wait(10)
+        from ipywidgets.widgets.widget import _instances
+
+        states = [json.dumps(w.get_state(), default=str) for w in list(_instances.values())]
+        assert states and all(token not in s and "SECRET" not in s for s in states)
+        assert token not in repr(panel) and token not in panel._repr_html_()
+        assert all("Bearer" in r.headers.get("Authorization", "") for r in sb.requests)

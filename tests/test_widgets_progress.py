@@ -1,0 +1,234 @@
+"""CreationProgress against the sandbox: stages, failures, timeout, outages, Cancel, stopping."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ipywidgets as widgets
+import pytest
+from support import A100_CLUSTER, make_spec
+
+from exalsius_jupyter.client import ExalsiusClient
+from exalsius_jupyter.sandbox import Sandbox
+from exalsius_jupyter.widgets import CreationProgress
+from exalsius_jupyter.widgets._base import shutdown_all, walk
+
+EVIL = '<img src=x onerror="document.title=\'pwned\'">'
+ONE = "/workspace/{id}"
+LIST = "/workspaces"
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    """Poll ``predicate`` until it is truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what or predicate}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def made() -> Iterator[list[CreationProgress]]:
+    """Progress widgets a test made; closed afterwards even when the test fails."""
+    out: list[CreationProgress] = []
+    yield out
+    for p in out:
+        p.close()
+
+
+def progress_of(made: list[CreationProgress], ids: list[str], client: ExalsiusClient,
+                **kw: Any) -> CreationProgress:
+    kw.setdefault("interval", 0.05)
+    p = CreationProgress(ids, client, **kw)
+    made.append(p)
+    return p
+
+
+def progress_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "exalsius-progress"]
+
+
+def record(widget: widgets.Widget, trait: str) -> list[Any]:
+    """Every value a trait takes from now on (as the front end would receive them)."""
+    seen = [getattr(widget, trait)]
+    widget.observe(lambda change: seen.append(change["new"]), trait)
+    return seen
+
+
+def test_stages_go_submitted_pending_running(made: list[CreationProgress]) -> None:
+    with Sandbox(pending_seconds=0.6) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        wid = cl.create_workspace(make_spec())
+        p = progress_of(made, [wid], cl)
+        row = p.rows[wid]
+        assert row.stage.value == "Submitted" and row.bar.value == 10
+        stages, bars = record(row.stage, "value"), record(row.bar, "value")
+        styles = record(row.bar, "bar_style")
+        p.start()
+        assert p.running  # start() returned at once: the thread polls
+        tracked = p.wait(10)
+        assert tracked[wid].stage == "Running" and p.done and not p.running
+        assert stages == ["Submitted", "Pending", "Running"]
+        assert bars == [10, 50, 100]
+        assert styles[-1] == "success"
+        assert 'href="http://127.0.0.1:' in row.access.value
+        assert row.cancel_button.disabled
+        assert "RUNNING" in p.status.value
+        assert "nb-1  Running" in repr(p)
+        assert sb.request_count("GET", LIST) == 0  # one id: describe per tick, never list
+
+
+def test_many_workspaces_one_list_request_per_tick(made: list[CreationProgress]) -> None:
+    with Sandbox(pending_seconds=0.5) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        ids = [cl.create_workspace(make_spec(name=f"nb-{i}")) for i in range(3)]
+        sb.reset_counts()
+        p = progress_of(made, ids, cl)
+        p.wait(10)
+        assert all(t.stage == "Running" for t in p.tracked.values())
+        assert sb.request_count("GET", ONE) == 0
+        assert sb.request_count("GET", LIST) == p.watcher.requests
+
+
+def test_failed_creation_turns_red_and_says_why(made: list[CreationProgress]) -> None:
+    with Sandbox(pending_seconds=0.2) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        spec = make_spec(resources={"gpu_count": 12, "gpu_type": "A100"})  # the cluster has 8
+        wid = cl.create_workspace(spec)
+        p = progress_of(made, [wid], cl)
+        p.wait(10)
+        row = p.rows[wid]
+        assert row.stage.value == "Failed"
+        assert row.bar.bar_style == "danger"
+        assert "FAILED: 12 × A100" in row.detail.value
+        assert "offers at most 8 GPUs" in row.detail.value  # from the server's logs
+        assert "#b00020" in row.detail.value
+        assert "Finished: 1 failed" in p.status.value
+        assert not row.cancel_button.disabled  # a failed workspace can still be deleted
+
+
+def test_timeout_is_shown_as_a_timeout_not_success(made: list[CreationProgress]) -> None:
+    with Sandbox(pending_seconds=60) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        wid = cl.create_workspace(make_spec())
+        p = progress_of(made, [wid], cl, timeout=0.4)
+        tracked = p.wait(10)
+        row = p.rows[wid]
+        assert tracked[wid].stage == "Timed out" and not tracked[wid].succeeded
+        assert row.stage.value == "Timed out"
+        assert row.bar.bar_style == "warning"
+        assert "not a success" in row.detail.value and "still PENDING" in row.detail.value
+        assert "RUNNING" not in p.status.value and "timed out" in p.status.value
+        assert not p.running
+
+
+def test_an_outage_shows_retrying_and_polling_recovers(made: list[CreationProgress]) -> None:
+    with Sandbox(pending_seconds=0.3) as sb, ExalsiusClient(sb.url, timeout=5, retries=0) as cl:
+        wid = cl.create_workspace(make_spec())
+        sb.outage(True)
+        p = progress_of(made, [wid], cl, max_interval=0.2)
+        p.start()
+        wait_until(lambda: "retrying…" in p.status.value, what="retrying…")
+        assert "HTTP 503" in p.status.value
+        assert p.running and p.rows[wid].stage.value == "Submitted"
+        sb.outage(False)
+        p.wait(10)
+        assert p.tracked[wid].stage == "Running"
+        assert "retrying" not in p.status.value
+
+
+def test_cancel_asks_then_deletes_once(made: list[CreationProgress]) -> None:
+    with Sandbox(pending_seconds=60, latency=0.2) as sb, \
+            ExalsiusClient(sb.url, timeout=5) as cl:
+        wid = cl.create_workspace(make_spec())
+        p = progress_of(made, [wid], cl)
+        p.start()
+        row = p.rows[wid]
+        wait_until(lambda: row.stage.value == "Pending", what="Pending")
+        row.cancel_button.click()
+        assert row.question == "Delete nb-1?" and row.confirm_button in row.line.children
+        row.keep_button.click()
+        assert row.question == "" and sb.request_count("DELETE", ONE) == 0
+        row.cancel_button.click()
+        first = threading.Thread(target=row.confirm_button.click)
+        first.start()
+        wait_until(lambda: sb.request_count("DELETE", ONE) == 1, what="the DELETE")
+        row.confirm_button.click()  # a second click while the first is in flight
+        row.cancel_button.click()
+        first.join(10)
+        p.wait(10)
+        assert sb.request_count("DELETE", ONE) == 1
+        assert (sb.get(wid) or {}).get("workspace_status", "DELETED") == "DELETED"
+        assert row.stage.value == "Cancelled" and row.cancel_button.disabled
+        assert "Cancelled" in row.detail.value
+
+
+def test_close_stops_polling_for_good(made: list[CreationProgress]) -> None:
+    with Sandbox(pending_seconds=60) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        wid = cl.create_workspace(make_spec())
+        p = progress_of(made, [wid], cl, max_interval=0.05)
+        p.start()
+        wait_until(lambda: p.watcher.requests >= 3, what="a few polls")
+        p.close()
+        assert not p.running and progress_threads() == []
+        after_close = sb.request_count()
+        time.sleep(0.4)  # several intervals
+        assert sb.request_count() == after_close
+        p.start()  # a closed widget never starts again
+        assert progress_threads() == []
+
+
+def test_kernel_shutdown_stops_polling(made: list[CreationProgress]) -> None:
+    with Sandbox(pending_seconds=60) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        p = progress_of(made, [cl.create_workspace(make_spec())], cl)
+        p.start()
+        thread = p._thread
+        shutdown_all()
+        assert thread is not None
+        thread.join(5)
+        assert not thread.is_alive()
+
+
+def test_names_from_the_server_are_escaped(made: list[CreationProgress]) -> None:
+    with Sandbox() as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        wid = sb.add({"name": EVIL, "workspace_status": "RUNNING", "cluster_id": A100_CLUSTER})
+        p = progress_of(made, [wid], cl)
+        p.wait(10)
+        values = [w.value for w in walk(p.widget) if isinstance(w, widgets.HTML)]
+        values.append(p._repr_html_())
+        assert all("<img" not in v for v in values)
+        assert "&lt;img" in p.rows[wid].name.value
+        assert EVIL in repr(p)
+
+
+def test_display_bundle_starts_polling(made: list[CreationProgress]) -> None:
+    with Sandbox(pending_seconds=0.2) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        wid = cl.create_workspace(make_spec())
+        p = progress_of(made, [wid], cl)
+        assert not p.running
+        bundle = p._repr_mimebundle_()
+        assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == \
+            p.widget.model_id
+        assert "Submitted" in bundle["text/plain"] and "<table" in bundle["text/html"]
+        p.start()  # idempotent
+        p.wait(10)
+        assert p.tracked[wid].stage == "Running"
+
+
+def test_progress_needs_an_id() -> None:
+    with pytest.raises(ValueError, match="at least one workspace id"):
+        CreationProgress([], ExalsiusClient("http://127.0.0.1:9/v1"))
+
+
+def test_the_token_never_reaches_progress_state(made: list[CreationProgress]) -> None:
+    token = "tok-SECRET-0123456789abcdef"
+    with Sandbox(pending_seconds=0.2) as sb, \
+            ExalsiusClient(sb.url, token=token, timeout=5) as cl:
+        p = progress_of(made, [cl.create_workspace(make_spec())], cl)
+        p.wait(10)
+        states = [json.dumps(w.get_state(), default=str) for w in walk(p.widget)]
+        assert all(token not in s for s in states)
+        assert token not in repr(p) and token not in p._repr_html_()
