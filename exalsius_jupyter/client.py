@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from ._version import __version__
@@ -45,6 +46,17 @@ class _CappedRetry(Retry):
     def parse_retry_after(self, retry_after: str) -> float:
         """Honour Retry-After, capped at ``max_retry_after`` seconds."""
         return min(super().parse_retry_after(retry_after), self.max_retry_after)
+
+    def increment(self, *args: Any, **kwargs: Any) -> Retry:
+        """Count a failed attempt, but never retry a read timeout.
+
+        A slow server has the request; resending it multiplies the caller's timeout (and urllib3
+        would then report the exhausted retries as a connection error, not a timeout).
+        """
+        error = kwargs.get("error", args[3] if len(args) > 3 else None)
+        if isinstance(error, ReadTimeoutError):
+            raise error
+        return super().increment(*args, **kwargs)
 
 
 def _is_loopback(host: str | None) -> bool:
