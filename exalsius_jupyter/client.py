@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -59,6 +60,39 @@ class _CappedRetry(Retry):
         return super().increment(*args, **kwargs)
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+REDACTED = "[redacted]"
+
+
+def _redact_text(value: Any, secret: str | None) -> Any:
+    return value.replace(secret, REDACTED) if secret and isinstance(value, str) else value
+
+
+def _redacting(
+    method: Callable[Concatenate[ExalsiusClient, _P], _R],
+) -> Callable[Concatenate[ExalsiusClient, _P], _R]:
+    """Strip the client's token from any error an operation raises (servers may echo it)."""
+
+    @functools.wraps(method)
+    def wrapper(self: ExalsiusClient, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except ExalsiusError as exc:
+            _redact_error(exc, self._token)
+            raise
+
+    return wrapper
+
+
+def _redact_error(exc: ExalsiusError, secret: str | None) -> None:
+    if not secret:
+        return
+    exc.args = tuple(_redact_text(a, secret) for a in exc.args)
+    for name in ("title", "detail", "instance", "type"):
+        setattr(exc, name, _redact_text(getattr(exc, name), secret))
+
+
 def _is_loopback(host: str | None) -> bool:
     if not host:
         return False
@@ -92,11 +126,12 @@ class ExalsiusClient:
         backoff_factor: float = 0.5,
     ) -> None:
         url = (base_url or os.environ.get("EXALSIUS_API_URL") or DEFAULT_API_URL).strip()
+        self._token = token if token is not None else (os.environ.get("EXALSIUS_TOKEN") or None)
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValidationError(f"the API URL must be http(s)://host[:port]/path, got {url!r}")
+            shown = _redact_text(url, self._token)
+            raise ValidationError(f"the API URL must be http(s)://host[:port]/path, got {shown!r}")
         self._base_url = url.rstrip("/")
-        self._token = token if token is not None else (os.environ.get("EXALSIUS_TOKEN") or None)
         insecure = parts.scheme == "http" and not _is_loopback(parts.hostname)
         if self._token and insecure and not allow_insecure:
             raise InsecureTransportError(
@@ -155,44 +190,51 @@ class ExalsiusClient:
 
     # -- API operations ------------------------------------------------------------------
 
+    @_redacting
     def list_workspaces(self, cluster_id: str | None = None) -> WorkspaceList:
         """List workspaces, optionally of one cluster; ``.total`` comes from X-Total-Count."""
         params = {"cluster_id": cluster_id} if cluster_id else None
         resp = self._request("GET", "/workspaces", params=params)
-        body = _json(resp)
+        body = _json(resp, self._token)
         items = body.get("workspaces") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise InvalidResponseError(
                 "list response has no 'workspaces' array" + _where(resp))
         return WorkspaceList(items, total=_total(resp, body, len(items)))
 
+    @_redacting
     def describe_workspace(self, workspace_id: str) -> Workspace:
         """Fetch one workspace (bare or wrapped as the live API sends it)."""
         resp = self._request("GET", f"/workspace/{_path_id(workspace_id)}")
-        return Workspace.from_api(_json(resp))
+        return Workspace.from_api(_json(resp, self._token))
 
+    @_redacting
     def create_workspace(self, spec: Mapping[str, Any]) -> str:
         """Validate ``spec`` locally, create the workspace and return its id (never resent)."""
         body = validate_workspace_spec(spec)
         resp = self._request("POST", "/workspaces", json_body=body)
-        return _workspace_id(resp)
+        return _workspace_id(resp, self._token)
 
+    @_redacting
     def stop_workspace(self, workspace_id: str) -> str:
         """Stop a workspace (its volume is kept); returns its id."""
         resp = self._request("POST", f"/workspace/{_path_id(workspace_id)}/stop")
-        return _workspace_id(resp)
+        return _workspace_id(resp, self._token)
 
+    @_redacting
     def delete_workspace(self, workspace_id: str) -> str:
         """Delete a workspace, irreversibly; returns its id."""
         resp = self._request("DELETE", f"/workspace/{_path_id(workspace_id)}")
-        return _workspace_id(resp)
+        return _workspace_id(resp, self._token)
 
+    @_redacting
     def start_workspace(self, workspace_id: str) -> str:
         """Start a stopped workspace where the server offers it (live API); returns its id."""
         resp = self._request("POST", f"/workspace/{_path_id(workspace_id)}/start",
                              feature="start")
-        return _workspace_id(resp)
+        return _workspace_id(resp, self._token)
 
+    @_redacting
     def workspace_logs(self, workspace_id: str, limit: int = 1000) -> list[dict[str, Any]]:
         """Up to ``limit`` log records (NDJSON) where the server offers logs."""
         resp = self._request("GET", f"/workspace/{_path_id(workspace_id)}/logs", feature="logs",
@@ -214,6 +256,7 @@ class ExalsiusClient:
             resp.close()
         return records
 
+    @_redacting
     def offers(self, feature: str) -> bool:
         """Whether the server has an endpoint beyond 1.5.1 (``start`` or ``logs``); cached."""
         if feature not in self._offers:
@@ -254,6 +297,8 @@ class ExalsiusClient:
             raise _transport_error(exc, self.timeout) from None
         if resp.status_code >= 400:
             body = resp.content
+            if self._token:  # an excerpt could otherwise carry part of an echoed token
+                body = body.replace(self._token.encode("utf-8"), REDACTED.encode())
             resp.close()
             if feature and resp.status_code in (404, 405, 501) and _route_missing(body):
                 self._offers[feature] = False
@@ -302,11 +347,11 @@ def _where(resp: requests.Response) -> str:
     return f" ({req.method} {urlsplit(req.url or '').path})" if req is not None else ""
 
 
-def _json(resp: requests.Response) -> Any:
+def _json(resp: requests.Response, secret: str | None = None) -> Any:
     try:
         return resp.json()
     except ValueError:
-        excerpt = resp.text[:80].replace("\n", " ")
+        excerpt = _redact_text(resp.text, secret)[:80].replace("\n", " ")
         raise InvalidResponseError(
             f"the server did not answer with JSON{_where(resp)}: {excerpt!r}",
             status=resp.status_code) from None
@@ -314,8 +359,8 @@ def _json(resp: requests.Response) -> Any:
         raise _transport_error(exc, None) from None
 
 
-def _workspace_id(resp: requests.Response) -> str:
-    body = _json(resp)
+def _workspace_id(resp: requests.Response, secret: str | None = None) -> str:
+    body = _json(resp, secret)
     wid = body.get("workspace_id") if isinstance(body, dict) else None
     if not isinstance(wid, str) or not wid:
         raise InvalidResponseError("response has no 'workspace_id'" + _where(resp))
