@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import pytest
-from support import A100_CLUSTER, Canned, CannedServer
+from support import A100_CLUSTER, Canned, CannedServer, make_spec
 
 from exalsius_jupyter.client import ExalsiusClient
 from exalsius_jupyter.errors import (
@@ -16,7 +16,8 @@ from exalsius_jupyter.errors import (
     WorkspaceFailedError,
 )
 from exalsius_jupyter.models import WorkspaceStatus
-from exalsius_jupyter.polling import WorkspaceWatcher
+from exalsius_jupyter.polling import WorkspaceWatcher, wait_for_workspaces
+from exalsius_jupyter.sandbox import Sandbox
 
 H100_CLUSTER = "22222222-2222-4222-8222-222222222222"
 
@@ -226,3 +227,92 @@ def test_no_ids_is_done_at_once(canned: CannedServer, fast_client: ExalsiusClien
     watcher.run()
     assert watcher.done and canned.count() == 0
     watcher.raise_for_outcome()
+
+
+# -- against the sandbox ------------------------------------------------------------------------
+
+
+def test_pending_to_running(sandbox: Sandbox, client: ExalsiusClient) -> None:
+    wid = client.create_workspace(make_spec())
+    statuses: list[str | None] = []
+    done = wait_for_workspaces(client, [wid], timeout=30, interval=0.05,
+                               on_tick=lambda w: statuses.append(w.tracked[wid].stage))
+    assert [ws.id for ws in done] == [wid]
+    assert done[0].workspace_status is WorkspaceStatus.RUNNING and done[0].access_url
+    assert statuses[0] == "Pending" and statuses[-1] == "Running"
+
+
+def test_failed_on_an_over_capacity_cluster(sandbox: Sandbox, client: ExalsiusClient) -> None:
+    ok = client.create_workspace(make_spec(name="fits"))
+    too_big = client.create_workspace(make_spec(name="too-big", resources={"gpu_count": 99}))
+    watcher = WorkspaceWatcher(client, [ok, too_big], timeout=30, interval=0.05)
+    watcher.run()
+    assert watcher.tracked[ok].succeeded
+    assert watcher.tracked[too_big].stage == "Failed"
+    assert watcher.tracked[too_big].status is WorkspaceStatus.FAILED
+    with pytest.raises(WorkspaceFailedError, match="too-big is FAILED"):
+        watcher.raise_for_outcome()
+    with pytest.raises(WorkspaceFailedError):
+        wait_for_workspaces(client, [too_big], timeout=30, interval=0.05)
+
+
+def test_wait_times_out(sandbox: Sandbox, client: ExalsiusClient) -> None:
+    stuck = sandbox.add({"name": "stuck", "workspace_status": "PENDING"})
+    with pytest.raises(WaitTimeoutError, match="stuck"):
+        wait_for_workspaces(client, [stuck], timeout=0.5, interval=0.05)
+
+
+def test_outage_then_recovery(sandbox: Sandbox) -> None:
+    client = ExalsiusClient(sandbox.url, timeout=5, retries=0)
+    wid = client.create_workspace(make_spec())
+    sandbox.outage(True)
+    errors: list[str] = []
+
+    def on_tick(w: WorkspaceWatcher) -> None:
+        if w.last_error is not None:
+            errors.append(type(w.last_error).__name__)
+            if len(errors) == 3:
+                sandbox.outage(False)
+
+    watcher = WorkspaceWatcher(client, [wid], timeout=30, interval=0.05, max_interval=0.1)
+    watcher.run(on_tick=on_tick)
+    assert errors == ["ServerError"] * 3
+    assert watcher.last_error is None and watcher.tracked[wid].succeeded
+    watcher.raise_for_outcome()
+
+
+def test_one_request_per_tick_for_ten(sandbox: Sandbox, client: ExalsiusClient) -> None:
+    ids = [client.create_workspace(make_spec(name=f"ws-{i}")) for i in range(10)]
+    sandbox.reset_counts()
+    per_tick: list[int] = []
+    last = [0]
+
+    def on_tick(w: WorkspaceWatcher) -> None:
+        now = sandbox.request_count()
+        per_tick.append(now - last[0])
+        last[0] = now
+
+    watcher = WorkspaceWatcher(client, ids, timeout=30, interval=0.05, max_interval=0.1)
+    watcher.run(on_tick=on_tick)
+    watcher.raise_for_outcome()
+    assert len(per_tick) >= 2 and set(per_tick) == {1}
+    assert sandbox.request_count() == watcher.requests == len(per_tick)
+    assert sandbox.request_count("GET", "/workspaces") == watcher.requests
+    assert sandbox.request_count("GET", "/workspace/{id}") == 0
+
+
+def test_describe_for_a_single_id(sandbox: Sandbox, client: ExalsiusClient) -> None:
+    wid = client.create_workspace(make_spec())
+    sandbox.reset_counts()
+    wait_for_workspaces(client, [wid], timeout=30, interval=0.05)
+    assert sandbox.request_count("GET", "/workspace/{id}") == sandbox.request_count() >= 1
+    assert sandbox.request_count("GET", "/workspaces") == 0
+
+
+def test_deleted_while_waiting(sandbox: Sandbox, client: ExalsiusClient) -> None:
+    a = client.create_workspace(make_spec(name="a"))
+    b = client.create_workspace(make_spec(name="b"))
+    client.delete_workspace(a)
+    watcher = WorkspaceWatcher(client, [a, b], timeout=30, interval=0.05)
+    watcher.run()
+    assert watcher.tracked[a].stage == "Deleted" and watcher.tracked[b].succeeded
