@@ -96,9 +96,7 @@ class Sandbox:
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is not None:
-            server.shutdown()
-            server.close_connections()
-            server.server_close()
+            server.stop()
         if thread is not None:
             thread.join()
         self.store.flush()

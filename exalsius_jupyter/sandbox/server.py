@@ -32,6 +32,7 @@ class SandboxServer(ThreadingHTTPServer):
     """A ThreadingHTTPServer (daemon threads) that can close its open connections on stop."""
 
     daemon_threads = True
+    request_queue_size = 128  # many clients connecting at once must not be reset
 
     def __init__(self, address: tuple[str, int], dispatcher: Dispatcher, *, quiet: bool) -> None:
         self.dispatcher = dispatcher
@@ -49,6 +50,17 @@ class SandboxServer(ThreadingHTTPServer):
         finally:
             with self._open_lock:
                 self._open.discard(request)
+
+    def stop(self) -> None:
+        """End serve_forever at once (waking its poll), close open connections and the socket."""
+        stopper = threading.Thread(target=self.shutdown)
+        stopper.start()
+        while stopper.is_alive():
+            with contextlib.suppress(OSError):
+                socket.create_connection(self.server_address[:2], timeout=0.2).close()
+            stopper.join(0.01)
+        self.close_connections()
+        self.server_close()
 
     def close_connections(self) -> None:
         """Shut down every open keep-alive connection so its thread ends."""
