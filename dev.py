@@ -55,8 +55,14 @@ def ensure_venv(env_dir: Path, extras: set[str]) -> Path:
     """Create `env_dir` if needed and pip-install the project with `extras`; return its python."""
     python = venv_python(env_dir)
     if not _works(python):
+        if env_dir.exists() and any(env_dir.iterdir()) and not (env_dir / "pyvenv.cfg").exists():
+            raise SystemExit(f"[dev] {env_dir} is not a virtual environment; not touching it")
         log(f"creating virtual environment {env_dir}")
-        venv.EnvBuilder(with_pip=True, clear=True, upgrade_deps=True).create(env_dir)
+        try:
+            venv.EnvBuilder(with_pip=True, clear=True, upgrade_deps=True).create(env_dir)
+        except subprocess.CalledProcessError:
+            log("creating the venv failed (on Debian/Ubuntu: apt-get install python3-venv)")
+            raise
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     stamp_file = env_dir / STAMP
     try:
