@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .models import STATUS_VALUES, opt_int, primary_access
@@ -40,33 +42,61 @@ def dtypes() -> dict[str, Any]:
 
 def workspaces_frame(raw: list[dict[str, Any]], total: int | None = None) -> pd.DataFrame:
     """Build the frame from the list response's workspace objects, one pass per column."""
-    items = [w if isinstance(w, Mapping) else _EMPTY for w in raw]
-    res = [_mapping(w.get("resources")) for w in items]
-    tpl = [w.get("template") for w in items]
+    items = raw if _all_types(raw, _DICT) else [_mapping(w) for w in raw]
+    res = _column(items, "resources")
+    if not _all_types(res, _DICT):
+        res = [_mapping(r) for r in res]
+    tpl = _column(items, "template")
+    tpl_names = (_column(tpl, "name") if _all_types(tpl, _DICT)
+                 else [t.get("name") if isinstance(t, Mapping) else t for t in tpl])
     data: dict[str, Any] = {
-        "id": _strings([w.get("id") for w in items]),
-        "name": _strings([w.get("name") for w in items]),
-        "cluster_id": _strings([w.get("cluster_id") for w in items]),
-        "workspace_status": pd.Categorical(
-            [_status(w.get("workspace_status")) for w in items], dtype=STATUS_DTYPE),
-        "template": _strings([t.get("name") if isinstance(t, Mapping) else t for t in tpl]),
-        "gpu_type": _strings([r.get("gpu_type") for r in res]),
-        "gpu_vendor": _strings([r.get("gpu_vendor") for r in res]),
-        "access_information": _strings([_access(w.get("access_information")) for w in items]),
-        "owner": _strings([w.get("owner") for w in items]),
-        "description": _strings([w.get("description") for w in items]),
+        "workspace_status": _statuses(_column(items, "workspace_status")),
+        "template": _strings(tpl_names),
+        "access_information": _strings(_access_column(_column(items, "access_information"))),
     }
+    for col in ("id", "name", "cluster_id", "owner", "description"):
+        data[col] = _strings(_column(items, col))
+    for col in ("gpu_type", "gpu_vendor"):
+        data[col] = _strings(_column(res, col))
     for col in INT_COLUMNS:
-        data[col] = _ints([r.get(col) for r in res])
+        data[col] = _ints(_column(res, col))
     for col in TIME_COLUMNS:
-        data[col] = _times([w.get(col) for w in items])
+        data[col] = _times(_column(items, col))
     frame = pd.DataFrame({col: data[col] for col in COLUMNS}, copy=False)
     frame.attrs["total"] = len(raw) if total is None else int(total)
     return frame
 
 
+# Fast paths: a well-formed response is handled by C-level map/itemgetter/set calls; anything
+# unusual (missing keys, odd types) falls back to a tolerant per-value pass.
+_DICT = frozenset({dict})
+_STR = frozenset({str, type(None)})
+_INT = frozenset({int})
+_INT_OR_NONE = frozenset({int, type(None)})
+
+
+def _all_types(values: list[Any], allowed: frozenset[type]) -> bool:
+    return set(map(type, values)) <= allowed
+
+
+def _column(items: list[Mapping[str, Any]], key: str) -> list[Any]:
+    """``[item.get(key) for item in items]``, at C speed when every item has the key."""
+    try:
+        return list(map(itemgetter(key), items))
+    except KeyError:
+        return [w.get(key) for w in items]
+
+
+def _statuses(values: list[Any]) -> pd.Categorical:
+    """The status column as ``WorkspaceStatus.parse`` reads it (any case; else UNKNOWN)."""
+    try:
+        known = set(values) <= _KNOWN_STATUS
+    except TypeError:  # an unhashable status (list, dict)
+        known = False
+    return pd.Categorical(values if known else [_status(v) for v in values], dtype=STATUS_DTYPE)
+
+
 def _status(value: Any) -> str:
-    """The status as ``WorkspaceStatus.parse`` reads it (any case; anything else UNKNOWN)."""
     if isinstance(value, str):
         upper = value.upper()
         if upper in _KNOWN_STATUS:
@@ -78,6 +108,12 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else _EMPTY
 
 
+def _access_column(values: list[Any]) -> list[Any]:
+    if _all_types(values, _STR) and "" not in values:
+        return values
+    return [_access(v) for v in values]
+
+
 def _access(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value or None
@@ -85,17 +121,36 @@ def _access(value: Any) -> str | None:
 
 
 def _strings(values: list[Any]) -> pd.arrays.StringArray:
-    clean = [v if v is None or isinstance(v, str) else str(v) for v in values]
-    return pd.array(clean, dtype=pd.StringDtype())
+    if not _all_types(values, _STR):
+        values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+    return pd.array(values, dtype=pd.StringDtype())
 
 
 def _ints(values: list[Any]) -> pd.arrays.IntegerArray:
+    types = set(map(type, values))
+    try:
+        if types <= _INT:
+            data = np.array(values, dtype=np.int64)
+            return pd.arrays.IntegerArray(data, np.zeros(len(data), dtype=bool))
+        if types <= _INT_OR_NONE:
+            return pd.array(values, dtype=pd.Int64Dtype())
+    except OverflowError:
+        pass
     clean = [opt_int(v) for v in values]
+    clean = [v if v is None or -(2**63) <= v < 2**63 else None for v in clean]
     return pd.array(clean, dtype=pd.Int64Dtype())
 
 
 def _times(values: list[Any]) -> pd.DatetimeIndex:
-    # RFC 3339 allows lower-case "t" and "z"; pandas' ISO 8601 parser only takes upper case.
-    series = pd.Series([v.upper() if isinstance(v, str) else None for v in values], dtype=object)
-    parsed = pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601")
+    if not _all_types(values, _STR):
+        values = [v if isinstance(v, str) else None for v in values]
+    parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, errors="coerce",
+                            format="ISO8601")
+    missing = parsed.isna().to_numpy()
+    if missing.any():
+        # RFC 3339 allows lower-case "t" and "z"; pandas' ISO 8601 parser takes upper case only.
+        retry = [v.upper() if isinstance(v, str) else None for v in values]
+        again = pd.to_datetime(pd.Series(retry, dtype=object), utc=True, errors="coerce",
+                               format="ISO8601")
+        parsed = parsed.where(~missing, again)
     return pd.DatetimeIndex(parsed).as_unit("ns")
