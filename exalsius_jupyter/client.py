@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
@@ -104,6 +105,25 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
+class _TokenAuth(AuthBase):
+    """Sets the credential header on each request; its repr never shows the credential."""
+
+    def __init__(self, token: str | None, *, api_key_header: bool) -> None:
+        self.token = token
+        self.api_key_header = api_key_header
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self.token:
+            if self.api_key_header:
+                request.headers["X-API-Key"] = self.token
+            else:
+                request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+    def __repr__(self) -> str:
+        return f"<credential {mask_secret(self.token)}>"
+
+
 def mask_secret(secret: str | None) -> str:
     """A token as it may be shown: never more than its last four characters."""
     if not secret:
@@ -126,7 +146,9 @@ class ExalsiusClient:
         backoff_factor: float = 0.5,
     ) -> None:
         url = (base_url or os.environ.get("EXALSIUS_API_URL") or DEFAULT_API_URL).strip()
-        self._token = token if token is not None else (os.environ.get("EXALSIUS_TOKEN") or None)
+        secret = token if token is not None else (os.environ.get("EXALSIUS_TOKEN") or None)
+        # The credential lives only in the auth hook (masked repr), never in session.headers.
+        self._auth = _TokenAuth(secret or None, api_key_header=api_key_header)
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             shown = _redact_text(url, self._token)
@@ -144,11 +166,7 @@ class ExalsiusClient:
             "Accept": "application/json, application/problem+json",
             "User-Agent": f"exalsius-jupyter/{__version__} python-requests/{requests.__version__}",
         })
-        if self._token:
-            if api_key_header:
-                self.session.headers["X-API-Key"] = self._token
-            else:
-                self.session.headers["Authorization"] = f"Bearer {self._token}"
+        self.session.auth = self._auth  # also keeps requests from using ~/.netrc instead
         retry = _CappedRetry(
             total=retries, connect=retries, read=retries, status=retries, other=0,
             allowed_methods=IDEMPOTENT_METHODS, status_forcelist=RETRY_STATUSES,
@@ -164,6 +182,10 @@ class ExalsiusClient:
     def base_url(self) -> str:
         """The API root including its version path, without a trailing slash."""
         return self._base_url
+
+    @property
+    def _token(self) -> str | None:
+        return self._auth.token
 
     @property
     def has_token(self) -> bool:
