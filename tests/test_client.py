@@ -659,3 +659,31 @@ def test_unknown_status_end_to_end(sandbox: Sandbox, client: ExalsiusClient) -> 
     assert client.describe_workspace(wid).workspace_status is WorkspaceStatus.UNKNOWN
     df = client.list_workspaces().to_dataframe()
     assert list(df["workspace_status"]) == ["UNKNOWN"]
+
+
+def test_token_not_in_session_state(sandbox: Sandbox) -> None:
+    # Regression: the token sat in session.headers, so printing client.session.headers (or the
+    # client's vars in a debugger/variable inspector) showed it.
+    client = ExalsiusClient(sandbox.url, token=TOKEN, timeout=5)
+    client.list_workspaces()
+    for text in (repr(client.session.headers), repr(vars(client)), repr(vars(client.session))):
+        assert TOKEN not in text
+    assert sandbox.requests[-1].headers["authorization"] == f"Bearer {TOKEN}"
+
+
+@pytest.mark.parametrize("token", [TOKEN, None])
+def test_netrc_never_replaces_or_adds_credentials(
+        sandbox: Sandbox, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, token: str | None) -> None:
+    # Regression: requests consults ~/.netrc when no auth object is set, so a netrc entry for
+    # the API host replaced the Bearer token with Basic auth (and sent the netrc password).
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1\nlogin someone\npassword hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.delenv("EXALSIUS_TOKEN", raising=False)
+    ExalsiusClient(sandbox.url, token=token, timeout=5).list_workspaces()
+    headers = sandbox.requests[-1].headers
+    if token:
+        assert headers["authorization"] == f"Bearer {TOKEN}"
+    else:
+        assert "authorization" not in headers
