@@ -259,6 +259,8 @@ class ExalsiusClient:
     @_redacting
     def workspace_logs(self, workspace_id: str, limit: int = 1000) -> list[dict[str, Any]]:
         """Up to ``limit`` log records (NDJSON) where the server offers logs."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValidationError(f"limit must be a positive whole number, got {limit!r}")
         resp = self._request("GET", f"/workspace/{_path_id(workspace_id)}/logs", feature="logs",
                              stream=True)
         records: list[dict[str, Any]] = []
