@@ -672,8 +672,9 @@ def test_token_not_in_session_state(sandbox: Sandbox) -> None:
 
 
 @pytest.mark.parametrize("token", [TOKEN, None])
-def test_netrc_never_replaces_or_adds_credentials(
-        sandbox: Sandbox, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, token: str | None) -> None:
+def test_netrc_never_replaces_or_adds_credentials(sandbox: Sandbox, tmp_path: Any,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  token: str | None) -> None:
     # Regression: requests consults ~/.netrc when no auth object is set, so a netrc entry for
     # the API host replaced the Bearer token with Basic auth (and sent the netrc password).
     netrc = tmp_path / "netrc"
@@ -687,3 +688,19 @@ def test_netrc_never_replaces_or_adds_credentials(
         assert headers["authorization"] == f"Bearer {TOKEN}"
     else:
         assert "authorization" not in headers
+
+
+@pytest.mark.parametrize("limit", [0, -3, True, "5", 2.5])
+def test_logs_limit_must_be_positive_int(sandbox: Sandbox, client: ExalsiusClient,
+                                         limit: Any) -> None:
+    # Regression: limit=0 (or negative) still returned one record.
+    wid = client.create_workspace(make_spec())
+    sandbox.reset_counts()
+    with pytest.raises(ValidationError, match="limit"):
+        client.workspace_logs(wid, limit=limit)
+    assert sandbox.request_count() == 0
+
+
+def test_logs_limit_one(client: ExalsiusClient) -> None:
+    wid = client.create_workspace(make_spec())
+    assert len(client.workspace_logs(wid, limit=1)) == 1
