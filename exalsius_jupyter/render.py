@@ -23,22 +23,22 @@ STATUS_COLOURS: dict[WorkspaceStatus, tuple[str, str]] = {
     WorkspaceStatus.UNKNOWN: ("#e8dff5", "#4b2a7b"),
 }
 
-# The panel's row cells: (key, heading, width in px).
-ROW_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("name", "Name", 150),
-    ("id", "ID", 78),
-    ("status", "Status", 118),
-    ("template", "Template", 104),
-    ("gpus", "GPUs", 80),
-    ("cpu_memory", "CPU / memory", 104),
-    ("age", "Age", 84),
-    ("expires", "Expires", 84),
-    ("access", "Access", 220),
+# The panel's row cells: (key, heading, CSS grid track). Name, template and access share what
+# room there is; the rest are fixed, so rows and the heading line up at any width.
+ROW_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("name", "Name", "minmax(80px, 1.4fr)"),
+    ("id", "ID", "68px"),
+    ("status", "Status", "88px"),
+    ("template", "Template", "minmax(70px, 1fr)"),
+    ("gpus", "GPUs", "84px"),
+    ("cpu_memory", "CPU / memory", "112px"),
+    ("age", "Age", "86px"),
+    ("expires", "Expires", "78px"),
+    ("access", "Access", "minmax(110px, 1.8fr)"),
 )
-ROW_GAP_PX = 8
-ROW_WIDTH_PX = sum(w for _, _, w in ROW_COLUMNS) + ROW_GAP_PX * (len(ROW_COLUMNS) - 1)
-_GRID = (f"display:grid;grid-template-columns:{' '.join(f'{w}px' for _, _, w in ROW_COLUMNS)};"
-         f"column-gap:{ROW_GAP_PX}px;align-items:center;font-size:13px;line-height:1.6")
+ROW_TEMPLATE = " ".join(track for _, _, track in ROW_COLUMNS)
+_GRID = (f"display:grid;grid-template-columns:{ROW_TEMPLATE};column-gap:6px;"
+         "align-items:center;font-size:13px;line-height:1.6;width:100%")
 _CELL = "overflow:hidden;text-overflow:ellipsis;white-space:nowrap"
 
 
@@ -110,6 +110,7 @@ def access_link_html(link: str) -> str:
     """A clickable link for an http(s) URL, else a copyable ``<code>`` (e.g. an ssh line)."""
     if is_web_url(link):
         return (f'<a class="exls-access-link" href="{escape(link)}" target="_blank" '
+                f'style="color:#0b5394;text-decoration:underline" '
                 f'rel="noopener noreferrer" title="{escape(link)}">{escape(link)}</a>')
     return (f'<code class="exls-access-code" style="user-select:all;cursor:copy" '
             f'title="{escape(link)} (click to select, then copy)">{escape(link)}</code>')
@@ -326,7 +327,7 @@ def error_line(exc: BaseException, action: str = "") -> str:
 __all__ = [
     "EMPTY",
     "ROW_COLUMNS",
-    "ROW_WIDTH_PX",
+    "ROW_TEMPLATE",
     "STATUS_COLOURS",
     "access_html",
     "access_link_html",

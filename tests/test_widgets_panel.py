@@ -116,7 +116,7 @@ def test_stop_asks_then_stops_at_the_sandbox(sb: Sandbox, cl: ExalsiusClient,
     row = panel.row("ws-1")
     row.stop_button.click()
     assert row.question == "Stop ws-1?"
-    assert row.confirm_button in row.box.children
+    assert row.asking and row._confirm_line in row.box.children
     assert sb.request_count("POST", STOP) == 0
     row.confirm_button.click()
     assert status_at(sb, wid) == "STOPPED"
@@ -156,7 +156,7 @@ def test_delete_cancel_sends_nothing(sb: Sandbox, cl: ExalsiusClient,
     row.delete_button.click()
     row.cancel_button.click()
     assert row.question == ""
-    assert row.delete_button in row.box.children and row.confirm_button not in row.box.children
+    assert not row.asking and row._confirm_line not in row.box.children
     row.confirm_button.click()  # a stale click on the hidden Confirm does nothing either
     assert sb.request_count() == 0
     assert status_at(sb, wid) == "RUNNING"

@@ -104,7 +104,7 @@ def test_failed_creation_turns_red_and_says_why(made: list[CreationProgress]) ->
         row = p.rows[wid]
         assert row.stage.value == "Failed"
         assert row.bar.bar_style == "danger"
-        assert "FAILED: 12 × A100" in row.detail.value
+        assert "FAILED: asked for 12 × A100 GPUs" in row.detail.value
         assert "offers at most 8 GPUs" in row.detail.value  # from the server's logs
         assert "#b00020" in row.detail.value
         assert "Finished: 1 failed" in p.status.value

@@ -16,7 +16,6 @@ from ..client import ExalsiusClient
 from ..errors import ExalsiusError, NotFoundError
 from ..models import Workspace, WorkspaceList, WorkspaceStatus
 from ..render import (
-    ROW_WIDTH_PX,
     endpoint_label,
     escape,
     header_row_html,
@@ -41,6 +40,8 @@ from .progress import CreationProgress
 STOPPABLE = frozenset({WorkspaceStatus.PENDING, WorkspaceStatus.RUNNING})
 STARTABLE = frozenset({WorkspaceStatus.STOPPED})
 WORKING = "working…"
+BUTTON_PX = 72
+DELETE_BUTTON_PX = 88
 MAX_PROGRESS_ENTRIES = 5
 _ALL = ""
 
@@ -60,10 +61,12 @@ class WorkspaceRow:
         self.stop_button = classed(widgets.Button(description="Stop", icon="stop",
                                                   layout=blay, style=bsty), "exls-stop")
         self.delete_button = classed(widgets.Button(description="Delete", icon="trash",
-                                                    button_style="danger", layout=blay,
+                                                    button_style="danger",
+                                                    layout=panel._delete_layout,
                                                     style=bsty), "exls-delete")
         self.start_button: widgets.Button | None = None
         self._confirm: ConfirmBar | None = None
+        self._confirm_line: widgets.HBox | None = None
         self.asking = False
         guard = panel._guard
         self.stop_button.on_click(guard(lambda _b: self.ask("stop")))
@@ -114,6 +117,8 @@ class WorkspaceRow:
                 w.close()
         if self._confirm:
             self._confirm.close()
+        if self._confirm_line:
+            self._confirm_line.close()
 
     # -- state -----------------------------------------------------------------------------
 
@@ -155,13 +160,17 @@ class WorkspaceRow:
             return
         self._panel.errors.clear()
         if self._confirm is None:
-            self._confirm = ConfirmBar(self._panel._button_layout)
-            self._confirm.yes.on_click(self._panel._guard(lambda _b: self._on_confirm()))
-            self._confirm.no.on_click(self._panel._guard(lambda _b: self._cancel_question()))
+            p = self._panel
+            self._confirm = ConfirmBar(p._button_layout)
+            self._confirm.yes.on_click(p._guard(lambda _b: self._on_confirm()))
+            self._confirm.no.on_click(p._guard(lambda _b: self._cancel_question()))
+            self._confirm_line = classed(widgets.HBox(self._confirm.children,
+                                                      layout=p._confirm_layout),
+                                         "exls-confirm-line")
         verb = "Stop" if action == "stop" else "Delete"
         self._confirm.ask(f"{verb} {ws.name}?", action, ws.id, danger=action == "delete")
         self.asking = True
-        self.box.children = (self.cells, *self._confirm.children)
+        self.box.children = (*self._normal_children(), self._confirm_line)
 
     def _cancel_question(self) -> None:
         if self._confirm is not None:
@@ -252,11 +261,15 @@ class WorkspacePanel:
     # -- construction ----------------------------------------------------------------------
 
     def _build(self, cluster: str, auto_refresh: bool) -> None:
-        self._cells_layout = widgets.Layout(width=f"{ROW_WIDTH_PX}px", margin="0 4px 0 0")
+        self._cells_layout = widgets.Layout(flex="1 1 0%", min_width="0", margin="0 6px 0 0")
         self._html_style = HTMLStyle()
-        self._button_layout = widgets.Layout(width="76px", margin="0 2px")
+        self._button_layout = widgets.Layout(width=f"{BUTTON_PX}px", margin="0 2px")
+        self._delete_layout = widgets.Layout(width=f"{DELETE_BUTTON_PX}px", margin="0 2px")
+        self._confirm_layout = widgets.Layout(width="100%", justify_content="flex-end",
+                                              align_items="center", padding="0 0 4px 0")
         self._button_style = widgets.ButtonStyle()
-        self._row_layout = widgets.Layout(align_items="center", min_height="30px",
+        self._row_layout = widgets.Layout(align_items="center", flex_flow="row wrap",
+                                          min_height="30px",
                                           border_bottom="1px solid #eee")
         sandbox = (' <span class="exls-sandbox" style="background:#e7f1ff;color:#0b5394;'
                    'border-radius:4px;padding:1px 6px;font-size:11px">sandbox</span>'
@@ -281,9 +294,10 @@ class WorkspacePanel:
             value=_ALL, description="Status", layout=widgets.Layout(width="190px"),
             style={"description_width": "45px"}), "exls-filter-status")
         self.summary = classed(widgets.HTML(value=""), "exls-summary")
-        self.head = classed(widgets.HTML(value=header_row_html(),
-                                         layout=widgets.Layout(width=f"{ROW_WIDTH_PX}px")),
+        self.head = classed(widgets.HTML(value=header_row_html(), layout=self._cells_layout),
                             "exls-table-head")
+        self._head_spacer = widgets.Box(layout=widgets.Layout(width=self._actions_width()))
+        head_row = widgets.HBox([self.head, self._head_spacer])
         self.empty = classed(widgets.HTML(value="<i>No workspaces.</i>"), "exls-empty")
         self.rows_box = classed(widgets.VBox([]), "exls-rows")
         self.prev_button = classed(widgets.Button(description="Prev", icon="chevron-left",
@@ -306,7 +320,7 @@ class WorkspacePanel:
             [self.refresh_button, self.auto_toggle, self.cluster_filter, self.status_filter,
              self.summary], layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
         self.widget = classed(widgets.VBox(
-            [self.title, controls, *self.errors.widgets(), self.head, self.rows_box,
+            [self.title, controls, *self.errors.widgets(), head_row, self.rows_box,
              self.pager, self.progress_box, self.accordion]), "exls-panel")
         self.refresh_button.on_click(self._guard(lambda _b: self._on_refresh_click()))
         self.prev_button.on_click(self._guard(lambda _b: self._turn(-1)))
@@ -314,6 +328,10 @@ class WorkspacePanel:
         self.auto_toggle.observe(self._guard(self._on_auto_toggle), "value")
         self.cluster_filter.observe(self._guard(self._on_cluster_filter), "value")
         self.status_filter.observe(self._guard(self._on_status_filter), "value")
+
+    def _actions_width(self) -> str:
+        buttons = 2 if self._offers_start else 1
+        return f"{buttons * (BUTTON_PX + 4) + DELETE_BUTTON_PX + 4}px"
 
     def _cluster_options(self) -> list[tuple[str, str]]:
         return [("All clusters", _ALL), *[(c, c) for c in sorted(self._clusters)]]
@@ -406,8 +424,8 @@ class WorkspacePanel:
             w.close()
         for r in rows:
             r.close()
-        for w in (self._cells_layout, self._html_style, self._button_layout,
-                  self._button_style, self._row_layout, self.empty):
+        for w in (self._cells_layout, self._html_style, self._button_layout, self._delete_layout,
+                  self._button_style, self._row_layout, self._confirm_layout, self.empty):
             w.close()
 
     # -- display ---------------------------------------------------------------------------
@@ -467,6 +485,7 @@ class WorkspacePanel:
             if self._offers_start:
                 for r in self._rows:
                     r.add_start()
+                self._head_spacer.layout.width = self._actions_width()
             self._render_page()
         return changed
 

@@ -126,8 +126,8 @@ class ProgressRow:
         ws = t.workspace
         colour = STAGE_COLOUR.get(stage)
         if stage == "Failed" and ws is not None:
-            text = (f"FAILED: {ws.resources.gpus} GPUs, {cpu_memory(ws)} on cluster "
-                    f"{ws.cluster_id}")
+            text = (f"FAILED: asked for {ws.resources.gpus} GPUs, {cpu_memory(ws)} on cluster "
+                    f"{short_id(ws.cluster_id)}")
             if self.reason:
                 text += f" — {self.reason}"
         elif stage == "Timed out":
@@ -140,7 +140,8 @@ class ProgressRow:
             text = "Cancelled: the workspace was deleted"
         else:
             return ""
-        return (f'<div style="color:{colour};font-size:12px;margin-left:4px">'
+        return (f'<div class="exls-detail-text" style="color:{colour};font-size:12px;'
+                f'margin-left:4px" title="{escape(text)}">'
                 f"{escape(text)}</div>")
 
     def ask(self) -> None:
@@ -405,7 +406,10 @@ class CreationProgress:
         if self._error is not None:
             return (f'<span style="color:#8a5a00">retrying… '
                     f"({escape(error_line(self._error))})</span>")
-        return f"Waiting for {n} {noun} to be RUNNING…"
+        waiting = sum(1 for t in tracked if not t.done)
+        if waiting == n:
+            return f"Waiting for {n} {noun} to be RUNNING…"
+        return f"Waiting for {waiting} of {n} {noun} to be RUNNING…"
 
     def _cancel(self, row: ProgressRow) -> None:
         """Delete a tracked workspace after its confirmation; the poller then sees it go."""
