@@ -167,8 +167,8 @@ def cmd_start(m: Exalsius, args: argparse.Namespace) -> Any:
     client = m.client()
     if not client.offers("start"):
         raise NotSupportedError(
-            f"this server ({client.base_url}) does not offer start (API 1.5.1 has no start "
-            "endpoint); create a new workspace instead")
+            f"this server ({client.base_url}) does not offer start (the 1.5.1 API has no "
+            "start endpoint); create a new workspace instead")
     listing = client.list_workspaces(cluster_id=args.cluster)
     indices = resolve_targets(listing.raw, args.targets)
     ids = [listing.raw[i]["id"] for i in indices]

@@ -136,7 +136,12 @@ class Exalsius(Magics):
         if not argv:
             parser.print_help()
             return None
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            prog = f"%exalsius {args.command}" + (
+                f" {args.action}" if getattr(args, "action", None) else "")
+            raise UsageError(f"{prog}: unrecognized arguments: {' '.join(extra)} "
+                             f"(see {prog} --help)")
         if args.command == "help":
             target = subparser(parser, args.topic) if args.topic else parser
             if target is None:

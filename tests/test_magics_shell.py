@@ -330,7 +330,8 @@ def test_bare_magic_and_help_subcommand_print_the_overview(
 
 @pytest.mark.parametrize(("line", "fragment"), [
     ("frobnicate", "invalid choice: 'frobnicate'"),
-    ("list --bogus", "unrecognized arguments: --bogus"),
+    ("list --bogus", "%exalsius list: unrecognized arguments: --bogus"),
+    ("sandbox stop --now", "%exalsius sandbox stop: unrecognized arguments: --now"),
     (f"create --name a --cluster {A100} --template t --gpus many", "--gpus"),
     ("create --name a", "required"),
     ("list --status sleeping", "unknown status 'sleeping'"),
