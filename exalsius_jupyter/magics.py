@@ -118,8 +118,6 @@ class Exalsius(Magics):
             return None
         except ExalsiusError as err:
             raise UsageError(str(err)) from None
-        except KeyboardInterrupt:
-            raise UsageError(INTERRUPTED) from None
 
     exalsius.__doc__ = full_help()
 
@@ -183,7 +181,10 @@ class Exalsius(Magics):
             progress.start()
             if not block:
                 return None
-            tracked = progress.wait()
+            try:
+                tracked = progress.wait()
+            except KeyboardInterrupt:
+                raise UsageError(INTERRUPTED) from None
             watcher = progress.watcher
         else:
             from .polling import WorkspaceWatcher
@@ -192,7 +193,10 @@ class Exalsius(Magics):
             watcher = WorkspaceWatcher(client, ids, timeout=timeout, interval=self.poll_interval)
             text = TextProgress()
             text.start(watcher)
-            tracked = watcher.run(on_tick=text)
+            try:
+                tracked = watcher.run(on_tick=text)
+            except KeyboardInterrupt:
+                raise UsageError(INTERRUPTED) from None
         frame = final_state_frame(tracked)
         watcher.raise_for_outcome()
         return frame

@@ -311,3 +311,16 @@ def test_run_cell_with_magic_not_last_line(shell: InteractiveShell, sandbox: San
     add(sandbox, "alpha")
     ran = run(shell, capsys, "df = %exalsius list\nn = len(df)")
     assert ran.result.success and shell.user_ns["n"] == 1
+
+
+def test_interrupting_a_wait_is_one_line_and_says_how_to_resume(
+        shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from exalsius_jupyter.textprogress import TextProgress
+
+    def interrupted(self: TextProgress, watcher: object) -> None:
+        raise KeyboardInterrupt  # what Ctrl-C / the kernel's interrupt does mid-wait
+
+    add(sandbox, "slow", status="PENDING")
+    monkeypatch.setattr(TextProgress, "__call__", interrupted)
+    usage_error(shell, capsys, "%exalsius wait slow", "interrupted", "%exalsius wait NAME")
