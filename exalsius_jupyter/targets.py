@@ -30,8 +30,9 @@ def _describe(raw: Mapping[str, Any]) -> str:
 def resolve_one(raw: Sequence[Mapping[str, Any]], target: str) -> int:
     """The index in ``raw`` of the workspace ``target`` means.
 
-    An exact id wins; then a unique id prefix; then a unique exact name. A unique id prefix that
-    is also another workspace's exact name is ambiguous rather than a guess.
+    An exact id wins; then a unique id prefix; then a unique exact name (a DELETED namesake
+    still listed does not count). A unique id prefix that is also another workspace's exact
+    name is ambiguous rather than a guess.
     """
     target = target.strip()
     if not target:
@@ -41,6 +42,9 @@ def resolve_one(raw: Sequence[Mapping[str, Any]], target: str) -> int:
             return i
     prefix = [i for i, ws in enumerate(raw) if str(ws.get("id") or "").startswith(target)]
     named = [i for i, ws in enumerate(raw) if ws.get("name") == target]
+    if len(named) > 1:  # a name freed by a delete may be reused while the old one is listed
+        alive = [i for i in named if raw[i].get("workspace_status") != "DELETED"]
+        named = alive if len(alive) == 1 else named
     if len(prefix) == 1 and set(named) <= set(prefix):
         return prefix[0]
     if len(named) == 1 and len(prefix) != 1:

@@ -126,6 +126,15 @@ def test_resolution_order_exact_id_then_unique_prefix_then_name() -> None:
         resolve_one(raw, "abd")  # one id's prefix and another's name: never a guess
 
 
+def test_a_deleted_namesake_does_not_make_a_name_ambiguous(
+        shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    add(sandbox, "again", status="DELETED")
+    new = add(sandbox, "again")
+    assert ok(shell, capsys, "%exalsius describe again").value.frame["id"][0] == new
+    add(sandbox, "again", cluster=H100)
+    usage_error(shell, capsys, "%exalsius describe again", "'again' matches 3")
+
+
 def test_one_list_call_resolves_all_targets(shell: InteractiveShell, sandbox: Sandbox,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     ids = [add(sandbox, n) for n in ("a1", "a2", "a3")]
