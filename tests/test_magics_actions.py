@@ -293,3 +293,29 @@ def test_sandbox_port_in_use_is_one_line(shell: InteractiveShell, sandbox: Sandb
 def test_panel_outside_jupyter_says_so(shell: InteractiveShell,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     usage_error(shell, capsys, "%exalsius panel", "needs Jupyter", "%exalsius list")
+
+
+class HeadlessKernel:
+    """Stands in for ipykernel's kernel: a front end that cannot answer input requests."""
+
+    _allow_stdin = False
+
+
+def test_in_a_kernel_without_widgets_wait_prints_text_and_panel_says_unavailable(
+        shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shell, "kernel", HeadlessKernel(), raising=False)
+    monkeypatch.setitem(sys.modules, "exalsius_jupyter.widgets", None)  # widgets unavailable
+    ran = ok(shell, capsys, f"%exalsius create --name k --cluster {A100} --template t --wait")
+    assert "k: Running after" in ran.out and list(ran.value["workspace_status"]) == ["RUNNING"]
+    usage_error(shell, capsys, "%exalsius panel", "isn't available", "%exalsius list")
+
+
+def test_a_kernel_that_disallows_stdin_is_headless_even_with_a_terminal(
+        shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = answer(monkeypatch, "y")  # a terminal on stdin, but the kernel's front end says no
+    monkeypatch.setattr(shell, "kernel", HeadlessKernel(), raising=False)
+    wid = add(sandbox, "alpha")
+    usage_error(shell, capsys, "%exalsius stop alpha", "add --yes")
+    assert asked == [] and sandbox.get(wid)["workspace_status"] == "RUNNING"
