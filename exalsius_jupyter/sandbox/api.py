@@ -113,6 +113,8 @@ class Api:
         if template == "/workspaces" and method == "POST":
             return self._create(headers, body, instance)
         workspace_id = unquote(raw_id or "")
+        if raw_id is not None and not is_uuid(workspace_id):
+            return self._not_found(workspace_id, instance)
         return self._handlers[(method, template)](workspace_id, query, instance)
 
     @staticmethod
@@ -156,23 +158,23 @@ class Api:
         return json_response(201, {"workspace_id": workspace_id})
 
     def _describe(self, workspace_id: str, _: str, instance: str) -> Response:
-        body = self.store.describe_body(workspace_id) if is_uuid(workspace_id) else None
+        body = self.store.describe_body(workspace_id)
         if body is None:
             return self._not_found(workspace_id, instance)
         return Response(200, body)
 
     def _delete(self, workspace_id: str, _: str, instance: str) -> Response:
-        if not (is_uuid(workspace_id) and self.store.delete(workspace_id)):
+        if not self.store.delete(workspace_id):
             return self._not_found(workspace_id, instance)
         return json_response(200, {"workspace_id": workspace_id.lower()})
 
     def _stop(self, workspace_id: str, _: str, instance: str) -> Response:
-        if not (is_uuid(workspace_id) and self.store.stop(workspace_id)):
+        if not self.store.stop(workspace_id):
             return self._not_found(workspace_id, instance)
         return json_response(200, {"workspace_id": workspace_id.lower()})
 
     def _start(self, workspace_id: str, _: str, instance: str) -> Response:
-        outcome = self.store.start(workspace_id) if is_uuid(workspace_id) else None
+        outcome = self.store.start(workspace_id)
         if outcome == "deleted":
             return problem(
                 404,
@@ -185,7 +187,7 @@ class Api:
         return json_response(200, {"workspace_id": workspace_id.lower()})
 
     def _logs(self, workspace_id: str, _: str, instance: str) -> Response:
-        lines = self.store.logs(workspace_id) if is_uuid(workspace_id) else None
+        lines = self.store.logs(workspace_id)
         if lines is None:
             return self._not_found(workspace_id, instance)
         return Response(200, lines, "application/x-ndjson")

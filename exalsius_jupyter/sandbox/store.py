@@ -8,6 +8,7 @@ list bodies are invalidated (via the version counter) exactly when a transition 
 from __future__ import annotations
 
 import heapq
+import json
 import threading
 import time
 import uuid
@@ -106,14 +107,18 @@ class WorkspaceStore:
                 del self._records[wid]
                 self._touch()
 
+    @staticmethod
+    def _refusal(rec: Record) -> str | None:
+        """Why the workspace's demo cluster cannot run it; None if it can (or is not a demo one)."""
+        cluster = DEMO_CLUSTERS.get(rec.cluster_id)
+        if cluster is None:
+            return None
+        return cluster.refuses(rec.resources.get("gpu_count", 0), rec.resources.get("gpu_type"))
+
     def _ready_message(self, rec: Record) -> str:
         if rec.status == "RUNNING":
             return f"Workspace is RUNNING; access: {rec.access_line()}"
-        cluster = DEMO_CLUSTERS.get(rec.cluster_id)
-        reason = cluster and cluster.refuses(
-            rec.resources.get("gpu_count", 0), rec.resources.get("gpu_type")
-        )
-        return f"Workspace FAILED: {reason or 'the cluster cannot run it'}"
+        return f"Workspace FAILED: {self._refusal(rec) or 'the cluster cannot run it'}"
 
     def _transition(self, rec: Record, status: str, now: float, *, follow: bool = True) -> None:
         if status == "DELETED" and rec.status != "DELETED":
@@ -123,11 +128,7 @@ class WorkspaceStore:
         rec.status = status
         rec.due = None
         if status == "PENDING" and follow:
-            cluster = DEMO_CLUSTERS.get(rec.cluster_id)
-            refused = cluster and cluster.refuses(
-                rec.resources.get("gpu_count", 0), rec.resources.get("gpu_type")
-            )
-            rec.outcome = "FAILED" if refused else "RUNNING"
+            rec.outcome = "FAILED" if self._refusal(rec) else "RUNNING"
             self._schedule(rec, now + self.pending_seconds)
         elif status == "DELETED":
             self._schedule(rec, now + self.deleted_ttl)
@@ -203,7 +204,7 @@ class WorkspaceStore:
         """The workspace as the API currently shows it, or None if unknown."""
         with self.lock:
             rec, _ = self._find(workspace_id)
-            return None if rec is None else rec.view(self.api)
+            return None if rec is None else json.loads(rec.json(self.api))  # a copy
 
     def logs(self, workspace_id: str) -> bytes | None:
         """NDJSON lifecycle log lines for the workspace, or None if unknown."""
