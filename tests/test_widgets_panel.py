@@ -408,6 +408,17 @@ def test_form_creates_and_tracks_the_new_workspace(sb: Sandbox, cl: ExalsiusClie
     assert "Running" in repr(progress)
 
 
+def test_the_form_is_built_when_first_opened(sb: Sandbox, cl: ExalsiusClient,
+                                             panels: list[WorkspacePanel]) -> None:
+    sb.add({"name": "on-a100", "cluster_id": A100_CLUSTER})
+    panel = make_panel(panels, cl)
+    assert panel._form is None  # not built with the panel: it costs widgets nobody may need
+    panel.accordion.selected_index = 0
+    assert panel._form is not None
+    assert panel.accordion.children == (panel.form.widget,)
+    assert panel.form.cluster.value == A100_CLUSTER  # pre-filled from the clusters seen
+
+
 @pytest.mark.parametrize(("values", "message"), [
     ({"cluster": "not-a-uuid"}, "cluster_id must be a UUID"),
     ({"name": "  "}, "name must be a non-empty string"),

@@ -49,32 +49,36 @@ _ALL = ""
 class WorkspaceRow:
     """One reusable table row: the read-only cells in one HTML and the action buttons."""
 
-    def __init__(self, panel: WorkspacePanel, with_start: bool) -> None:
+    def __init__(self, panel: WorkspacePanel, ws: Workspace, now: datetime,
+                 with_start: bool) -> None:
         self._panel = panel
         self.lock = threading.Lock()
-        self.workspace: Workspace | None = None
+        self.workspace: Workspace | None = ws
         self.busy = False
-        self._now: datetime | None = None
-        self.cells = classed(widgets.HTML(value="", layout=panel._cells_layout,
-                                          style=panel._html_style), "exls-cells-widget")
-        blay, bsty = panel._button_layout, panel._button_style
-        self.stop_button = classed(widgets.Button(description="Stop", icon="stop",
-                                                  layout=blay, style=bsty), "exls-stop")
-        self.delete_button = classed(widgets.Button(description="Delete", icon="trash",
-                                                    button_style="danger",
-                                                    layout=panel._delete_layout,
-                                                    style=bsty), "exls-delete")
-        self.start_button: widgets.Button | None = None
+        self._now: datetime | None = now
         self._confirm: ConfirmBar | None = None
         self._confirm_line: widgets.HBox | None = None
         self.asking = False
+        # Each widget is created with its first state: no update message follows its creation.
+        state = self._state()
+        self.cells = widgets.HTML(value=state["cells"], layout=panel._cells_layout,
+                                  style=panel._html_style, _dom_classes=("exls-cells-widget",))
+        bsty = panel._button_style
+        self.stop_button = widgets.Button(description="Stop", icon="stop",
+                                          layout=panel._button_layout, style=bsty,
+                                          _dom_classes=("exls-stop",), **state["stop"])
+        self.delete_button = widgets.Button(description="Delete", icon="trash",
+                                            button_style="danger", layout=panel._delete_layout,
+                                            style=bsty, _dom_classes=("exls-delete",),
+                                            **state["delete"])
+        self.start_button: widgets.Button | None = None
+        if with_start:
+            self.start_button = self._make_start(state["start"])
         guard = panel._guard
         self.stop_button.on_click(guard(lambda _b: self.ask("stop")))
         self.delete_button.on_click(guard(lambda _b: self.ask("delete")))
-        self.box = classed(widgets.HBox([self.cells], layout=panel._row_layout), "exls-row")
-        if with_start:
-            self.add_start()
-        self.box.children = self._normal_children()
+        self.box = widgets.HBox(self._normal_children(), layout=panel._row_layout,
+                                _dom_classes=("exls-row",))
 
     # -- widgets ---------------------------------------------------------------------------
 
@@ -93,15 +97,18 @@ class WorkspaceRow:
         """The confirmation question currently shown ("" when none)."""
         return self._confirm.label.value if self._confirm and self.asking else ""
 
+    def _make_start(self, state: dict[str, Any]) -> widgets.Button:
+        p = self._panel
+        button = widgets.Button(description="Start", icon="play", layout=p._button_layout,
+                                style=p._button_style, _dom_classes=("exls-start",), **state)
+        button.on_click(p._guard(lambda _b: self.run("start")))
+        return button
+
     def add_start(self) -> None:
         """Give the row a Start button (the server offers start)."""
         if self.start_button is not None:
             return
-        p = self._panel
-        self.start_button = classed(widgets.Button(description="Start", icon="play",
-                                                   layout=p._button_layout,
-                                                   style=p._button_style), "exls-start")
-        self.start_button.on_click(p._guard(lambda _b: self.run("start")))
+        self.start_button = self._make_start(self._state()["start"])
         if not self.asking:
             self.box.children = self._normal_children()
 
@@ -129,24 +136,34 @@ class WorkspaceRow:
         self.workspace, self._now = ws, now
         self.render()
 
+    def _state(self) -> dict[str, Any]:
+        """What the cells and buttons show for the bound workspace."""
+        ws = self.workspace
+        assert ws is not None
+        status, busy = ws.workspace_status, self.busy
+        return {
+            "cells": workspace_row_html(ws, self._now, WORKING if busy else ""),
+            "stop": {"disabled": busy or status not in STOPPABLE,
+                     "tooltip": f"Stop {ws.name}" if status in STOPPABLE
+                     else "Only PENDING or RUNNING workspaces can be stopped"},
+            "delete": {"disabled": busy or status is WorkspaceStatus.DELETED,
+                       "tooltip": f"Delete {ws.name} (irreversible)"},
+            "start": {"disabled": busy or status not in STARTABLE,
+                      "tooltip": f"Start {ws.name}" if status in STARTABLE
+                      else "Only STOPPED workspaces can be started"},
+        }
+
     def render(self) -> None:
         """Bring cells and button states in line with the bound workspace."""
-        ws = self.workspace
-        if ws is None:
+        if self.workspace is None:
             return
-        value = workspace_row_html(ws, self._now, WORKING if self.busy else "")
-        if self.cells.value != value:
-            self.cells.value = value
-        status = ws.workspace_status
-        _set(self.stop_button, disabled=self.busy or status not in STOPPABLE,
-             tooltip=f"Stop {ws.name}" if status in STOPPABLE
-             else "Only PENDING or RUNNING workspaces can be stopped")
-        _set(self.delete_button, disabled=self.busy or status is WorkspaceStatus.DELETED,
-             tooltip=f"Delete {ws.name} (irreversible)")
+        state = self._state()
+        if self.cells.value != state["cells"]:
+            self.cells.value = state["cells"]
+        _set(self.stop_button, **state["stop"])
+        _set(self.delete_button, **state["delete"])
         if self.start_button is not None:
-            _set(self.start_button, disabled=self.busy or status not in STARTABLE,
-                 tooltip=f"Start {ws.name}" if status in STARTABLE
-                 else "Only STOPPED workspaces can be started")
+            _set(self.start_button, **state["start"])
         if self._confirm is not None and self.asking:
             _set(self._confirm.yes, disabled=self.busy)
 
@@ -311,11 +328,11 @@ class WorkspacePanel:
                                           layout=widgets.Layout(align_items="center")),
                              "exls-pager")
         self.progress_box = classed(widgets.VBox([]), "exls-progress-area")
-        self.form = CreationForm(self.client, clusters=lambda: sorted(self._clusters),
-                                 on_created=self._on_created, guard=self._guard)
-        self.accordion = classed(widgets.Accordion(children=[self.form.widget],
+        self._form: CreationForm | None = None
+        self.accordion = classed(widgets.Accordion(children=[widgets.VBox()],
+                                                   titles=("Create a workspace",),
                                                    selected_index=None), "exls-form")
-        self.accordion.set_title(0, "Create a workspace")
+        self.accordion.observe(self._guard(self._on_accordion), "selected_index")
         controls = widgets.HBox(
             [self.refresh_button, self.auto_toggle, self.cluster_filter, self.status_filter,
              self.summary], layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
@@ -332,6 +349,21 @@ class WorkspacePanel:
     def _actions_width(self) -> str:
         buttons = 2 if self._offers_start else 1
         return f"{buttons * (BUTTON_PX + 4) + DELETE_BUTTON_PX + 4}px"
+
+    @property
+    def form(self) -> CreationForm:
+        """The creation form (built the first time it is opened or asked for)."""
+        if self._form is None:
+            self._form = CreationForm(self.client, clusters=lambda: sorted(self._clusters),
+                                      on_created=self._on_created, guard=self._guard)
+            placeholder = self.accordion.children[0]
+            self.accordion.children = (self._form.widget,)
+            placeholder.close()
+        return self._form
+
+    def _on_accordion(self, change: dict[str, Any]) -> None:
+        if change["new"] is not None:
+            _ = self.form
 
     def _cluster_options(self) -> list[tuple[str, str]]:
         return [("All clusters", _ALL), *[(c, c) for c in sorted(self._clusters)]]
@@ -418,7 +450,8 @@ class WorkspacePanel:
         self._stop_auto()
         for p in self._progress:
             p.close()
-        self.form.close()
+        if self._form is not None:
+            self._form.close()
         rows = list(self._rows)
         for w in list(walk(self.widget)):
             w.close()
@@ -495,7 +528,8 @@ class WorkspacePanel:
         if not new:
             return
         self._clusters |= new
-        self.form.update_clusters()
+        if self._form is not None:
+            self._form.update_clusters()
         value = self.cluster_filter.value
         self._quiet = True
         try:
@@ -546,10 +580,10 @@ class WorkspacePanel:
         start = self._page * self.page_size
         shown = [ws for ws in (self._workspace_at(i) for i in indices[start:start + self.page_size])
                  if ws is not None]
-        while len(self._rows) < len(shown):
-            self._rows.append(WorkspaceRow(self, with_start=bool(self._offers_start)))
         for row, ws in zip(self._rows, shown, strict=False):
             row.show(ws, now)
+        for ws in shown[len(self._rows):]:
+            self._rows.append(WorkspaceRow(self, ws, now, with_start=bool(self._offers_start)))
         for row in self._rows[len(shown):]:
             row.leave_question()
         children: tuple[widgets.Widget, ...] = tuple(r.box for r in self._rows[:len(shown)])

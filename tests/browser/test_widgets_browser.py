@@ -236,8 +236,6 @@ def test_docs_screenshots(lab: Lab, tmp_path: Path) -> None:
         expect(lab.page.locator(".jp-FileBrowser")).to_be_hidden()
         lab.page.evaluate("document.activeElement && document.activeElement.blur()")
         panel.screenshot(path=str(out / "panel.png"))
-        if os.environ.get("EXALSIUS_FULL_PAGE"):
-            lab.page.screenshot(path=os.environ["EXALSIUS_FULL_PAGE"])
         progress.screenshot(path=str(out / "progress.png"))
     for name in ("panel.png", "progress.png"):
         data = (out / name).read_bytes()
