@@ -90,7 +90,13 @@ def test_lifecycle_end_to_end(sandbox: Sandbox, client: ExalsiusClient) -> None:
     assert len(client.workspace_logs(wid, limit=2)) == 2
     assert client.delete_workspace(wid) == wid
     assert client.describe_workspace(wid).workspace_status is WorkspaceStatus.DELETED
-    time.sleep(0.6)  # past deleted_ttl
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # gone after deleted_ttl (0.5 s)
+        try:
+            client.describe_workspace(wid)
+        except NotFoundError:
+            break
+        time.sleep(0.05)
     with pytest.raises(NotFoundError):
         client.describe_workspace(wid)
     assert sandbox.request_count("POST", "/workspaces") == 1
