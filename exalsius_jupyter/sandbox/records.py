@@ -12,6 +12,7 @@ from .clusters import DEMO_CLUSTERS, access_kind
 NODE_PORT_BASE = 30000
 NODE_PORT_SPAN = 2768  # the Kubernetes NodePort range 30000-32767
 OWNER_TEAMS = ("ml-team", "platform", "research", "data-science")
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def iso(ts: float, *, millis: bool = False) -> str:
@@ -98,7 +99,7 @@ class Record:
     def json(self, api: str) -> bytes:
         """The view serialised, cached until the record changes."""
         if self.cached is None:
-            self.cached = json.dumps(self.view(api), separators=(",", ":")).encode()
+            self.cached = _encode(self.view(api)).encode()
         return self.cached
 
     def log_lines(self) -> bytes:
