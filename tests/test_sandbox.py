@@ -956,3 +956,27 @@ def test_request_log_goes_to_the_logger(
     requests.get(f"{sb.url}/workspaces", timeout=TIMEOUT)
     [record] = [r for r in caplog.records if "GET /v1/workspaces" in r.getMessage()]
     assert record.name == "exalsius_jupyter.sandbox" and record.levelno == level
+
+
+def test_a_crash_in_the_sandbox_is_a_500_problem(
+    sb: Sandbox, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def crash(*args: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sb.api, "handle", crash)
+    r = requests.get(f"{sb.url}/workspaces", timeout=TIMEOUT)
+    assert_problem(r, 500, "server-error", "Internal Server Error")
+    assert any("boom" in (r.exc_text or "") for r in caplog.records)
+
+
+def test_invalid_content_length_is_400(sb: Sandbox) -> None:
+    conn = HTTPConnection("127.0.0.1", sb.port, timeout=TIMEOUT)
+    conn.putrequest("POST", "/v1/workspaces")
+    conn.putheader("Content-Type", "application/json")
+    conn.putheader("Content-Length", "lots")
+    conn.endheaders()
+    r = conn.getresponse()
+    assert r.status == 400 and r.getheader("Connection") == "close"
+    assert json.loads(r.read())["detail"]["type"] == ERRORS + "bad-request"
+    conn.close()

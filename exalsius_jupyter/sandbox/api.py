@@ -28,13 +28,12 @@ ACTIONS = frozenset({"stop", "start", "logs"})
 
 @dataclass
 class Response:
-    """An HTTP answer: status, body and headers; `close` ends the connection after it."""
+    """An HTTP answer: status, body, content type and extra headers."""
 
     status: int
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
-    close: bool = False
 
 
 def json_response(status: int, payload: object, **headers: str) -> Response:

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from .accounting import Headers
-from .api import MAX_BODY, Response, problem
+from .api import MAX_BODY, PREFIX, Response, problem
 
 logger = logging.getLogger("exalsius_jupyter.sandbox")
 DRAIN_LIMIT = 4 * 1024 * 1024  # unread bytes of a refused body discarded before closing
@@ -132,7 +132,7 @@ class Handler(BaseHTTPRequestHandler):
             body, unread = self._read_body()
         except ValueError:
             detail = "The request's Content-Length or chunked encoding is invalid."
-            instance = split.path.removeprefix("/v1")
+            instance = split.path.removeprefix(PREFIX)
             self._send(problem(400, "Bad Request", detail, instance), close=True)
             return
         try:
@@ -142,7 +142,8 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             logger.exception("sandbox failed on %s %s", self.command, self.path)
             detail = "An internal server error occurred while processing the request."
-            response = problem(500, "Internal Server Error", detail, split.path.removeprefix("/v1"))
+            instance = split.path.removeprefix(PREFIX)
+            response = problem(500, "Internal Server Error", detail, instance)
         if response is None:
             self.close_connection = True
             return
@@ -156,7 +157,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
-        if close or response.close:
+        if close:
             self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
@@ -167,11 +168,9 @@ class Handler(BaseHTTPRequestHandler):
         """Discard (never buffer) part of a refused body so the client can read the answer."""
         self.connection.settimeout(DRAIN_TIMEOUT)
         left = min(unread, DRAIN_LIMIT)
-        try:
+        with contextlib.suppress(OSError):
             while left > 0:
                 chunk = self.rfile.read(min(left, 65536))
                 if not chunk:
                     break
                 left -= len(chunk)
-        except OSError:
-            pass
