@@ -141,13 +141,10 @@ def error_from_response(status: int, body: bytes, reason: str = "") -> ApiError:
         return cls(message, status=status, title=reason or None, detail=excerpt or None)
     title = _str_or_none(problem.get("title"))
     detail = _str_or_none(problem.get("detail"))
-    raw_status = problem.get("status")
-    valid = isinstance(raw_status, int) and not isinstance(raw_status, bool)
-    code = raw_status if valid else status
     summary = ": ".join(part for part in (title or reason, detail) if part) or "error"
     return cls(
-        f"HTTP {code} {summary}",
-        status=code,
+        f"HTTP {status} {summary}",
+        status=status,
         title=title,
         detail=detail,
         instance=_str_or_none(problem.get("instance")),

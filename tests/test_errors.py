@@ -151,3 +151,13 @@ def test_public_names_exported_from_package() -> None:
     for name in ("ExalsiusError", "BadRequestError", "NotFoundError", "ConflictError",
                  "ServerError"):
         assert getattr(exalsius_jupyter, name) is getattr(errors, name)
+
+
+def test_status_follows_the_http_status_when_the_body_disagrees() -> None:
+    """The class and ``.status`` agree: both follow the HTTP status line, not the body."""
+    body = json.dumps({"detail": {"type": "t", "title": "Cluster Node Not Found", "status": 409,
+                                  "detail": "gone", "instance": "/x"}}).encode()
+    err = error_from_response(404, body, "Not Found")
+    assert isinstance(err, NotFoundError)
+    assert err.status == 404
+    assert str(err).startswith("HTTP 404 ")
