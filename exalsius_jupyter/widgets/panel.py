@@ -171,30 +171,32 @@ class WorkspaceRow:
 
     def ask(self, action: str) -> None:
         """Show the inline confirmation for ``action`` ("stop" or "delete")."""
-        ws = self.workspace
-        button = self.stop_button if action == "stop" else self.delete_button
-        if ws is None or self.busy or button.disabled:
-            return
-        self._panel.errors.clear()
-        if self._confirm is None:
-            p = self._panel
-            self._confirm = ConfirmBar(p._button_layout)
-            self._confirm.yes.on_click(p._guard(lambda _b: self._on_confirm()))
-            self._confirm.no.on_click(p._guard(lambda _b: self._cancel_question()))
-            self._confirm_line = classed(widgets.HBox(self._confirm.children,
-                                                      layout=p._confirm_layout),
-                                         "exls-confirm-line")
-        verb = "Stop" if action == "stop" else "Delete"
-        self._confirm.ask(f"{verb} {ws.name}?", action, ws.id, danger=action == "delete")
-        self.asking = True
-        self.box.children = (*self._normal_children(), self._confirm_line)
+        with self._panel._lock:
+            ws = self.workspace
+            button = self.stop_button if action == "stop" else self.delete_button
+            if ws is None or self.busy or button.disabled:
+                return
+            self._panel.errors.clear()
+            if self._confirm is None:
+                p = self._panel
+                self._confirm = ConfirmBar(p._button_layout)
+                self._confirm.yes.on_click(p._guard(lambda _b: self._on_confirm()))
+                self._confirm.no.on_click(p._guard(lambda _b: self._cancel_question()))
+                self._confirm_line = classed(widgets.HBox(self._confirm.children,
+                                                          layout=p._confirm_layout),
+                                             "exls-confirm-line")
+            verb = "Stop" if action == "stop" else "Delete"
+            self._confirm.ask(f"{verb} {ws.name}?", action, ws.id, danger=action == "delete")
+            self.asking = True
+            self.box.children = (*self._normal_children(), self._confirm_line)
 
     def _cancel_question(self) -> None:
-        if self._confirm is not None:
-            self._confirm.take(None)
-        if self.asking:
-            self.asking = False
-            self.box.children = self._normal_children()
+        with self._panel._lock:
+            if self._confirm is not None:
+                self._confirm.take(None)
+            if self.asking:
+                self.asking = False
+                self.box.children = self._normal_children()
 
     def _on_confirm(self) -> None:
         if self._confirm is None or self.workspace is None:

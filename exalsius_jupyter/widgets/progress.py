@@ -146,19 +146,21 @@ class ProgressRow:
 
     def ask(self) -> None:
         """Show "Delete NAME? Confirm / Keep" in place of the Cancel button."""
-        if self.busy or self.cancel_button.disabled:
-            return
-        t = self._owner.watcher.tracked[self.workspace_id]
-        self._confirm.ask(f"Delete {t.name}?", "delete", self.workspace_id)
-        self.asking = True
-        self.line.children = (*self.line.children[:-1], *self._confirm.children)
+        with self._owner._lock:
+            if self.busy or self.cancel_button.disabled:
+                return
+            t = self._owner.watcher.tracked[self.workspace_id]
+            self._confirm.ask(f"Delete {t.name}?", "delete", self.workspace_id)
+            self.asking = True
+            self.line.children = (*self.line.children[:-1], *self._confirm.children)
 
     def _leave_question(self) -> None:
-        self._confirm.take(None)
-        if self.asking:
-            self.asking = False
-            self.line.children = (self.name, self.stage, self.bar, self.elapsed, self.access,
-                                  self.cancel_button)
+        with self._owner._lock:
+            self._confirm.take(None)
+            if self.asking:
+                self.asking = False
+                self.line.children = (self.name, self.stage, self.bar, self.elapsed, self.access,
+                                      self.cancel_button)
 
     def _on_confirm(self) -> None:
         if self._confirm.take(self.workspace_id) is None:
