@@ -134,7 +134,15 @@ progress = CreationProgress([ok, bad], interval=0.25)
 progress"""
 
 
-def test_progress_reaches_running_after_the_cell_finished(lab: Lab, sb: Sandbox) -> None:
+@pytest.fixture
+def slow_sb() -> Iterator[Sandbox]:
+    """A sandbox whose new workspaces stay PENDING for 5 s: room to see the cell end first."""
+    with Sandbox(pending_seconds=5.0, seed=5) as sandbox:
+        yield sandbox
+
+
+def test_progress_reaches_running_after_the_cell_finished(lab: Lab, slow_sb: Sandbox) -> None:
+    sb = slow_sb
     source = PROGRESS.format(ok=spec("nb-ok"), bad=spec("nb-too-big", gpus=12))
     open_with(lab, sb, [source], "progress")
     lab.run_all()
@@ -149,7 +157,7 @@ def test_progress_reaches_running_after_the_cell_finished(lab: Lab, sb: Sandbox)
     expect(stage).to_have_text("Pending", timeout=10_000)
     expect(stage).to_have_text("Running", timeout=15_000)
     print(f"\ncell end -> Running shown: {time.monotonic() - ended:.2f} s "
-          f"(sandbox pending_seconds={sb.store.pending_seconds})")
+          "(sandbox pending_seconds=5)")
     expect(ok_row.locator(".progress-bar-success")).to_be_visible()
     expect(ok_row.locator(".exls-progress-access a")).to_have_attribute("target", "_blank")
     bad_row = rows.filter(has_text="nb-too-big")
@@ -161,8 +169,8 @@ def test_progress_reaches_running_after_the_cell_finished(lab: Lab, sb: Sandbox)
     assert colour == "rgb(176, 0, 32)"
 
 
-def test_another_cell_runs_while_progress_polls(lab: Lab, sb: Sandbox) -> None:
-    sb.store.pending_seconds = 6.0
+def test_another_cell_runs_while_progress_polls(lab: Lab, slow_sb: Sandbox) -> None:
+    sb = slow_sb
     source = PROGRESS.format(ok=spec("nb-slow"), bad=spec("nb-slow-bad", gpus=12))
     open_with(lab, sb, [source, "print('other cell', 6 * 7)"], "progress_other")
     for index in range(3):  # env, sys.path, the progress cell; not the last one
