@@ -100,6 +100,23 @@ def test_stop_in_the_browser_stops_at_the_sandbox(lab: Lab, sb: Sandbox) -> None
     expect(row(lab, "bystander").locator(".exls-badge-running")).to_be_visible()
 
 
+def test_a_double_click_sends_one_request_and_shows_working(lab: Lab) -> None:
+    with Sandbox(latency=0.8) as sb:
+        wid = sb.add({"name": "slow-stop", "workspace_status": "RUNNING"})
+        open_with(lab, sb, [PANEL.format(args="auto_refresh=False")], "panel_double")
+        lab.run_all(timeout=90)
+        target = row(lab, "slow-stop")
+        target.locator("button.exls-stop").click()
+        target.locator("button.exls-confirm").dblclick()
+        expect(target.locator(".exls-note")).to_have_text("working…")
+        expect(target.locator("button.exls-delete")).to_be_disabled()
+        expect(target.locator(".exls-badge-stopped")).to_be_visible(timeout=15_000)
+        expect(target.locator(".exls-note")).to_have_count(0)
+        lab.page.wait_for_timeout(1000)  # a queued second click would have been handled by now
+        assert sb.request_count("POST", "/workspace/{id}/stop") == 1
+        assert (sb.get(wid) or {})["workspace_status"] == "STOPPED"
+
+
 def test_delete_confirm_removes_the_row_and_cancel_keeps_it(lab: Lab, sb: Sandbox) -> None:
     gone = sb.add({"name": "to-delete", "workspace_status": "RUNNING"})
     kept = sb.add({"name": "to-keep", "workspace_status": "RUNNING"})
