@@ -6,7 +6,6 @@ Loading is cheap: pandas, requests and ipywidgets are imported when a subcommand
 from __future__ import annotations
 
 import math
-import os
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -154,8 +153,8 @@ class Exalsius(Magics):
         if args.command in workspace_commands:
             return workspace_commands[args.command](self, args)
         session_commands = {
-            "panel": self._panel, "sandbox": self._sandbox_cmd, "config": self._config,
-            "login": self._login, "logout": self._logout,
+            "panel": self._panel, "sandbox": self._sandbox_cmd, "config": self._session,
+            "login": self._session, "logout": self._session,
         }
         return session_commands[args.command](args)
 
@@ -232,61 +231,12 @@ class Exalsius(Magics):
 
         return sandbox_command(self, args)
 
-    def _config(self, args: argparse.Namespace) -> None:
-        from .client import mask_secret
+    def _session(self, args: argparse.Namespace) -> None:
+        from . import _magic_session
 
-        client = self.client()
-        if self._sandbox is not None:
-            source = "the in-process sandbox"
-        elif self.api_url:
-            source = "%config Exalsius.api_url"
-        elif os.environ.get("EXALSIUS_API_URL"):
-            source = "EXALSIUS_API_URL"
-        else:
-            source = "default"
-        if not client.has_token:
-            token = "not set"
-        elif self._token and self._sandbox is None:
-            token = f"{mask_secret(self._token)} from %exalsius login"
-        else:
-            token = f"{mask_secret(os.environ.get('EXALSIUS_TOKEN'))} from EXALSIUS_TOKEN"
-        connect, read = client.timeout
-        rows = [
-            ("endpoint", f"{client.base_url} ({source})"),
-            ("token", token),
-            ("timeout", f"{read:g}s per request (connect {connect:g}s)"),
-            ("poll_interval", f"{self.poll_interval:g}s"),
-            ("wait_timeout", f"{self.wait_timeout:g}s"),
-        ]
-        for key, value in rows:
-            print(f"{key + ':':<15}{value}")
-        print("Change with %config Exalsius.api_url = '...' (also timeout, poll_interval, "
-              "wait_timeout); set the token with EXALSIUS_TOKEN or %exalsius login.")
-
-    def _login(self, args: argparse.Namespace) -> None:
-        from ._confirm import read_secret
-        from .client import mask_secret
-
-        token = read_secret(self.shell, "exalsius API token: ",
-                            fix="set EXALSIUS_TOKEN in the environment instead").strip()
-        if not token:
-            raise UsageError("no token entered; nothing changed")
-        previous, self._token = self._token, token
-        try:
-            self.apply_client()
-        except ExalsiusError:
-            self._token = previous
-            raise
-        where = "after %exalsius sandbox stop" if self._sandbox is not None else \
-            f"for {self.client().base_url}"
-        print(f"Token {mask_secret(token)} will be used {where}; it is kept in this kernel's "
-              "memory only.")
-
-    def _logout(self, args: argparse.Namespace) -> None:
-        self._token = None
-        self.apply_client()
-        left = " (EXALSIUS_TOKEN is still set)" if os.environ.get("EXALSIUS_TOKEN") else ""
-        print(f"Forgot the token from %exalsius login{left}.")
+        handler = {"config": _magic_session.show_config, "login": _magic_session.login,
+                   "logout": _magic_session.logout}[args.command]
+        handler(self)
 
     def close(self) -> None:
         """Stop a sandbox these magics started and drop the client they configured."""

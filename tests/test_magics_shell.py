@@ -290,6 +290,11 @@ def test_login_prompts_with_getpass_and_uses_the_token_without_showing_it(
     assert not any("token" in name for name in type(
         shell.magics_manager.registry["Exalsius"]).class_trait_names())
 
+    ok(shell, capsys, "%exalsius sandbox start")
+    line = ok(shell, capsys, "%exalsius config").out
+    assert "not sent to the sandbox; set (…6789) from %exalsius login" in line
+    ok(shell, capsys, "%exalsius sandbox stop")
+
     ok(shell, capsys, "%exalsius logout")
     sandbox.reset_counts()
     ok(shell, capsys, "%exalsius list")
