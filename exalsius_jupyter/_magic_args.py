@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 from IPython.core.error import UsageError
 
 PROG = "%exalsius"
+HELP_WIDTH = 88
 STATUSES = ("PENDING", "RUNNING", "STOPPED", "DELETED", "FAILED", "UNKNOWN")
 TOKEN_HINT = (
     "the token is never taken from the magic line (it would be saved in the notebook and its "
@@ -36,8 +37,26 @@ class HelpShown(Exception):
     """Raised after ``--help`` has been printed: the magic returns quietly."""
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Help at a fixed width, whatever the terminal (or the kernel's COLUMNS) says."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=HELP_WIDTH)
+
+
+class _RawFormatter(argparse.RawDescriptionHelpFormatter):
+    """Like _Formatter, keeping the description's own line breaks."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=HELP_WIDTH)
+
+
 class MagicArgumentParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors become one-line UsageErrors instead of sys.exit."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Raise a one-line UsageError naming the subcommand and pointing at its help."""
@@ -139,7 +158,7 @@ def _bulk(sub: Any, name: str, verb: str) -> None:
         description=f"{verb.capitalize()} workspaces named on the line or selected with --where. "
                     "Nothing is sent without --yes or an interactive yes; a run without "
                     "interactive input (nbval, papermill, nbconvert) fails and says to add --yes.",
-        epilog=f'example: {PROG} {name} --where "workspace_status == \'RUNNING\' and '
+        epilog=f'e.g. {PROG} {name} --where "workspace_status == \'RUNNING\' and '
                f'gpu_count >= 4" --dry-run')
     _targets(p, nargs="*")
     p.add_argument("--where", metavar="EXPR",
@@ -250,7 +269,7 @@ def build_parser() -> MagicArgumentParser:
 def build_cell_parser() -> MagicArgumentParser:
     """The parser for the line of ``%%exalsius create``."""
     p = MagicArgumentParser(prog="%%exalsius create", description=SUBSTITUTION_HELP,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+                            formatter_class=_RawFormatter)
     p.add_argument("--cluster", metavar="ID",
                    help="cluster_id for items that do not name one")
     p.add_argument("--dry-run", action="store_true",
