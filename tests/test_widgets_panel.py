@@ -7,12 +7,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import ipywidgets as widgets
 import pytest
-from support import A100_CLUSTER, REPO_ROOT
+from support import A100_CLUSTER, REPO_ROOT, wait_until
 
 from exalsius_jupyter.client import ExalsiusClient
 from exalsius_jupyter.sandbox import Sandbox
@@ -24,18 +24,6 @@ STOP = "/workspace/{id}/stop"
 START = "/workspace/{id}/start"
 ONE = "/workspace/{id}"
 LIST = "/workspaces"
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    """Poll ``predicate`` until it is truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what or predicate}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import ipywidgets as widgets
 import pytest
-from support import A100_CLUSTER, make_spec
+from support import A100_CLUSTER, make_spec, wait_until
 
 from exalsius_jupyter.client import ExalsiusClient
 from exalsius_jupyter.sandbox import Sandbox
@@ -20,18 +20,6 @@ from exalsius_jupyter.widgets._base import shutdown_all, walk
 EVIL = '<img src=x onerror="document.title=\'pwned\'">'
 ONE = "/workspace/{id}"
 LIST = "/workspaces"
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    """Poll ``predicate`` until it is truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what or predicate}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -39,11 +39,29 @@ def mime_bundle(widget: widgets.Widget, text: str, html: str) -> dict[str, Any]:
     return bundle
 
 
-def show_bundle(bundle: dict[str, Any]) -> None:
-    """Display a raw mime bundle in the current output."""
-    from IPython.display import display
+class Displayable:
+    """One display bundle (widget view, HTML, text), like dask's ``Cluster._ipython_display_``.
 
-    display(bundle, raw=True)
+    Subclasses provide ``widget``, ``start()``, ``_repr_html_()`` and ``__repr__``.
+    """
+
+    widget: widgets.Widget
+
+    def start(self) -> Any:
+        """Begin background work; called when the object is displayed."""
+        raise NotImplementedError
+
+    def _repr_html_(self) -> str:
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        self.start()
+        return mime_bundle(self.widget, repr(self), self._repr_html_())
+
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), raw=True)
 
 
 class ErrorArea:
@@ -189,5 +207,14 @@ def join_thread(thread: threading.Thread | None, timeout: float = JOIN_TIMEOUT) 
         thread.join(timeout)
 
 
-__all__ = ["ErrorArea", "classed", "guarded", "join_thread", "mime_bundle", "show_bundle",
-           "shutdown_all", "stop_at_exit", "walk"]
+__all__ = [
+    "Displayable",
+    "ErrorArea",
+    "classed",
+    "guarded",
+    "join_thread",
+    "mime_bundle",
+    "shutdown_all",
+    "stop_at_exit",
+    "walk",
+]

@@ -25,12 +25,11 @@ from ..render import (
 )
 from ._base import (
     ConfirmBar,
+    Displayable,
     ErrorArea,
     classed,
     guarded,
     join_thread,
-    mime_bundle,
-    show_bundle,
     stop_at_exit,
     walk,
 )
@@ -229,7 +228,7 @@ def _set(widget: widgets.Widget, **traits: Any) -> None:
             setattr(widget, k, v)
 
 
-class WorkspacePanel:
+class WorkspacePanel(Displayable):
     """The workspaces of one endpoint as a live table with Stop/Start/Delete and a creation form."""
 
     def __init__(
@@ -464,13 +463,6 @@ class WorkspacePanel:
             w.close()
 
     # -- display ---------------------------------------------------------------------------
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        self.start()
-        return mime_bundle(self.widget, repr(self), self._repr_html_())
-
-    def _ipython_display_(self, **kwargs: Any) -> None:
-        show_bundle(self._repr_mimebundle_())
 
     def _repr_html_(self) -> str:
         with self._lock:

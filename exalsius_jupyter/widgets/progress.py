@@ -15,12 +15,11 @@ from ..polling import Tracked, WorkspaceWatcher
 from ..render import access_html, access_text, cpu_memory, error_line, escape, short_id
 from ._base import (
     ConfirmBar,
+    Displayable,
     ErrorArea,
     classed,
     guarded,
     join_thread,
-    mime_bundle,
-    show_bundle,
     stop_at_exit,
     walk,
 )
@@ -188,7 +187,7 @@ def _set(widget: widgets.Widget, **traits: Any) -> None:
                 setattr(widget, k, v)
 
 
-class CreationProgress:
+class CreationProgress(Displayable):
     """Watch new workspaces come up (Submitted → Pending → Running) without blocking the kernel."""
 
     def __init__(
@@ -285,13 +284,6 @@ class CreationProgress:
             w.close()
 
     # -- display ---------------------------------------------------------------------------
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        self.start()
-        return mime_bundle(self.widget, repr(self), self._repr_html_())
-
-    def _ipython_display_(self, **kwargs: Any) -> None:
-        show_bundle(self._repr_mimebundle_())
 
     def _repr_html_(self) -> str:
         now = self.watcher.clock()
