@@ -121,8 +121,7 @@ def _access(value: Any) -> str | None:
 
 
 def _strings(values: list[Any]) -> pd.arrays.StringArray:
-    if not _all_types(values, _STR):
-        values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+    # pandas itself turns None into <NA> and any other non-string into str(value).
     return pd.array(values, dtype=pd.StringDtype())
 
 

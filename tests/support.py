@@ -45,12 +45,16 @@ def load_spec(version: str) -> dict[str, Any]:
 
 @dataclass
 class Canned:
-    """One scripted answer; ``truncate`` sends that many bytes fewer than Content-Length."""
+    """One scripted answer; ``truncate`` sends that many bytes fewer than Content-Length.
+
+    ``stall`` waits that many seconds after the (partial) body before closing the connection.
+    """
 
     status: int = 200
     body: bytes | str | Any = b""
     headers: dict[str, str] = field(default_factory=dict)
     truncate: int = 0
+    stall: float = 0.0
 
 
 @dataclass
@@ -129,6 +133,7 @@ class CannedServer:
                 self.end_headers()
                 self.wfile.write(raw[: len(raw) - canned.truncate] if canned.truncate else raw)
                 self.wfile.flush()
+                time.sleep(canned.stall)
 
             do_GET = do_POST = do_DELETE = do_PUT = _serve
 

@@ -324,6 +324,15 @@ def test_bad_list_answers_are_invalid_response(canned: CannedServer, reply: Cann
     assert canned.count() == 1
 
 
+def test_a_body_that_stalls_mid_way_is_a_timeout(canned: CannedServer) -> None:
+    """Headers arrive, then the body stops: the read timeout applies to the body too."""
+    body = json.dumps({"workspaces": [{"id": "a", "name": "a"}] * 50})
+    canned.reply(Canned(200, body, {"Content-Type": "application/json"}, truncate=10, stall=2.0))
+    with pytest.raises(RequestTimeoutError) as info:
+        ExalsiusClient(canned.url, timeout=0.3, retries=0).list_workspaces()
+    assert "\n" not in str(info.value)
+
+
 @pytest.mark.parametrize("body", [[], "text", {"workspace_id": 5}, {"id": "x"}])
 def test_bad_create_answers_are_invalid_response(canned: CannedServer, body: Any) -> None:
     canned.json(body, status=201)

@@ -38,6 +38,7 @@ class Recorder:
         client.session.hooks["response"].append(self._keep)
 
     def _keep(self, resp: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        resp.content  # noqa: B018 - read now; the client reads bodies it streams only once
         self.exchanges.append((resp.request, resp))
         return resp
 
