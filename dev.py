@@ -164,7 +164,11 @@ def lab(python: Path, argv: list[str]) -> int:
     token = args.token or secrets.token_hex(16)
     bin_dir = str(python.parent)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Also SIGINT: a shell starts background jobs with it ignored, and Python keeps that.
+    # SIGHUP: the terminal went away. Each stops JupyterLab and the sandbox cleanly.
+    for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is not None:
+            signal.signal(signum, _interrupt)
     sandbox = jupyter = None
     code = 0
     try:

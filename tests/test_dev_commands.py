@@ -59,9 +59,20 @@ def http_status(url: str) -> int:
         return 0
 
 
+def _ignore_sigint() -> None:
+    """Start the child as a shell starts a background job: with SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.mark.skipif(sys.prefix == sys.base_prefix, reason="needs a virtual environment")
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_dev_lab_serves_and_stops_cleanly(signum: signal.Signals, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "background"),
+    [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)],
+    ids=["SIGINT", "SIGTERM", "SIGINT-background-job"],
+)
+def test_dev_lab_serves_and_stops_cleanly(
+    signum: signal.Signals, background: bool, tmp_path: Path
+) -> None:
     """`dev.py lab` serves JupyterLab and the sandbox on 127.0.0.1 and stops both on a signal."""
     port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "EXALSIUS_DEV_VENV": sys.prefix}
@@ -70,7 +81,7 @@ def test_dev_lab_serves_and_stops_cleanly(signum: signal.Signals, tmp_path: Path
     cmd += ["--port", str(port), "--token", token]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        stderr=subprocess.STDOUT, text=True, preexec_fn=_ignore_sigint if background else None,
     )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
     output: list[str] = []
