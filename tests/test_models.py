@@ -190,3 +190,10 @@ def test_from_api_does_not_mutate_input(spec_146: dict[str, Any]) -> None:
     before = copy.deepcopy(body)
     Workspace.from_api(body)
     assert body == before
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_timestamps_beyond_datetime_range_are_none(text: str) -> None:
+    # Regression: converting to UTC overflowed (OverflowError escaped from_api).
+    ws = Workspace.from_api({"id": "x", "created_at": text, "to_be_deleted_at": text})
+    assert ws.created_at is None and ws.to_be_deleted_at is None
