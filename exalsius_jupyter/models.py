@@ -276,10 +276,9 @@ def parse_datetime(value: Any) -> datetime | None:
     micro = (fraction or "")[:6].ljust(6, "0")
     zone = "+00:00" if offset in (None, "Z", "z") else offset[:3] + ":" + offset[-2:]
     try:
-        parsed = datetime.fromisoformat(f"{day}T{clock}.{micro}{zone}")
-    except ValueError:
+        return datetime.fromisoformat(f"{day}T{clock}.{micro}{zone}").astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # no such date, or its UTC time is beyond year 1..9999
         return None
-    return parsed.astimezone(timezone.utc)
 
 
 def opt_int(value: Any) -> int | None:
