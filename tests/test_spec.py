@@ -122,3 +122,21 @@ def test_cluster_id_other_uuid_forms_are_sent_canonical(form: str) -> None:
 def test_canonical_cluster_id_is_kept_verbatim() -> None:
     upper = "11111111-1111-4111-8111-111111111111".upper()
     assert validate_workspace_spec(make_spec(cluster_id=upper))["cluster_id"] == upper
+
+
+@pytest.mark.parametrize(
+    ("dotted", "extra"),
+    [("", {1: "x", "zz": "y"}), ("resources", {2: 1, "zz": 1}), ("template", {3: 1, "zz": 1})],
+)
+def test_non_string_keys_are_a_validation_error(dotted: str, extra: dict[Any, Any]) -> None:
+    # Regression: sorting unknown keys of mixed types raised TypeError, not ValidationError.
+    spec = make_spec()
+    (spec[dotted] if dotted else spec).update(extra)
+    with pytest.raises(ValidationError, match="unknown field"):
+        validate_workspace_spec(spec)
+
+
+def test_non_string_variable_name_is_named_as_such() -> None:
+    spec = _with(make_spec(), "template.variables", {1: "x"})
+    with pytest.raises(ValidationError, match=r"template\.variables names must be strings, got 1"):
+        validate_workspace_spec(spec)
