@@ -29,9 +29,9 @@ def validate_workspace_spec(spec: Any, *, where: str = "") -> dict[str, Any]:
 
     if not isinstance(spec, Mapping):
         raise fail(f"a workspace spec must be a mapping, not {type(spec).__name__}")
-    unknown = sorted(set(spec) - _TOP_LEVEL)
-    if unknown:
-        raise fail(f"unknown field {unknown[0]!r} (allowed: {', '.join(sorted(_TOP_LEVEL))})")
+    unknown = _unknown(spec, _TOP_LEVEL)
+    if unknown is not None:
+        raise fail(f"unknown field {unknown!r} (allowed: {', '.join(sorted(_TOP_LEVEL))})")
     for key in ("name", "cluster_id", "template", "resources"):
         if key not in spec or spec[key] is None:
             raise fail(f"missing required field {key!r}")
@@ -52,6 +52,12 @@ def validate_workspace_spec(spec: Any, *, where: str = "") -> dict[str, Any]:
     return out
 
 
+def _unknown(value: Mapping[Any, Any], known: set[str]) -> Any:
+    """The first key not in ``known`` (in a stable order, whatever the key types), or None."""
+    extra = [key for key in value if key not in known]
+    return min(extra, key=lambda key: (not isinstance(key, str), str(key))) if extra else None
+
+
 def _cluster_id(value: Any, fail: Any) -> str:
     if not isinstance(value, str):
         raise fail("cluster_id must be a UUID string")
@@ -66,9 +72,9 @@ def _cluster_id(value: Any, fail: Any) -> str:
 def _template(value: Any, fail: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise fail("template must be a mapping with 'name' and 'variables'")
-    unknown = sorted(set(value) - _TEMPLATE_KEYS)
-    if unknown:
-        raise fail(f"unknown field 'template.{unknown[0]}'")
+    unknown = _unknown(value, _TEMPLATE_KEYS)
+    if unknown is not None:
+        raise fail(f"unknown field 'template.{unknown}'")
     name = value.get("name")
     if not isinstance(name, str) or not name.strip():
         raise fail("template.name must be a non-empty string")
@@ -78,7 +84,9 @@ def _template(value: Any, fail: Any) -> dict[str, Any]:
     if not isinstance(variables, Mapping):
         raise fail("template.variables must be a mapping of strings to strings")
     for key, val in variables.items():
-        if not isinstance(key, str) or not isinstance(val, str):
+        if not isinstance(key, str):
+            raise fail(f"template.variables names must be strings, got {key!r}")
+        if not isinstance(val, str):
             raise fail(f"template.variables.{key} must be a string, got {type(val).__name__}")
     out: dict[str, Any] = {"name": name, "variables": dict(variables)}
     if value.get("description") is not None:
@@ -92,9 +100,9 @@ def _resources(value: Any, fail: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise fail("resources must be a mapping")
     known = set(RESOURCE_INT_FIELDS) | set(RESOURCE_STR_FIELDS)
-    unknown = sorted(set(value) - known)
-    if unknown:
-        raise fail(f"unknown field 'resources.{unknown[0]}' (allowed: {', '.join(sorted(known))})")
+    unknown = _unknown(value, known)
+    if unknown is not None:
+        raise fail(f"unknown field 'resources.{unknown}' (allowed: {', '.join(sorted(known))})")
     out: dict[str, Any] = {}
     for key in RESOURCE_INT_FIELDS:
         val = value.get(key)
