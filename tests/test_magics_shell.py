@@ -249,6 +249,16 @@ def test_a_token_on_the_line_is_refused_without_echoing_it(
     assert SECRET not in message
 
 
+def test_words_like_token_in_names_and_free_text_are_not_refused(
+        shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    usage_error(shell, capsys, "%exalsius describe token", "no workspace has", "'token'")
+    wid = ok(shell, capsys, f"%exalsius create --name token --cluster {A100} --template t "
+                            '--description "token=rotated weekly"').value
+    assert sandbox.get(wid)["description"] == "token=rotated weekly"
+    assert "token" in ok(shell, capsys, "%exalsius describe token").out
+    usage_error(shell, capsys, f"%exalsius describe token token={SECRET}", "EXALSIUS_TOKEN")
+
+
 def test_login_without_interactive_input_fails_at_once(
         shell: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
     # pytest's stdin is no terminal: the prompt must not be attempted (it would hang or crash).
@@ -311,7 +321,8 @@ def test_question_mark_help_documents_every_subcommand_and_the_cell_body(
     doc = Exalsius.exalsius.__doc__ or ""
     for sub in ("list", "describe", "create", "stop", "delete", "start", "wait", "panel",
                 "sandbox", "config", "login", "--where", "--dry-run", "--yes", "--watch",
-                "%%exalsius create", "$name", "{name}", "PyYAML"):
+                "%%exalsius create", "$name", "{name}", "PyYAML", "logout",
+                "--pending-seconds", "--no-extras", "--api"):
         assert sub in doc, sub
     info = shell.object_inspect("%exalsius")
     assert info["found"] and "--where" in (info["docstring"] or "")

@@ -168,6 +168,13 @@ def test_create_validates_before_sending(shell: InteractiveShell, sandbox: Sandb
     assert sandbox.request_count("POST", "/workspaces") == 0
 
 
+def test_create_repeated_var_key_is_an_error(shell: InteractiveShell, sandbox: Sandbox,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    usage_error(shell, capsys, f"{CREATE} --name nb --var port=1 --var port=2",
+                "--var", "'port'", "twice")
+    assert sandbox.request_count("POST", "/workspaces") == 0
+
+
 def test_create_dry_run_returns_the_body_and_sends_nothing(
         shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     ran = ok(shell, capsys, f"{CREATE} --name nb --gpus 1 --dry-run")
@@ -248,6 +255,17 @@ def test_cell_bad_item_sends_nothing_and_names_item_and_field(
     usage_error(shell, capsys, f"%%exalsius create\n[{good}, {bad}]",
                 "item 2 (bad)", "resources.gpu_count")
     assert sandbox.request_count("POST", "/workspaces") == 0
+
+
+def test_cell_repeated_name_on_one_cluster_sends_nothing(
+        shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    body = f"[{BODY % ('twin', A100)}, {BODY % ('other', A100)}, {BODY % ('twin', A100)}]"
+    usage_error(shell, capsys, "%%exalsius create\n" + body, "item 3 (twin)", "item 1")
+    assert sandbox.request_count("POST", "/workspaces") == 0
+    # the same name on two clusters is two different workspaces
+    ids = ok(shell, capsys, f"%%exalsius create\n[{BODY % ('twin', A100)}, "
+                            f"{BODY % ('twin', H100)}]").value
+    assert len(ids) == 2
 
 
 def test_cell_substitutes_variables_and_keeps_json_braces(
