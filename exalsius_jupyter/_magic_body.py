@@ -67,10 +67,17 @@ def body_specs(text: str, namespace: Mapping[str, Any], cluster_id: str | None =
     if not items:
         raise ValidationError("the cell body is an empty list: nothing to create")
     specs = []
+    seen: dict[tuple[str, str], int] = {}
     for i, item in enumerate(items, start=1):
         if cluster_id and isinstance(item, dict) and item.get("cluster_id") is None:
             item = {**item, "cluster_id": cluster_id}
         name = item.get("name") if isinstance(item, Mapping) else None
         label = f"item {i} ({name})" if isinstance(name, str) and name else f"item {i}"
-        specs.append(validate_workspace_spec(item, where=label))
+        spec = validate_workspace_spec(item, where=label)
+        key = (str(spec["cluster_id"]), str(spec["name"]))
+        if key in seen:  # the server would refuse it with 409 after creating the first
+            raise ValidationError(f"{label}: name {key[1]!r} repeats item {seen[key]} on "
+                                  f"cluster {key[0]}; names are unique per cluster")
+        seen[key] = i
+        specs.append(spec)
     return specs, many
