@@ -53,12 +53,23 @@ def create_spec(args: argparse.Namespace) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "name": args.name,
         "cluster_id": args.cluster,
-        "template": {"name": args.template, "variables": dict(args.var)},
+        "template": {"name": args.template, "variables": _variables(args.var)},
         "resources": {k: v for k, v in resources.items() if v is not None},
     }
     if args.description is not None:
         spec["description"] = args.description
     return spec
+
+
+def _variables(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """``--var`` pairs as a mapping; a key given twice is an error, not a silent overwrite."""
+    variables: dict[str, str] = {}
+    for key, value in pairs:
+        if key in variables:
+            raise ValidationError(f"--var {key!r} is given twice ({variables[key]!r} and "
+                                  f"{value!r}); give each template variable once")
+        variables[key] = value
+    return variables
 
 
 def cmd_create(m: Exalsius, args: argparse.Namespace) -> Any:
