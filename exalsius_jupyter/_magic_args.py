@@ -16,7 +16,11 @@ TOKEN_HINT = (
     "the token is never taken from the magic line (it would be saved in the notebook and its "
     "history); set the environment variable EXALSIUS_TOKEN before starting Jupyter, or run "
     "%exalsius login to type it into a hidden prompt")
-_TOKEN_ARG = re.compile(r"^-{0,2}(token|api[-_]?key|bearer)(=.*|:.*)?$", re.IGNORECASE | re.DOTALL)
+_SECRET_WORD = r"(token|api[-_]?key|bearer)"
+_TOKEN_OPTION = re.compile(rf"^-{{1,2}}{_SECRET_WORD}(=.*)?$", re.IGNORECASE | re.DOTALL)
+_TOKEN_ASSIGNMENT = re.compile(rf"^{_SECRET_WORD}[=:].*$", re.IGNORECASE | re.DOTALL)
+# Options whose value is free text: "token=..." there is a template variable or prose.
+_FREE_TEXT_OPTIONS = frozenset({"--var", "--description", "--where"})
 
 SUBSTITUTION_HELP = """\
 The cell body is JSON or YAML (YAML needs PyYAML: pip install 'exalsius-jupyter[yaml]'): one
@@ -80,11 +84,16 @@ def split_line(line: str) -> list[str]:
 
 
 def check_no_token(argv: list[str]) -> None:
-    """Refuse token=... / --token on the line (never echoing the value)."""
+    """Refuse --token / token=... on the line (never echoing the value).
+
+    A bare word such as a workspace named ``token`` is fine, and so is ``token=...`` as the
+    value of ``--var``, ``--description`` or ``--where``.
+    """
     for i, arg in enumerate(argv):
-        if i and argv[i - 1] == "--var":
-            continue
-        if _TOKEN_ARG.match(arg):
+        if _TOKEN_OPTION.match(arg):
+            raise UsageError(TOKEN_HINT)
+        free_text = i > 0 and argv[i - 1] in _FREE_TEXT_OPTIONS
+        if not free_text and _TOKEN_ASSIGNMENT.match(arg):
             raise UsageError(TOKEN_HINT)
 
 
@@ -287,13 +296,16 @@ def subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentPa
 
 
 def full_help() -> str:
-    """Every subcommand's help, for ``%exalsius?``."""
+    """Every subcommand's help (and ``sandbox start``'s options), for ``%exalsius?``."""
     top = build_parser()
     parts = [top.format_help()]
     for name in ("list", "describe", "create", "stop", "delete", "start", "wait", "panel",
-                 "sandbox", "config", "login"):
+                 "sandbox", "config", "login", "logout"):
         p = subparser(top, name)
         if p is not None:
             parts.append(p.format_help())
+            start = subparser(p, "start") if name == "sandbox" else None
+            if start is not None:
+                parts.append(start.format_help())
     parts.append(build_cell_parser().format_help())
     return "\n".join(parts)
