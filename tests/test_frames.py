@@ -153,3 +153,15 @@ def test_datetimes_with_nanoseconds_and_offsets() -> None:
 def test_pandas_major_version_supported() -> None:
     assert int(pd.__version__.split(".")[0]) in (2, 3)
     assert frames.STATUS_DTYPE.categories.tolist() == list(STATUS_VALUES)
+
+
+@pytest.mark.parametrize("text", ["2263-01-01T00:00:00Z", "1600-01-01T00:00:00Z",
+                                  "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00"])
+def test_timestamps_beyond_nanosecond_range_are_nat(text: str) -> None:
+    # Regression (pandas 3): the parse picked a coarser unit, then as_unit("ns") overflowed
+    # with OutOfBoundsDatetime instead of leaving the cell empty.
+    df = workspaces_frame([{"id": "x", "created_at": text},
+                           {"id": "y", "created_at": "2025-01-01T00:00:00Z"}])
+    _check_dtypes(df)
+    assert pd.isna(df.loc[0, "created_at"])
+    assert df.loc[1, "created_at"] == pd.Timestamp("2025-01-01T00:00:00Z")
