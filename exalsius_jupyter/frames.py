@@ -23,6 +23,8 @@ COLUMNS: tuple[str, ...] = (
 STATUS_DTYPE = pd.CategoricalDtype(categories=list(STATUS_VALUES), ordered=False)
 _KNOWN_STATUS = frozenset(STATUS_VALUES)
 _EMPTY: dict[str, Any] = {}
+_NS_MIN = pd.Timestamp.min.tz_localize("UTC")
+_NS_MAX = pd.Timestamp.max.tz_localize("UTC")
 
 
 def dtypes() -> dict[str, Any]:
@@ -152,4 +154,6 @@ def _times(values: list[Any]) -> pd.DatetimeIndex:
         again = pd.to_datetime(pd.Series(retry, dtype=object), utc=True, errors="coerce",
                                format="ISO8601")
         parsed = parsed.where(~missing, again)
+    # pandas 3 may parse at a coarser unit that holds years the ns columns cannot: those are NaT.
+    parsed = parsed.where((parsed >= _NS_MIN) & (parsed <= _NS_MAX))
     return pd.DatetimeIndex(parsed).as_unit("ns")
