@@ -165,3 +165,13 @@ def test_timestamps_beyond_nanosecond_range_are_nat(text: str) -> None:
     _check_dtypes(df)
     assert pd.isna(df.loc[0, "created_at"])
     assert df.loc[1, "created_at"] == pd.Timestamp("2025-01-01T00:00:00Z")
+
+
+@pytest.mark.parametrize("info", [" ", " http://h:1 ", ["", "x"], ["  "], "\tssh h\n"])
+def test_access_cell_is_the_models_primary_access(info: Any) -> None:
+    # Regression: plain strings skipped the model's cleaning (" " showed as a blank link).
+    df = workspaces_frame([{"id": "x", "access_information": info}, {"id": "y"}])
+    cell = df.loc[0, "access_information"]
+    want = Workspace.from_api({"id": "x", "access_information": info}).access_url
+    assert (pd.isna(cell) and want is None) or cell == want
+    assert want is None or want == want.strip()

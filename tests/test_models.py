@@ -197,3 +197,14 @@ def test_timestamps_beyond_datetime_range_are_none(text: str) -> None:
     # Regression: converting to UTC overflowed (OverflowError escaped from_api).
     ws = Workspace.from_api({"id": "x", "created_at": text, "to_be_deleted_at": text})
     assert ws.created_at is None and ws.to_be_deleted_at is None
+
+
+def test_access_links_are_stripped_and_never_blank() -> None:
+    # Regression: list items were kept verbatim ("" and " x " became links), objects without
+    # a port or IP gave "http://None:None".
+    info = ["", "  ", " http://h:1 ",
+            {"access_protocol": "HTTP", "external_ips": ["h2"]},
+            {"access_protocol": "SSH", "external_ips": [None, " ", "h3"]},
+            {"access_protocol": "TCP", "port_number": 5, "external_ips": None}]
+    assert access_links(info) == ["http://h:1", "http://h2", "ssh h3"]
+    assert primary_access(["", " x "]) == "x"
