@@ -111,15 +111,12 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def _access_column(values: list[Any]) -> list[Any]:
+    """``primary_access`` of each value; strings that need no cleaning are taken as they are."""
     if _all_types(values, _STR) and "" not in values:
-        return values
-    return [_access(v) for v in values]
-
-
-def _access(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value or None
-    return primary_access(value)
+        present = list(filter(None, values))
+        if list(map(str.strip, present)) == present:
+            return values
+    return list(map(primary_access, values))
 
 
 def _strings(values: list[Any]) -> pd.arrays.StringArray:

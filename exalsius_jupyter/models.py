@@ -222,36 +222,38 @@ def access_links(info: Any) -> list[str]:
     """Turn ``access_information`` (a string or 1.46's list of objects) into links."""
     if info is None:
         return []
-    if isinstance(info, str):
-        return [info.strip()] if info.strip() else []
-    if isinstance(info, Mapping):
+    if isinstance(info, (str, Mapping)):
         info = [info]
-    if not isinstance(info, list):
-        return [str(info)]
+    elif not isinstance(info, list):
+        info = [str(info)]
     links: list[str] = []
     for item in info:
         if isinstance(item, str):
-            links.append(item)
+            links.append(item.strip())
         elif isinstance(item, Mapping):
             links.extend(_access_object_links(item))
-    return links
+    return [link for link in links if link]
 
 
 def _access_object_links(item: Mapping[str, Any]) -> list[str]:
     """Links for one 1.46 access object (protocol, port, external IPs)."""
     protocol = str(item.get("access_protocol") or "TCP").upper()
     port = item.get("port_number")
+    port = "" if port is None else str(port).strip()
     ips = item.get("external_ips") or []
     if not isinstance(ips, list):
         ips = [ips]
     out = []
     for ip in ips:
+        host = "" if ip is None else str(ip).strip()
+        if not host:
+            continue
         if protocol in ("HTTP", "HTTPS"):
-            out.append(f"{protocol.lower()}://{ip}:{port}")
+            out.append(f"{protocol.lower()}://{host}" + (f":{port}" if port else ""))
         elif protocol == "SSH":
-            out.append(f"ssh -p {port} {ip}")
+            out.append(f"ssh -p {port} {host}" if port else f"ssh {host}")
         else:
-            out.append(f"{ip}:{port}")
+            out.append(f"{host}:{port}" if port else host)
     return out
 
 
