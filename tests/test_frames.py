@@ -175,3 +175,31 @@ def test_access_cell_is_the_models_primary_access(info: Any) -> None:
     want = Workspace.from_api({"id": "x", "access_information": info}).access_url
     assert (pd.isna(cell) and want is None) or cell == want
     assert want is None or want == want.strip()
+
+
+def test_model_and_frame_agree_on_falsy_and_float_text() -> None:
+    # Regression: the model read 0/False as a missing id or name, the frame showed "0"/"False".
+    raw = [{"id": 0, "name": False, "cluster_id": 1.5, "template": {"name": 0}}]
+    ws = Workspace.from_api(raw[0])
+    df = workspaces_frame(raw)
+    assert (ws.id, ws.name, ws.cluster_id, ws.template.name) == ("0", "False", "1.5", "0")
+    assert df.loc[0, ["id", "name", "cluster_id", "template"]].tolist() == ["0", "False", "1.5",
+                                                                             "0"]
+
+
+def test_nan_is_missing_in_model_and_frame() -> None:
+    # Regression: the model turned NaN (json.loads accepts it) into the text "nan".
+    raw = [{"id": "x", "owner": float("nan"), "name": float("nan"),
+            "resources": {"gpu_type": float("nan")}}]
+    ws = Workspace.from_api(raw[0])
+    df = workspaces_frame(raw)
+    assert ws.owner is None and ws.name == "" and ws.resources.gpu_type is None
+    assert df.loc[0, ["owner", "name", "gpu_type"]].isna().all()
+
+
+@pytest.mark.parametrize("template", [5, ["jupyter"], True, {"variables": {}}])
+def test_template_that_is_not_an_object_or_name_is_missing(template: Any) -> None:
+    # Regression: the frame showed str(template) ("5", "['jupyter']") where the model has "".
+    df = workspaces_frame([{"id": "x", "template": template}])
+    assert Workspace.from_api({"id": "x", "template": template}).template.name == ""
+    assert pd.isna(df.loc[0, "template"])
