@@ -50,7 +50,7 @@ def workspaces_frame(raw: list[dict[str, Any]], total: int | None = None) -> pd.
         res = [_mapping(r) for r in res]
     tpl = _column(items, "template")
     tpl_names = (_column(tpl, "name") if _all_types(tpl, _DICT)
-                 else [t.get("name") if isinstance(t, Mapping) else t for t in tpl])
+                 else [_template_name(t) for t in tpl])
     data: dict[str, Any] = {
         "workspace_status": _statuses(_column(items, "workspace_status")),
         "template": _strings(tpl_names),
@@ -104,6 +104,13 @@ def _status(value: Any) -> str:
         if upper in _KNOWN_STATUS:
             return upper
     return "UNKNOWN"
+
+
+def _template_name(value: Any) -> Any:
+    """A template object's name; a bare string is the name; anything else has none."""
+    if isinstance(value, Mapping):
+        return value.get("name")
+    return value if isinstance(value, str) else None
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -66,7 +66,7 @@ class WorkspaceTemplate:
             return cls(name="")
         variables = data.get("variables")
         return cls(
-            name=str(data.get("name") or ""),
+            name=_opt_str(data.get("name")) or "",
             variables={str(k): str(v) for k, v in variables.items()}
             if isinstance(variables, Mapping) else {},
             description=_opt_str(data.get("description")),
@@ -141,12 +141,13 @@ class Workspace:
         if not isinstance(data, Mapping):
             raise InvalidResponseError(
                 f"expected a workspace object, got {type(data).__name__}")
-        if not data.get("id") and not data.get("name"):
+        wid, name = _opt_str(data.get("id")) or "", _opt_str(data.get("name")) or ""
+        if not wid and not name:
             raise InvalidResponseError("a workspace object has neither 'id' nor 'name'")
         return cls(
-            id=str(data.get("id") or ""),
-            name=str(data.get("name") or ""),
-            cluster_id=str(data.get("cluster_id") or ""),
+            id=wid,
+            name=name,
+            cluster_id=_opt_str(data.get("cluster_id")) or "",
             workspace_status=WorkspaceStatus.parse(data.get("workspace_status")),
             template=WorkspaceTemplate.from_api(data.get("template")),
             resources=ResourcePool.from_api(data.get("resources")),
@@ -295,7 +296,10 @@ def opt_int(value: Any) -> int | None:
 
 
 def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
+    """Text as pandas' string dtype shows it: None and NaN are missing, anything else str()."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
 
 
 def _extra(data: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
