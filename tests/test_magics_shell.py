@@ -226,6 +226,25 @@ def test_environment_variables_configure_the_client(
         close_shell(sh)
 
 
+def test_an_unusable_endpoint_is_reported_and_the_previous_one_is_not_used(
+        shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXALSIUS_TOKEN", SECRET)
+    monkeypatch.setenv("EXALSIUS_API_URL", "http://example.invalid/v1")  # a token over http
+    ran = run(shell, capsys, "%config Exalsius.api_url = ''")  # %config logs one line
+    assert "Traceback" not in ran.out + ran.err
+    sandbox.reset_counts()
+    message = usage_error(shell, capsys, "%exalsius list", "example.invalid", "https://")
+    assert "allow_insecure" not in message  # a magic user cannot pass it
+    assert sandbox.request_count() == 0  # the previous endpoint is not used silently
+    out = ok(shell, capsys, "%exalsius config").out
+    assert "http://example.invalid/v1 (EXALSIUS_API_URL)" in out and "https://" in out
+    assert SECRET not in out + message
+    monkeypatch.setenv("EXALSIUS_API_URL", sandbox.url)  # fixing the environment suffices
+    ok(shell, capsys, "%exalsius list")
+    assert sandbox.requests[-1].headers.get("Authorization") == f"Bearer {SECRET}"
+
+
 def test_config_subcommand_shows_endpoint_timeouts_and_no_token(
         shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     out = ok(shell, capsys, "%exalsius config").out
