@@ -23,7 +23,7 @@ def _endpoint_source(m: Exalsius) -> str:
     return "default"
 
 
-def _token_line(m: Exalsius) -> str:
+def _token_line(m: Exalsius, *, usable: bool = True) -> str:
     from .client import mask_secret
 
     if m._token:
@@ -34,17 +34,29 @@ def _token_line(m: Exalsius) -> str:
         return "not set"
     if m._sandbox is not None:
         return f"not sent to the sandbox; {configured} is used after %exalsius sandbox stop"
-    return configured if m.client().has_token else "not set"
+    return configured if not usable or m.client().has_token else "not set"
 
 
 def show_config(m: Exalsius) -> None:
     """Print the endpoint, the timeouts and whether a token is set (masked)."""
-    client = m.client()
-    connect, read = client.timeout
+    try:
+        client = m.client()
+    except ExalsiusError as err:  # show the settings anyway, and why they do not work
+        from .client import DEFAULT_API_URL
+
+        url = m.api_url or os.environ.get("EXALSIUS_API_URL") or DEFAULT_API_URL
+        endpoint = f"{url} ({_endpoint_source(m)}); not usable: {err}"
+        token = _token_line(m, usable=False)
+        timeout = f"{m.timeout:g}s per request"
+    else:
+        connect, read = client.timeout
+        endpoint = f"{client.base_url} ({_endpoint_source(m)})"
+        token = _token_line(m)
+        timeout = f"{read:g}s per request (connect {connect:g}s)"
     rows = [
-        ("endpoint", f"{client.base_url} ({_endpoint_source(m)})"),
-        ("token", _token_line(m)),
-        ("timeout", f"{read:g}s per request (connect {connect:g}s)"),
+        ("endpoint", endpoint),
+        ("token", token),
+        ("timeout", timeout),
         ("poll_interval", f"{m.poll_interval:g}s"),
         ("wait_timeout", f"{m.wait_timeout:g}s"),
     ]

@@ -54,6 +54,7 @@ class Exalsius(Magics):
         self._sandbox: Sandbox | None = None
         self._sandbox_options = ""
         self._owns_client = False
+        self._stale = False  # the settings changed but no client could be built from them
         super().__init__(shell=shell, **kwargs)
 
     # -- configuration ------------------------------------------------------------------
@@ -69,12 +70,10 @@ class Exalsius(Magics):
 
     @validate("api_url")
     def _check_url(self, proposal: Any) -> str:
-        from .client import ExalsiusClient
-
         value = str(proposal["value"]).strip()
         if value:
             try:
-                ExalsiusClient(value, self._token, timeout=self.timeout).close()
+                _new_client(value, self._token, self.timeout).close()
             except ExalsiusError as err:
                 raise TraitError(f"Exalsius.api_url: {err}") from None
         return value
@@ -88,23 +87,33 @@ class Exalsius(Magics):
 
     def build_client(self) -> ExalsiusClient:
         """A client from the settings: the sandbox while it runs, else api_url or the env."""
-        from .client import ExalsiusClient
-
         if self._sandbox is not None:
-            return ExalsiusClient(self._sandbox.url, token="", timeout=self.timeout)
-        return ExalsiusClient(self.api_url or None, self._token, timeout=self.timeout)
+            return _new_client(self._sandbox.url, "", self.timeout)
+        return _new_client(self.api_url or None, self._token, self.timeout)
 
     def apply_client(self) -> None:
-        """Make a client built from the settings the kernel's current client."""
+        """Make a client built from the settings the kernel's current client.
+
+        If the settings give no usable client, the previous one is dropped (never used
+        silently) and every later call retries, raising the reason in one line.
+        """
         from .context import set_client
 
-        set_client(self.build_client())
-        self._owns_client = True
+        try:
+            client = self.build_client()
+        except ExalsiusError:
+            set_client(None)
+            self._owns_client, self._stale = False, True
+            raise
+        set_client(client)
+        self._owns_client, self._stale = True, False
 
     def client(self) -> ExalsiusClient:
         """The kernel's current client (shared with the widgets)."""
         from .context import get_client
 
+        if self._stale:
+            self.apply_client()
         return get_client()
 
     # -- the magic --------------------------------------------------------------------
@@ -252,6 +261,20 @@ class Exalsius(Magics):
 
 
 ExalsiusMagics = Exalsius
+
+
+def _new_client(url: str | None, token: str | None, timeout: float) -> ExalsiusClient:
+    """An ExalsiusClient; a refusal to send a token over http:// says what to change here."""
+    from .client import ExalsiusClient
+    from .errors import InsecureTransportError
+
+    try:
+        return ExalsiusClient(url, token, timeout=timeout)
+    except InsecureTransportError as err:
+        refusal = str(err).split(";")[0]
+        raise InsecureTransportError(
+            f"{refusal}; use an https:// URL (%config Exalsius.api_url or EXALSIUS_API_URL), "
+            "or %exalsius logout / unset EXALSIUS_TOKEN for a server without a token") from None
 
 
 def _instance(shell: InteractiveShell) -> Exalsius | None:
