@@ -113,6 +113,19 @@ def test_timeout_is_shown_as_a_timeout_not_success(made: list[CreationProgress])
         assert not p.running
 
 
+@pytest.mark.parametrize("status", [401, 503])
+def test_an_error_that_lasts_until_the_timeout_stays_shown(made: list[CreationProgress],
+                                                           status: int) -> None:
+    with Sandbox(pending_seconds=60) as sb, ExalsiusClient(sb.url, timeout=5, retries=0) as cl:
+        wid = cl.create_workspace(make_spec())
+        sb.fail_next(10_000, status=status)
+        p = progress_of(made, [wid], cl, timeout=0.5)
+        p.wait(10)
+        assert p.tracked[wid].stage == "Timed out"
+        assert "timed out" in p.status.value
+        assert f"HTTP {status}" in p.status.value  # why it never saw the workspace
+
+
 def test_an_outage_shows_retrying_and_polling_recovers(made: list[CreationProgress]) -> None:
     with Sandbox(pending_seconds=0.3) as sb, ExalsiusClient(sb.url, timeout=5, retries=0) as cl:
         wid = cl.create_workspace(make_spec())
