@@ -322,8 +322,10 @@ class CreationProgress(Displayable):
                 if self._poll_now or w.clock() >= next_poll:
                     self._poll_now = False
                     try:
+                        asked = w.requests
                         w.poll()
-                        self._error = w.last_error
+                        if w.requests != asked:  # the deadline tick asks nothing: keep the error
+                            self._error = w.last_error
                         failures = 0
                         delay = w.next_delay()
                     except ExalsiusError as exc:  # not transient (e.g. 401): keep trying, slower
@@ -392,6 +394,8 @@ class CreationProgress(Displayable):
             for s in stages:
                 counts[s] = counts.get(s, 0) + 1
             summary = ", ".join(f"{c} {s.lower()}" for s, c in counts.items())
+            if self._error is not None:  # why it never saw them: the last error, not lost
+                summary += f"; last error: {error_line(self._error)}"
             return f'<span style="color:#b00020">Finished: {escape(summary)}</span>'
         if self._crashed:
             return '<span style="color:#b00020">Stopped watching after an unexpected error</span>'
