@@ -202,6 +202,20 @@ def test_an_action_error_shows_title_and_detail_in_the_panel(
     assert panel.errors.message == ""
 
 
+def test_an_action_on_a_workspace_the_server_no_longer_has_drops_its_row(
+        sb: Sandbox, cl: ExalsiusClient, panels: list[WorkspacePanel]) -> None:
+    gone = sb.add({"name": "gone-soon", "workspace_status": "RUNNING"})
+    sb.add({"name": "other", "workspace_status": "RUNNING"})
+    panel = make_panel(panels, cl)
+    cl.delete_workspace(gone)
+    wait_until(lambda: sb.get(gone) is None, what="the sandbox forgets the workspace")
+    row = panel.row("gone-soon")
+    row.stop_button.click()
+    row.confirm_button.click()
+    assert "Could not stop gone-soon: HTTP 404" in panel.errors.message
+    assert [ws.name for ws in panel.workspaces] == ["other"]  # the server's answer, no guess
+
+
 def test_an_unexpected_exception_in_a_callback_is_shown_not_lost(
         sb: Sandbox, panels: list[WorkspacePanel]) -> None:
     class BuggyClient(ExalsiusClient):
