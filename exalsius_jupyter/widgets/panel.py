@@ -717,6 +717,9 @@ class WorkspacePanel(Displayable):
         try:
             result = self._perform(action, ws.id)
             gone = result is None
+        except NotFoundError as exc:  # the server no longer has it: that is its answer
+            self.errors.show_exception(exc, f"Could not {action} {ws.name}")
+            result, gone = None, True
         except ExalsiusError as exc:
             self.errors.show_exception(exc, f"Could not {action} {ws.name}")
             result = self._describe_quietly(ws.id) or ws
