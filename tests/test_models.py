@@ -208,3 +208,19 @@ def test_access_links_are_stripped_and_never_blank() -> None:
             {"access_protocol": "TCP", "port_number": 5, "external_ips": None}]
     assert access_links(info) == ["http://h:1", "http://h2", "ssh h3"]
     assert primary_access(["", " x "]) == "x"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2025-01-01T12:34", datetime(2025, 1, 1, 12, 34, tzinfo=UTC)),
+     ("2025-01-01T12:34:56+01", datetime(2025, 1, 1, 11, 34, 56, tzinfo=UTC)),
+     ("2025-01-01T12:34:56.Z", datetime(2025, 1, 1, 12, 34, 56, tzinfo=UTC)),
+     ("2025-01-01T12:34-0130", datetime(2025, 1, 1, 14, 4, tzinfo=UTC)),
+     ("2025-01-01", datetime(2025, 1, 1, tzinfo=UTC))],
+)
+def test_reduced_iso_timestamps_parse_as_the_frame_does(text: str, expected: datetime) -> None:
+    # Regression: the frame (pandas ISO 8601) read these, the model said None.
+    from exalsius_jupyter.frames import workspaces_frame
+
+    assert Workspace.from_api({"id": "x", "created_at": text}).created_at == expected
+    assert workspaces_frame([{"id": "x", "created_at": text}]).loc[0, "created_at"] == expected
