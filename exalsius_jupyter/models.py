@@ -264,8 +264,11 @@ def primary_access(info: Any) -> str | None:
     return links[0] if links else None
 
 
+# RFC 3339, plus the reduced ISO 8601 forms pandas also reads (so model and frame agree):
+# no seconds, an hour-only offset, an empty fraction, a bare date.
 _RFC3339 = re.compile(
-    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})?$")
+    r"(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2})(?::(\d{2})(?:\.(\d*))?)?"
+    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?)?$")
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -275,11 +278,14 @@ def parse_datetime(value: Any) -> datetime | None:
     match = _RFC3339.match(value.strip())
     if match is None:
         return None
-    day, clock, fraction, offset = match.groups()
+    day, clock, seconds, fraction, offset = match.groups()
     micro = (fraction or "")[:6].ljust(6, "0")
-    zone = "+00:00" if offset in (None, "Z", "z") else offset[:3] + ":" + offset[-2:]
+    zone = "+00:00"
+    if offset and offset not in "Zz":
+        zone = offset[:3] + ":" + (offset[-2:] if len(offset) > 3 else "00")
+    text = f"{day}T{clock or '00:00'}:{seconds or '00'}.{micro}{zone}"
     try:
-        return datetime.fromisoformat(f"{day}T{clock}.{micro}{zone}").astimezone(timezone.utc)
+        return datetime.fromisoformat(text).astimezone(timezone.utc)
     except (ValueError, OverflowError):  # no such date, or its UTC time is beyond year 1..9999
         return None
 
