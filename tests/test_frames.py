@@ -203,3 +203,24 @@ def test_template_that_is_not_an_object_or_name_is_missing(template: Any) -> Non
     df = workspaces_frame([{"id": "x", "template": template}])
     assert Workspace.from_api({"id": "x", "template": template}).template.name == ""
     assert pd.isna(df.loc[0, "template"])
+
+
+def test_naive_timestamps_after_offset_ones_stay_utc() -> None:
+    # Regression (pandas 2): a naive timestamp after one with an offset took that offset.
+    raw = [{"id": "a", "created_at": "2000-01-01T00:00:00+02:00"},
+           {"id": "b", "created_at": "2000-01-01T00:00:00"},
+           {"id": "c", "created_at": "2000-01-01"},
+           {"id": "d", "created_at": "2000-01-01T00:00:00\n"}]
+    df = workspaces_frame(raw)
+    assert df["created_at"].tolist() == [pd.Timestamp("1999-12-31T22:00:00Z")] + [
+        pd.Timestamp("2000-01-01T00:00:00Z")] * 3
+    assert df["created_at"].tolist() == [Workspace.from_api(r).created_at for r in raw]
+
+
+@pytest.mark.parametrize("value", [[], [None], [1, 2], {}])
+def test_list_valued_text_fields_do_not_crash(value: Any) -> None:
+    # Regression (pandas 2): a column of equal-length lists became a 2-D buffer (ValueError).
+    df = workspaces_frame([{"id": value, "name": value, "owner": value}])
+    _check_dtypes(df)
+    ws = Workspace.from_api({"id": value, "name": value, "owner": value})
+    assert df.loc[0, ["id", "name", "owner"]].tolist() == [ws.id, ws.name, ws.owner]
