@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .models import STATUS_VALUES, opt_int, primary_access
+from .models import STATUS_VALUES, opt_int, opt_str, primary_access
 
 STRING_COLUMNS = ("id", "name", "cluster_id", "template", "gpu_type", "gpu_vendor",
                   "access_information", "owner", "description")
@@ -127,7 +127,9 @@ def _access_column(values: list[Any]) -> list[Any]:
 
 
 def _strings(values: list[Any]) -> pd.arrays.StringArray:
-    # pandas itself turns None into <NA> and any other non-string into str(value).
+    if not _all_types(values, _STR):
+        # As the model reads them (pandas 2 would also take equal-length lists for a 2-D array).
+        values = list(map(opt_str, values))
     return pd.array(values, dtype=pd.StringDtype())
 
 
@@ -147,8 +149,8 @@ def _ints(values: list[Any]) -> pd.arrays.IntegerArray:
 
 
 def _times(values: list[Any]) -> pd.DatetimeIndex:
-    if not _all_types(values, _STR):
-        values = [v if isinstance(v, str) else None for v in values]
+    if not (_all_types(values, _STR) and all(map(_ENDS_WITH_Z, filter(None, values)))):
+        values = list(map(_zoned, values))
     parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, errors="coerce",
                             format="ISO8601")
     missing = parsed.isna().to_numpy()
@@ -161,3 +163,19 @@ def _times(values: list[Any]) -> pd.DatetimeIndex:
     # pandas 3 may parse at a coarser unit that holds years the ns columns cannot: those are NaT.
     parsed = parsed.where((parsed >= _NS_MIN) & (parsed <= _NS_MAX))
     return pd.DatetimeIndex(parsed).as_unit("ns")
+
+
+_ENDS_WITH_Z = methodcaller("endswith", "Z")
+
+
+def _zoned(value: Any) -> str | None:
+    """A timestamp string with an explicit zone (naive means UTC), as the model reads it.
+
+    pandas 2 gives a naive timestamp the offset of an earlier one in the same column.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text[-1] in "Zz" or "+" in text[10:] or "-" in text[10:]:
+        return text
+    return text + ("T00:00:00Z" if len(text) == 10 else "Z")

@@ -66,10 +66,10 @@ class WorkspaceTemplate:
             return cls(name="")
         variables = data.get("variables")
         return cls(
-            name=_opt_str(data.get("name")) or "",
+            name=opt_str(data.get("name")) or "",
             variables={str(k): str(v) for k, v in variables.items()}
             if isinstance(variables, Mapping) else {},
-            description=_opt_str(data.get("description")),
+            description=opt_str(data.get("description")),
             extra=_extra(data, ("name", "variables", "description")),
         )
 
@@ -97,8 +97,8 @@ class ResourcePool:
             return cls()
         ints = {k: opt_int(data.get(k)) for k in _RESOURCE_INTS}
         return cls(
-            gpu_vendor=_opt_str(data.get("gpu_vendor")),
-            gpu_type=_opt_str(data.get("gpu_type")),
+            gpu_vendor=opt_str(data.get("gpu_vendor")),
+            gpu_type=opt_str(data.get("gpu_type")),
             extra=_extra(data, (*_RESOURCE_INTS, "gpu_vendor", "gpu_type")),
             **ints,
         )
@@ -141,18 +141,18 @@ class Workspace:
         if not isinstance(data, Mapping):
             raise InvalidResponseError(
                 f"expected a workspace object, got {type(data).__name__}")
-        wid, name = _opt_str(data.get("id")) or "", _opt_str(data.get("name")) or ""
+        wid, name = opt_str(data.get("id")) or "", opt_str(data.get("name")) or ""
         if not wid and not name:
             raise InvalidResponseError("a workspace object has neither 'id' nor 'name'")
         return cls(
             id=wid,
             name=name,
-            cluster_id=_opt_str(data.get("cluster_id")) or "",
+            cluster_id=opt_str(data.get("cluster_id")) or "",
             workspace_status=WorkspaceStatus.parse(data.get("workspace_status")),
             template=WorkspaceTemplate.from_api(data.get("template")),
             resources=ResourcePool.from_api(data.get("resources")),
-            owner=_opt_str(data.get("owner")),
-            description=_opt_str(data.get("description")),
+            owner=opt_str(data.get("owner")),
+            description=opt_str(data.get("description")),
             access_information=data.get("access_information"),
             created_at=parse_datetime(data.get("created_at")),
             to_be_deleted_at=parse_datetime(data.get("to_be_deleted_at")),
@@ -301,7 +301,7 @@ def opt_int(value: Any) -> int | None:
     return None
 
 
-def _opt_str(value: Any) -> str | None:
+def opt_str(value: Any) -> str | None:
     """Text as pandas' string dtype shows it: None and NaN are missing, anything else str()."""
     if value is None or (isinstance(value, float) and value != value):
         return None
