@@ -27,6 +27,16 @@ def classed(widget: W, *classes: str) -> W:
     return widget
 
 
+def set_traits(widget: widgets.Widget, **traits: Any) -> None:
+    """Set only the traits whose values differ, in one sync message."""
+    changed = {k: v for k, v in traits.items() if getattr(widget, k) != v}
+    if not changed:
+        return
+    with widget.hold_sync():
+        for k, v in changed.items():
+            setattr(widget, k, v)
+
+
 def mime_bundle(widget: widgets.Widget, text: str, html: str) -> dict[str, Any]:
     """One display bundle: the live widget view plus HTML and text fallbacks."""
     bundle: dict[str, Any] = {"text/plain": text, "text/html": html}
@@ -214,6 +224,7 @@ __all__ = [
     "guarded",
     "join_thread",
     "mime_bundle",
+    "set_traits",
     "shutdown_all",
     "stop_at_exit",
     "walk",

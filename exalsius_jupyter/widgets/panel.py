@@ -19,213 +19,25 @@ from ..render import (
     endpoint_label,
     escape,
     header_row_html,
-    workspace_row_html,
     workspaces_html,
     workspaces_text,
 )
 from ._base import (
-    ConfirmBar,
     Displayable,
     ErrorArea,
     classed,
     guarded,
     join_thread,
+    set_traits,
     stop_at_exit,
     walk,
 )
 from .form import CreationForm
+from .header import ALL, PanelHeader, summary_html
 from .progress import CreationProgress
+from .row import BUTTON_PX, DELETE_BUTTON_PX, WorkspaceRow
 
-STOPPABLE = frozenset({WorkspaceStatus.PENDING, WorkspaceStatus.RUNNING})
-STARTABLE = frozenset({WorkspaceStatus.STOPPED})
-WORKING = "working…"
-BUTTON_PX = 72
-DELETE_BUTTON_PX = 88
 MAX_PROGRESS_ENTRIES = 5
-_ALL = ""
-
-
-class WorkspaceRow:
-    """One reusable table row: the read-only cells in one HTML and the action buttons."""
-
-    def __init__(self, panel: WorkspacePanel, ws: Workspace, now: datetime,
-                 with_start: bool) -> None:
-        self._panel = panel
-        self.lock = threading.Lock()
-        self.workspace: Workspace | None = ws
-        self.busy = False
-        self._now: datetime | None = now
-        self._confirm: ConfirmBar | None = None
-        self._confirm_line: widgets.HBox | None = None
-        self.asking = False
-        # Each widget is created with its first state: no update message follows its creation.
-        state = self._state()
-        self.cells = widgets.HTML(value=state["cells"], layout=panel._cells_layout,
-                                  style=panel._html_style, _dom_classes=("exls-cells-widget",))
-        bsty = panel._button_style
-        self.stop_button = widgets.Button(description="Stop", icon="stop",
-                                          layout=panel._button_layout, style=bsty,
-                                          _dom_classes=("exls-stop",), **state["stop"])
-        self.delete_button = widgets.Button(description="Delete", icon="trash",
-                                            button_style="danger", layout=panel._delete_layout,
-                                            style=bsty, _dom_classes=("exls-delete",),
-                                            **state["delete"])
-        self.start_button: widgets.Button | None = None
-        if with_start:
-            self.start_button = self._make_start(state["start"])
-        guard = panel._guard
-        self.stop_button.on_click(guard(lambda _b: self.ask("stop")))
-        self.delete_button.on_click(guard(lambda _b: self.ask("delete")))
-        self.box = widgets.HBox(self._normal_children(), layout=panel._row_layout,
-                                _dom_classes=("exls-row",))
-
-    # -- widgets ---------------------------------------------------------------------------
-
-    @property
-    def confirm_button(self) -> widgets.Button | None:
-        """The Confirm button of the inline confirmation (None until one was asked)."""
-        return self._confirm.yes if self._confirm else None
-
-    @property
-    def cancel_button(self) -> widgets.Button | None:
-        """The Cancel button of the inline confirmation (None until one was asked)."""
-        return self._confirm.no if self._confirm else None
-
-    @property
-    def question(self) -> str:
-        """The confirmation question currently shown ("" when none)."""
-        return self._confirm.label.value if self._confirm and self.asking else ""
-
-    def _make_start(self, state: dict[str, Any]) -> widgets.Button:
-        p = self._panel
-        button = widgets.Button(description="Start", icon="play", layout=p._button_layout,
-                                style=p._button_style, _dom_classes=("exls-start",), **state)
-        button.on_click(p._guard(lambda _b: self.run("start")))
-        return button
-
-    def add_start(self) -> None:
-        """Give the row a Start button (the server offers start)."""
-        if self.start_button is not None:
-            return
-        self.start_button = self._make_start(self._state()["start"])
-        if not self.asking:
-            self.box.children = self._normal_children()
-
-    def _normal_children(self) -> tuple[widgets.Widget, ...]:
-        buttons = [self.start_button] if self.start_button is not None else []
-        return (self.cells, *buttons, self.stop_button, self.delete_button)
-
-    def close(self) -> None:
-        """Close the row's widgets."""
-        for w in (self.cells, self.stop_button, self.delete_button, self.start_button,
-                  self.box):
-            if w is not None:
-                w.close()
-        if self._confirm:
-            self._confirm.close()
-        if self._confirm_line:
-            self._confirm_line.close()
-
-    # -- state -----------------------------------------------------------------------------
-
-    def show(self, ws: Workspace, now: datetime) -> None:
-        """Bind the row to ``ws`` and render it (traits change only when values do)."""
-        if self.workspace is None or self.workspace.id != ws.id:
-            self._cancel_question()
-        self.workspace, self._now = ws, now
-        self.render()
-
-    def _state(self) -> dict[str, Any]:
-        """What the cells and buttons show for the bound workspace."""
-        ws = self.workspace
-        assert ws is not None
-        status, busy = ws.workspace_status, self.busy
-        return {
-            "cells": workspace_row_html(ws, self._now, WORKING if busy else ""),
-            "stop": {"disabled": busy or status not in STOPPABLE,
-                     "tooltip": f"Stop {ws.name}" if status in STOPPABLE
-                     else "Only PENDING or RUNNING workspaces can be stopped"},
-            "delete": {"disabled": busy or status is WorkspaceStatus.DELETED,
-                       "tooltip": f"Delete {ws.name} (irreversible)"},
-            "start": {"disabled": busy or status not in STARTABLE,
-                      "tooltip": f"Start {ws.name}" if status in STARTABLE
-                      else "Only STOPPED workspaces can be started"},
-        }
-
-    def render(self) -> None:
-        """Bring cells and button states in line with the bound workspace."""
-        if self.workspace is None:
-            return
-        state = self._state()
-        if self.cells.value != state["cells"]:
-            self.cells.value = state["cells"]
-        _set(self.stop_button, **state["stop"])
-        _set(self.delete_button, **state["delete"])
-        if self.start_button is not None:
-            _set(self.start_button, **state["start"])
-        if self._confirm is not None and self.asking:
-            _set(self._confirm.yes, disabled=self.busy)
-
-    # -- actions ---------------------------------------------------------------------------
-
-    def ask(self, action: str) -> None:
-        """Show the inline confirmation for ``action`` ("stop" or "delete")."""
-        with self._panel._lock:
-            ws = self.workspace
-            button = self.stop_button if action == "stop" else self.delete_button
-            if ws is None or self.busy or button.disabled:
-                return
-            self._panel.errors.clear()
-            if self._confirm is None:
-                p = self._panel
-                self._confirm = ConfirmBar(p._button_layout)
-                self._confirm.yes.on_click(p._guard(lambda _b: self._on_confirm()))
-                self._confirm.no.on_click(p._guard(lambda _b: self._cancel_question()))
-                self._confirm_line = classed(widgets.HBox(self._confirm.children,
-                                                          layout=p._confirm_layout),
-                                             "exls-confirm-line")
-            verb = "Stop" if action == "stop" else "Delete"
-            self._confirm.ask(f"{verb} {ws.name}?", action, ws.id, danger=action == "delete")
-            self.asking = True
-            self.box.children = (*self._normal_children(), self._confirm_line)
-
-    def _cancel_question(self) -> None:
-        with self._panel._lock:
-            if self._confirm is not None:
-                self._confirm.take(None)
-            if self.asking:
-                self.asking = False
-                self.box.children = self._normal_children()
-
-    def _on_confirm(self) -> None:
-        if self._confirm is None or self.workspace is None:
-            return
-        action = self._confirm.take(self.workspace.id)
-        if action is not None:
-            self.run(action, confirmed=True)
-
-    def run(self, action: str, *, confirmed: bool = False) -> None:
-        """Send ``action`` for the bound workspace: at most one request in flight per row."""
-        if not self.lock.acquire(blocking=False):
-            return
-        try:
-            self._panel._run_action(self, action, confirmed)
-        finally:
-            self.lock.release()
-
-    def leave_question(self) -> None:
-        """Drop any open confirmation and show the action buttons again."""
-        self._cancel_question()
-
-
-def _set(widget: widgets.Widget, **traits: Any) -> None:
-    """Set only the traits whose values differ, in one sync message."""
-    changed = {k: v for k, v in traits.items() if getattr(widget, k) != v}
-    if not changed:
-        return
-    with widget.hold_sync():
-        for k, v in changed.items():
-            setattr(widget, k, v)
 
 
 class WorkspacePanel(Displayable):
@@ -272,7 +84,7 @@ class WorkspacePanel(Displayable):
         self._auto_thread: threading.Thread | None = None
         self.errors = ErrorArea()
         self._guard: Callable[[Callable[..., Any]], Callable[..., None]] = guarded(self.errors)
-        self._build(cluster_id or _ALL, auto_refresh)
+        self._build(cluster_id or ALL, auto_refresh)
         stop_at_exit(self)
         self.refresh()
 
@@ -289,29 +101,12 @@ class WorkspacePanel(Displayable):
         self._row_layout = widgets.Layout(align_items="center", flex_flow="row wrap",
                                           min_height="30px",
                                           border_bottom="1px solid #eee")
-        sandbox = (' <span class="exls-sandbox" style="background:#e7f1ff;color:#0b5394;'
-                   'border-radius:4px;padding:1px 6px;font-size:11px">sandbox</span>'
-                   if self.client.is_sandbox else "")
-        endpoint = escape(endpoint_label(self.client.base_url))
-        self.title = classed(widgets.HTML(
-            value=f"<b>exalsius workspaces</b> · <code>{endpoint}</code>{sandbox}"),
-            "exls-endpoint")
-        self.refresh_button = classed(widgets.Button(
-            description="Refresh", icon="refresh", tooltip="List the workspaces again",
-            layout=widgets.Layout(width="96px")), "exls-refresh")
-        self.auto_toggle = classed(widgets.ToggleButton(
-            value=auto_refresh, description="Auto-refresh", icon="clock-o",
-            tooltip="Refresh by itself; slows down while nothing changes",
-            layout=widgets.Layout(width="130px")), "exls-auto")
-        self.cluster_filter = classed(widgets.Dropdown(
-            options=self._cluster_options(), value=cluster, description="Cluster",
-            layout=widgets.Layout(width="330px"),
-            style={"description_width": "50px"}), "exls-filter-cluster")
-        self.status_filter = classed(widgets.Dropdown(
-            options=[("All", _ALL), *[(s.value, s.value) for s in WorkspaceStatus]],
-            value=_ALL, description="Status", layout=widgets.Layout(width="190px"),
-            style={"description_width": "45px"}), "exls-filter-status")
-        self.summary = classed(widgets.HTML(value=""), "exls-summary")
+        header = PanelHeader(self.client.base_url, self.client.is_sandbox, cluster,
+                             self._clusters, auto_refresh)
+        self.header = header
+        self.title, self.summary = header.title, header.summary
+        self.refresh_button, self.auto_toggle = header.refresh_button, header.auto_toggle
+        self.cluster_filter, self.status_filter = header.cluster_filter, header.status_filter
         self.head = classed(widgets.HTML(value=header_row_html(), layout=self._cells_layout),
                             "exls-table-head")
         self._head_spacer = widgets.Box(layout=widgets.Layout(width=self._actions_width()))
@@ -334,11 +129,8 @@ class WorkspacePanel(Displayable):
                                                    titles=("Create a workspace",),
                                                    selected_index=None), "exls-form")
         self.accordion.observe(self._guard(self._on_accordion), "selected_index")
-        controls = widgets.HBox(
-            [self.refresh_button, self.auto_toggle, self.cluster_filter, self.status_filter,
-             self.summary], layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
         self.widget = classed(widgets.VBox(
-            [self.title, controls, *self.errors.widgets(), head_row, self.rows_box,
+            [self.title, header.controls, *self.errors.widgets(), head_row, self.rows_box,
              self.pager, self.progress_box, self.accordion]), "exls-panel")
         self.refresh_button.on_click(self._guard(lambda _b: self._on_refresh_click()))
         self.prev_button.on_click(self._guard(lambda _b: self._turn(-1)))
@@ -365,9 +157,6 @@ class WorkspacePanel(Displayable):
     def _on_accordion(self, change: dict[str, Any]) -> None:
         if change["new"] is not None:
             _ = self.form
-
-    def _cluster_options(self) -> list[tuple[str, str]]:
-        return [("All clusters", _ALL), *[(c, c) for c in sorted(self._clusters)]]
 
     # -- public ----------------------------------------------------------------------------
 
@@ -524,11 +313,9 @@ class WorkspacePanel(Displayable):
         self._clusters |= new
         if self._form is not None:
             self._form.update_clusters()
-        value = self.cluster_filter.value
         self._quiet = True
         try:
-            self.cluster_filter.options = self._cluster_options()
-            self.cluster_filter.value = value
+            self.header.set_clusters(self._clusters)
         finally:
             self._quiet = False
 
@@ -586,28 +373,16 @@ class WorkspacePanel(Displayable):
         if self.rows_box.children != children:
             self.rows_box.children = children
         self.page_label.value = f"page {self._page + 1} of {pages}"
-        _set(self.prev_button, disabled=self._page == 0)
-        _set(self.next_button, disabled=self._page >= pages - 1)
+        set_traits(self.prev_button, disabled=self._page == 0)
+        set_traits(self.next_button, disabled=self._page >= pages - 1)
         self._render_summary()
 
     def _render_summary(self) -> None:
-        listing = self._listing
-        parts = []
-        if listing is not None:
-            total = listing.total
-            parts.append(f"<b>{total}</b> workspace{'s' if total != 1 else ''}")
-            if self.status_filter.value:
-                parts.append(f"{len(self._visible_indices())} {self.status_filter.value}")
-        if self._refreshed_at is not None:
-            parts.append(f"refreshed {self._refreshed_at.astimezone():%H:%M:%S}")
-        if self._paused:
-            parts.append('<span style="color:#b00020">auto-refresh paused after an error'
-                         " (Refresh resumes it)</span>")
-        elif self.auto_toggle.value and self._started:
-            parts.append(f"auto-refresh every {self._delay:g} s")
-        value = '<span style="margin-left:8px">' + " · ".join(parts) + "</span>"
-        if self.summary.value != value:
-            self.summary.value = value
+        status = self.status_filter.value
+        shown = len(self._visible_indices()) if status else 0
+        auto = self._delay if self.auto_toggle.value and self._started else None
+        self.header.show_summary(summary_html(self.total, status, shown, self._refreshed_at,
+                                              self._paused, auto))
 
     # -- auto-refresh ----------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import ipywidgets as widgets
 
@@ -20,6 +19,7 @@ from ._base import (
     classed,
     guarded,
     join_thread,
+    set_traits,
     stop_at_exit,
     walk,
 )
@@ -107,17 +107,18 @@ class ProgressRow:
         """Bring the row's widgets in line with what the watcher knows."""
         stage = self.stage_name(t)
         name = t.name if t.workspace else short_id(t.workspace_id)
-        _set(self.name, value=f'<b title="{escape(t.workspace_id)}">{escape(name)}</b>')
+        set_traits(self.name, value=f'<b title="{escape(t.workspace_id)}">{escape(name)}</b>')
         label = "cancelling…" if self.busy else stage
-        _set(self.stage, value=label)
-        _set(self.bar, value=STAGE_PERCENT.get(stage, 50), bar_style=STAGE_STYLE.get(stage, "info"))
-        _set(self.elapsed, value=format_elapsed(t.elapsed(now)))
+        set_traits(self.stage, value=label)
+        set_traits(self.bar, value=STAGE_PERCENT.get(stage, 50),
+                   bar_style=STAGE_STYLE.get(stage, "info"))
+        set_traits(self.elapsed, value=format_elapsed(t.elapsed(now)))
         ws = t.workspace
         access = access_html(ws.access_information) if stage == "Running" and ws else ""
-        _set(self.access, value=access)
-        _set(self.detail, value=self._detail_html(t, stage))
+        set_traits(self.access, value=access)
+        set_traits(self.detail, value=self._detail_html(t, stage))
         finished = stage in ("Running", "Deleted", "Cancelled")
-        _set(self.cancel_button, disabled=self.busy or finished)
+        set_traits(self.cancel_button, disabled=self.busy or finished)
         if self.asking and (finished or self.busy):
             self._leave_question()
 
@@ -179,12 +180,6 @@ class ProgressRow:
         self._button_layout.close()
 
 
-def _set(widget: widgets.Widget, **traits: Any) -> None:
-    changed = {k: v for k, v in traits.items() if getattr(widget, k) != v}
-    if changed:
-        with widget.hold_sync():
-            for k, v in changed.items():
-                setattr(widget, k, v)
 
 
 class CreationProgress(Displayable):
@@ -380,7 +375,7 @@ class CreationProgress(Displayable):
             now = self.watcher.clock()
             for wid, t in self.watcher.tracked.items():
                 self.rows[wid].render(t, now)
-            _set(self.status, value=self._status_html())
+            set_traits(self.status, value=self._status_html())
 
     def _status_html(self) -> str:
         tracked = list(self.watcher.tracked.values())
@@ -423,7 +418,7 @@ class CreationProgress(Displayable):
             with self._lock:
                 row.busy = False
                 self._render_row(row)
-                _set(self.status, value=self._status_html())
+                set_traits(self.status, value=self._status_html())
         self._poll_now = True
         self._wake.set()
 

@@ -1,0 +1,85 @@
+"""The WorkspacePanel's header: endpoint, Refresh, auto-refresh toggle, filters and the summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import ipywidgets as widgets
+
+from ..models import WorkspaceStatus
+from ..render import endpoint_label, escape
+from ._base import classed
+
+ALL = ""  # the filters' "no filter" value
+
+_SANDBOX_TAG = (' <span class="exls-sandbox" style="background:#e7f1ff;color:#0b5394;'
+                'border-radius:4px;padding:1px 6px;font-size:11px">sandbox</span>')
+
+
+def cluster_options(clusters: Iterable[str]) -> list[tuple[str, str]]:
+    """The cluster filter's choices: all clusters, then each cluster id seen."""
+    return [("All clusters", ALL), *[(c, c) for c in sorted(clusters)]]
+
+
+def summary_html(total: int | None, status: str, shown: int, refreshed_at: datetime | None,
+                 paused: bool, auto_every: float | None) -> str:
+    """The summary line: total, filtered count, last refresh and the auto-refresh state."""
+    parts = []
+    if total is not None:
+        parts.append(f"<b>{total}</b> workspace{'s' if total != 1 else ''}")
+        if status:
+            parts.append(f"{shown} {escape(status)}")
+    if refreshed_at is not None:
+        parts.append(f"refreshed {refreshed_at.astimezone():%H:%M:%S}")
+    if paused:
+        parts.append('<span style="color:#b00020">auto-refresh paused after an error'
+                     " (Refresh resumes it)</span>")
+    elif auto_every is not None:
+        parts.append(f"auto-refresh every {auto_every:g} s")
+    return '<span style="margin-left:8px">' + " · ".join(parts) + "</span>"
+
+
+class PanelHeader:
+    """The header widgets; the panel wires their callbacks."""
+
+    def __init__(self, base_url: str, is_sandbox: bool, cluster: str, clusters: Iterable[str],
+                 auto_refresh: bool) -> None:
+        endpoint = escape(endpoint_label(base_url))
+        sandbox = _SANDBOX_TAG if is_sandbox else ""
+        self.title = classed(widgets.HTML(
+            value=f"<b>exalsius workspaces</b> · <code>{endpoint}</code>{sandbox}"),
+            "exls-endpoint")
+        self.refresh_button = classed(widgets.Button(
+            description="Refresh", icon="refresh", tooltip="List the workspaces again",
+            layout=widgets.Layout(width="96px")), "exls-refresh")
+        self.auto_toggle = classed(widgets.ToggleButton(
+            value=auto_refresh, description="Auto-refresh", icon="clock-o",
+            tooltip="Refresh by itself; slows down while nothing changes",
+            layout=widgets.Layout(width="130px")), "exls-auto")
+        self.cluster_filter = classed(widgets.Dropdown(
+            options=cluster_options(clusters), value=cluster, description="Cluster",
+            layout=widgets.Layout(width="330px"),
+            style={"description_width": "50px"}), "exls-filter-cluster")
+        self.status_filter = classed(widgets.Dropdown(
+            options=[("All", ALL), *[(s.value, s.value) for s in WorkspaceStatus]],
+            value=ALL, description="Status", layout=widgets.Layout(width="190px"),
+            style={"description_width": "45px"}), "exls-filter-status")
+        self.summary = classed(widgets.HTML(value=""), "exls-summary")
+        self.controls = widgets.HBox(
+            [self.refresh_button, self.auto_toggle, self.cluster_filter, self.status_filter,
+             self.summary], layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
+
+    def set_clusters(self, clusters: Iterable[str]) -> None:
+        """Offer these cluster ids, keeping the one selected."""
+        value = self.cluster_filter.value
+        self.cluster_filter.options = cluster_options(clusters)
+        self.cluster_filter.value = value
+
+    def show_summary(self, html: str) -> None:
+        """Show the summary line (no message when it is unchanged)."""
+        if self.summary.value != html:
+            self.summary.value = html
+
+
+__all__ = ["ALL", "PanelHeader", "cluster_options", "summary_html"]
