@@ -256,3 +256,25 @@ def test_error_html_escapes_the_message() -> None:
     html = render.error_html(f"Could not stop {EVIL}")
     assert_inert(html)
     assert "&lt;img" in html
+
+
+HOSTILE_ACCESS: list[Any] = [
+    "javascript:alert(1)", " JaVaScRiPt:alert(1)", "\tjavascript:alert(1)", "java\nscript:x",
+    "' onmouseover='alert(1)", '"><script>alert(1)</script>', "vbscript:msgbox(1)",
+    "http://x/'onmouseover='alert(1)'", f"http://x/{EVIL}",
+    [{"access_protocol": "HTTP", "port_name": EVIL, "port_number": EVIL,
+      "external_ips": ['x" onmouseover="alert(1)', EVIL, "javascript:alert(1)//"],
+      "access_description": EVIL}],
+    [{"access_protocol": "SSH", "port_name": EVIL, "port_number": 22, "external_ips": [EVIL]}],
+    [{"access_protocol": EVIL, "port_number": 22, "external_ips": [EVIL]}],
+]
+
+
+@pytest.mark.parametrize("access", HOSTILE_ACCESS)
+def test_hostile_access_information_is_inert_in_every_rendering(access: Any) -> None:
+    w = evil_workspace(access_information=access)
+    for html in (render.access_html(access), render.workspace_html(w, NOW),
+                 render.workspace_row_html(w, NOW, EVIL), render.workspaces_html([w], NOW)):
+        assert_inert(html)
+        assert "<script" not in html and "<img" not in html
+    assert EVIL not in render.error_html(EVIL)
