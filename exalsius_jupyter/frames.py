@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from operator import itemgetter, methodcaller
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -149,7 +150,7 @@ def _ints(values: list[Any]) -> pd.arrays.IntegerArray:
 
 
 def _times(values: list[Any]) -> pd.DatetimeIndex:
-    if not (_all_types(values, _STR) and all(map(_ENDS_WITH_Z, filter(None, values)))):
+    if not (_all_types(values, _STR) and all(map(str.endswith, filter(None, values), repeat("Z")))):
         values = list(map(_zoned, values))
     parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, errors="coerce",
                             format="ISO8601")
@@ -163,9 +164,6 @@ def _times(values: list[Any]) -> pd.DatetimeIndex:
     # pandas 3 may parse at a coarser unit that holds years the ns columns cannot: those are NaT.
     parsed = parsed.where((parsed >= _NS_MIN) & (parsed <= _NS_MAX))
     return pd.DatetimeIndex(parsed).as_unit("ns")
-
-
-_ENDS_WITH_Z = methodcaller("endswith", "Z")
 
 
 def _zoned(value: Any) -> str | None:
