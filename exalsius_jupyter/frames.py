@@ -23,6 +23,7 @@ COLUMNS: tuple[str, ...] = (
 )
 STATUS_DTYPE = pd.CategoricalDtype(categories=list(STATUS_VALUES), ordered=False)
 _KNOWN_STATUS = frozenset(STATUS_VALUES)
+_STATUS_CODES = {status: code for code, status in enumerate(STATUS_VALUES)}
 _EMPTY: dict[str, Any] = {}
 _NS_MIN = pd.Timestamp.min.tz_localize("UTC")
 _NS_MAX = pd.Timestamp.max.tz_localize("UTC")
@@ -87,16 +88,20 @@ def _column(items: list[Mapping[str, Any]], key: str) -> list[Any]:
     try:
         return list(map(itemgetter(key), items))
     except KeyError:
+        pass
+    try:
+        return list(map(dict.get, items, repeat(key)))
+    except TypeError:  # a Mapping that is not a dict
         return [w.get(key) for w in items]
 
 
 def _statuses(values: list[Any]) -> pd.Categorical:
     """The status column as ``WorkspaceStatus.parse`` reads it (any case; else UNKNOWN)."""
     try:
-        known = set(values) <= _KNOWN_STATUS
-    except TypeError:  # an unhashable status (list, dict)
-        known = False
-    return pd.Categorical(values if known else [_status(v) for v in values], dtype=STATUS_DTYPE)
+        codes = list(map(_STATUS_CODES.__getitem__, values))
+    except (KeyError, TypeError):  # another spelling, an unknown or unhashable status
+        codes = [_STATUS_CODES[_status(v)] for v in values]
+    return pd.Categorical.from_codes(np.array(codes, dtype=np.int8), dtype=STATUS_DTYPE)
 
 
 def _status(value: Any) -> str:
@@ -128,10 +133,11 @@ def _access_column(values: list[Any]) -> list[Any]:
 
 
 def _strings(values: list[Any]) -> pd.arrays.StringArray:
-    if not _all_types(values, _STR):
-        # As the model reads them (pandas 2 would also take equal-length lists for a 2-D array).
-        values = list(map(opt_str, values))
-    return pd.array(values, dtype=pd.StringDtype())
+    # pandas reads None and NaN as <NA> and other values as str(value), as the model's opt_str.
+    try:
+        return pd.array(values, dtype=pd.StringDtype())
+    except (TypeError, ValueError):  # pandas 2 takes equal-length lists for a 2-D array
+        return pd.array(list(map(opt_str, values)), dtype=pd.StringDtype())
 
 
 def _ints(values: list[Any]) -> pd.arrays.IntegerArray:
@@ -161,9 +167,12 @@ def _times(values: list[Any]) -> pd.DatetimeIndex:
         again = pd.to_datetime(pd.Series(retry, dtype=object), utc=True, errors="coerce",
                                format="ISO8601")
         parsed = parsed.where(~missing, again)
-    # pandas 3 may parse at a coarser unit that holds years the ns columns cannot: those are NaT.
-    parsed = parsed.where((parsed >= _NS_MIN) & (parsed <= _NS_MAX))
-    return pd.DatetimeIndex(parsed).as_unit("ns")
+    try:
+        return pd.DatetimeIndex(parsed).as_unit("ns")
+    except pd.errors.OutOfBoundsDatetime:
+        # pandas 3 may parse at a coarser unit, holding years datetime64[ns] cannot: NaT.
+        parsed = parsed.where((parsed >= _NS_MIN) & (parsed <= _NS_MAX))
+        return pd.DatetimeIndex(parsed).as_unit("ns")
 
 
 def _zoned(value: Any) -> str | None:
