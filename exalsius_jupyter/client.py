@@ -219,7 +219,7 @@ class ExalsiusClient:
         """List workspaces, optionally of one cluster; ``.total`` comes from X-Total-Count."""
         params = {"cluster_id": cluster_id} if cluster_id else None
         resp = self._request("GET", "/workspaces", params=params)
-        body = _json(resp, self._token, self.timeout)
+        body = self._json(resp)
         items = body.get("workspaces") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise InvalidResponseError(
@@ -230,33 +230,33 @@ class ExalsiusClient:
     def describe_workspace(self, workspace_id: str) -> Workspace:
         """Fetch one workspace (bare or wrapped as the live API sends it)."""
         resp = self._request("GET", f"/workspace/{_path_id(workspace_id)}")
-        return Workspace.from_api(_json(resp, self._token, self.timeout))
+        return Workspace.from_api(self._json(resp))
 
     @_redacting
     def create_workspace(self, spec: Mapping[str, Any]) -> str:
         """Validate ``spec`` locally, create the workspace and return its id (never resent)."""
         body = validate_workspace_spec(spec)
         resp = self._request("POST", "/workspaces", json_body=body)
-        return _workspace_id(resp, self._token, self.timeout)
+        return self._workspace_id(resp)
 
     @_redacting
     def stop_workspace(self, workspace_id: str) -> str:
         """Stop a workspace (its volume is kept); returns its id."""
         resp = self._request("POST", f"/workspace/{_path_id(workspace_id)}/stop")
-        return _workspace_id(resp, self._token, self.timeout)
+        return self._workspace_id(resp)
 
     @_redacting
     def delete_workspace(self, workspace_id: str) -> str:
         """Delete a workspace, irreversibly; returns its id."""
         resp = self._request("DELETE", f"/workspace/{_path_id(workspace_id)}")
-        return _workspace_id(resp, self._token, self.timeout)
+        return self._workspace_id(resp)
 
     @_redacting
     def start_workspace(self, workspace_id: str) -> str:
         """Start a stopped workspace where the server offers it (live API); returns its id."""
         resp = self._request("POST", f"/workspace/{_path_id(workspace_id)}/start",
                              feature="start")
-        return _workspace_id(resp, self._token, self.timeout)
+        return self._workspace_id(resp)
 
     @_redacting
     def workspace_logs(self, workspace_id: str, limit: int = 1000) -> list[dict[str, Any]]:
@@ -338,6 +338,28 @@ class ExalsiusClient:
                 status=resp.status_code)
         return resp
 
+    def _json(self, resp: requests.Response) -> Any:
+        """Read and decode a JSON body; anything else is an InvalidResponseError."""
+        data = _read_body(resp, self.timeout)
+        try:
+            with _gc_paused():
+                return json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            # Redacted before the excerpt is cut, which could otherwise keep part of a token.
+            text = _redact_text(data.decode("utf-8", "replace"), self._token)
+            excerpt = text[:80].replace("\n", " ")
+            raise InvalidResponseError(
+                f"the server did not answer with JSON{_where(resp)}: {excerpt!r}",
+                status=resp.status_code) from None
+
+    def _workspace_id(self, resp: requests.Response) -> str:
+        """The ``workspace_id`` of a create/stop/delete/start answer."""
+        body = self._json(resp)
+        wid = body.get("workspace_id") if isinstance(body, dict) else None
+        if not isinstance(wid, str) or not wid:
+            raise InvalidResponseError("response has no 'workspace_id'" + _where(resp))
+        return wid
+
 
 def _timeouts(timeout: float | tuple[float, float]) -> tuple[float, float]:
     if isinstance(timeout, tuple):
@@ -401,29 +423,6 @@ def _read_body(resp: requests.Response, timeout: Any = None) -> bytes:
                 f"timed out reading the response{limit}{_where(resp)}") from None
         raise InvalidResponseError(
             f"the response was cut off or garbled{_where(resp)}", status=resp.status_code) from None
-
-
-def _json(resp: requests.Response, secret: str | None = None, timeout: Any = None) -> Any:
-    """Read and decode a JSON body; anything else is an InvalidResponseError."""
-    data = _read_body(resp, timeout)
-    try:
-        with _gc_paused():
-            return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        text = data.decode("utf-8", "replace")
-        excerpt = _redact_text(text, secret)[:80].replace("\n", " ")
-        raise InvalidResponseError(
-            f"the server did not answer with JSON{_where(resp)}: {excerpt!r}",
-            status=resp.status_code) from None
-
-
-def _workspace_id(resp: requests.Response, secret: str | None = None,
-                  timeout: Any = None) -> str:
-    body = _json(resp, secret, timeout)
-    wid = body.get("workspace_id") if isinstance(body, dict) else None
-    if not isinstance(wid, str) or not wid:
-        raise InvalidResponseError("response has no 'workspace_id'" + _where(resp))
-    return wid
 
 
 def _total(resp: requests.Response, body: dict[str, Any], count: int) -> int:
