@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from support import A100_CLUSTER, Canned, CannedServer, closed_port, make_spec
+from support import A100_CLUSTER, Canned, CannedServer, closed_port, make_spec, wait_until
 
 from exalsius_jupyter._version import __version__
 from exalsius_jupyter.client import DEFAULT_API_URL, ExalsiusClient, _CappedRetry, mask_secret
@@ -533,7 +533,7 @@ def test_outage_ends_in_server_error(sandbox: Sandbox) -> None:
     assert client.list_workspaces().total == 0
 
 
-@pytest.mark.parametrize("fault", ["503", "429", "drop"])
+@pytest.mark.parametrize("fault", ["503", "502", "504", "429", "drop"])
 def test_create_is_never_resent(sandbox: Sandbox, client: ExalsiusClient, fault: str) -> None:
     if fault == "drop":
         sandbox.drop_next(1)
@@ -556,6 +556,28 @@ def test_stop_is_never_resent(sandbox: Sandbox, client: ExalsiusClient, fault: s
     with pytest.raises((ServerError, ConnectionFailedError)):
         client.stop_workspace(wid)
     assert sandbox.request_count("POST", "/workspace/{id}/stop") == 1
+
+
+def test_post_read_timeout_is_not_resent(sandbox_factory: Callable[..., Sandbox]) -> None:
+    slow = sandbox_factory(latency=1.0)
+    client = ExalsiusClient(slow.url, timeout=(2.0, 0.3))
+    with pytest.raises(RequestTimeoutError):
+        client.create_workspace(make_spec())
+    with pytest.raises(RequestTimeoutError):
+        client.stop_workspace(UNKNOWN_ID)
+    wait_until(lambda: slow.request_count("POST") == 2, what="both POSTs arrived")
+    assert slow.request_count("POST", "/workspaces") == 1
+    assert slow.request_count("POST", "/workspace/{id}/stop") == 1
+
+
+def test_proxy_html_page_on_create_is_not_resent(canned: CannedServer) -> None:
+    canned.reply(Canned(502, "<html><body><h1>502 Bad Gateway</h1>\n<hr>nginx</body></html>",
+                        {"Content-Type": "text/html", "Retry-After": "0"}))
+    client = ExalsiusClient(canned.url, timeout=5)
+    with pytest.raises(ServerError) as info:
+        client.create_workspace(make_spec())
+    assert str(info.value) == "HTTP 502 Bad Gateway: 502 Bad Gateway nginx"
+    assert canned.count("POST") == 1
 
 
 def test_retry_after_is_capped(canned: CannedServer) -> None:
