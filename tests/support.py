@@ -154,8 +154,8 @@ class CannedServer:
         self._thread.join(timeout=5)
 
 
-def closed_port() -> int:
-    """A 127.0.0.1 port nothing listens on (bound, then released)."""
+def free_port() -> int:
+    """A free 127.0.0.1 port: bound, then released, so nothing listens on it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

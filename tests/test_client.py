@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from support import A100_CLUSTER, Canned, CannedServer, closed_port, make_spec, wait_until
+from support import A100_CLUSTER, Canned, CannedServer, free_port, make_spec, wait_until
 
 from exalsius_jupyter._version import __version__
 from exalsius_jupyter.client import DEFAULT_API_URL, ExalsiusClient, _CappedRetry, mask_secret
@@ -443,7 +443,7 @@ def _error_kinds(sandbox: Sandbox, canned: CannedServer,
     slow = sandbox_factory(latency=0.5)
     yield "timeout", lambda: ExalsiusClient(slow.url, token=TOKEN, timeout=0.1,
                                             retries=0).list_workspaces()
-    refused = f"http://127.0.0.1:{closed_port()}/v1"
+    refused = f"http://127.0.0.1:{free_port()}/v1"
     yield "refused", lambda: ExalsiusClient(refused, token=TOKEN, retries=0).list_workspaces()
     echo = ExalsiusClient(canned.url, token=TOKEN, timeout=5, retries=0)
     # servers and proxies that echo the request's Authorization header back
@@ -608,7 +608,7 @@ def test_read_timeout(sandbox_factory: Callable[..., Sandbox]) -> None:
 
 
 def test_connection_refused() -> None:
-    client = ExalsiusClient(f"http://127.0.0.1:{closed_port()}/v1", timeout=2, retries=1)
+    client = ExalsiusClient(f"http://127.0.0.1:{free_port()}/v1", timeout=2, retries=1)
     with pytest.raises(ConnectionFailedError) as info:
         client.list_workspaces()
     text = str(info.value)

@@ -30,7 +30,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -44,6 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from support import free_port
 
 pytestmark = pytest.mark.contract
 
@@ -156,12 +156,6 @@ def _install_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Mock:
     base_url: str
@@ -190,7 +184,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _start(cmd: list[str], log_path: Path) -> Mock:
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
