@@ -18,6 +18,15 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 IN_CI = os.environ.get("CI", "").strip().lower() == "true"
+# Where Jupyter and IPython keep config, data and state: tests point each at a temporary folder.
+JUPYTER_DIRS = (
+    "JUPYTER_CONFIG_DIR",
+    "JUPYTER_DATA_DIR",
+    "JUPYTER_RUNTIME_DIR",
+    "IPYTHONDIR",
+    "JUPYTERLAB_SETTINGS_DIR",
+    "JUPYTERLAB_WORKSPACES_DIR",
+)
 A100_CLUSTER = "11111111-1111-4111-8111-111111111111"
 
 

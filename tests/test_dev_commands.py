@@ -22,17 +22,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from support import free_port
+from support import JUPYTER_DIRS, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-JUPYTER_DIRS = [
-    "JUPYTER_CONFIG_DIR",
-    "JUPYTER_DATA_DIR",
-    "JUPYTER_RUNTIME_DIR",
-    "IPYTHONDIR",
-    "JUPYTERLAB_SETTINGS_DIR",
-    "JUPYTERLAB_WORKSPACES_DIR",
-]
 
 
 def port_open(port: int) -> bool:

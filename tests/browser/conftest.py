@@ -38,7 +38,7 @@ from typing import Any
 import nbformat
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
-from support import free_port
+from support import JUPYTER_DIRS, free_port
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -139,17 +139,7 @@ def jupyter_server(
 ) -> Iterator[JupyterServer]:
     """Start JupyterLab on a random 127.0.0.1 port with private config dirs; stop it at the end."""
     home = tmp_path_factory.mktemp("jupyter")
-    dirs = {
-        name: home / name.lower()
-        for name in (
-            "JUPYTER_CONFIG_DIR",
-            "JUPYTER_DATA_DIR",
-            "JUPYTER_RUNTIME_DIR",
-            "IPYTHONDIR",
-            "JUPYTERLAB_SETTINGS_DIR",
-            "JUPYTERLAB_WORKSPACES_DIR",
-        )
-    }
+    dirs = {name: home / name.lower() for name in JUPYTER_DIRS}
     for path in dirs.values():
         path.mkdir()
     settings = dirs["JUPYTERLAB_SETTINGS_DIR"] / NOTIFICATION_SETTINGS
