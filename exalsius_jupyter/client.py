@@ -418,11 +418,15 @@ def _read_body(resp: requests.Response, timeout: Any = None) -> bytes:
         resp.close()
         if isinstance(exc, requests.ConnectionError) and exc.args and isinstance(
                 exc.args[0], ReadTimeoutError):
-            limit = f" after {timeout[1]:g}s" if isinstance(timeout, tuple) else ""
             raise RequestTimeoutError(
-                f"timed out reading the response{limit}{_where(resp)}") from None
+                f"timed out reading the response{_after(timeout)}{_where(resp)}") from None
         raise InvalidResponseError(
             f"the response was cut off or garbled{_where(resp)}", status=resp.status_code) from None
+
+
+def _after(timeout: Any) -> str:
+    """`` after Ns`` for a (connect, read) timeout, for one-line timeout messages."""
+    return f" after {timeout[1]:g}s" if isinstance(timeout, tuple) else ""
 
 
 def _total(resp: requests.Response, body: dict[str, Any], count: int) -> int:
@@ -443,8 +447,7 @@ def _transport_error(exc: requests.RequestException, timeout: Any) -> ExalsiusEr
         parts = urlsplit(req.url)
         target = f" {req.method} {parts.scheme}://{parts.netloc}{parts.path}"
     if isinstance(exc, requests.Timeout):
-        limit = f" after {timeout[1]:g}s" if isinstance(timeout, tuple) else ""
-        return RequestTimeoutError(f"timed out{limit}:{target}")
+        return RequestTimeoutError(f"timed out{_after(timeout)}:{target}")
     if isinstance(exc, requests.ConnectionError):
         reason = _root_reason(exc)
         return ConnectionFailedError(f"could not reach the server:{target} ({reason})")
