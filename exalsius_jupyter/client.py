@@ -16,6 +16,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from urllib3.exceptions import ReadTimeoutError
+from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
 from ._version import __version__
@@ -97,14 +98,44 @@ def _redact_error(exc: ExalsiusError, secret: str | None) -> None:
 
 
 def _is_loopback(host: str | None) -> bool:
+    """True only for names that are this machine whatever the resolver says.
+
+    ``localhost`` and loopback IP literals; not ``*.localhost``, which goes to the system resolver,
+    nor numeric forms such as ``127.1`` or ``2130706433`` that only some resolvers expand.
+    """
     if not host:
         return False
-    if host == "localhost" or host.endswith(".localhost"):
+    if host.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _api_target(url: str) -> tuple[str, str]:
+    """Check an API base URL; return its scheme and the host the transport will connect to.
+
+    URLs that parsers can read differently are refused outright: backslashes, userinfo, control
+    characters and spaces (``http://a\\@127.0.0.1/`` is 127.0.0.1 to urlsplit but ``a`` to
+    urllib3), as are a query or fragment, which would swallow the paths appended to a base URL.
+    """
+    bad = "the API URL must be http(s)://host[:port]/path"
+    parts = urlsplit(url)
+    if (any(ch in url for ch in "\\@?#") or "%" in parts.netloc
+            or any(ch.isspace() or not ch.isprintable() for ch in url)):
+        raise ValidationError(
+            f"{bad}, without userinfo, backslashes, spaces, control characters, a query or a "
+            "fragment")
+    try:
+        transport_host = (parse_url(url).host or "").strip("[]").lower()
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError as exc:  # also a malformed IPv6 literal
+        raise ValidationError(f"{bad}: {exc}") from None
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host or host != transport_host:
+        raise ValidationError(bad)
+    return parts.scheme, host
 
 
 class _TokenAuth(AuthBase):
@@ -151,15 +182,16 @@ class ExalsiusClient:
         secret = token if token is not None else (os.environ.get("EXALSIUS_TOKEN") or None)
         # The credential lives only in the auth hook (masked repr), never in session.headers.
         self._auth = _TokenAuth(secret or None, api_key_header=api_key_header)
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            scheme, host = _api_target(url)
+        except ValidationError as exc:
             shown = _redact_text(url, self._token)
-            raise ValidationError(f"the API URL must be http(s)://host[:port]/path, got {shown!r}")
+            raise ValidationError(f"{exc}, got {shown!r}") from None
         self._base_url = url.rstrip("/")
-        insecure = parts.scheme == "http" and not _is_loopback(parts.hostname)
-        if self._token and insecure and not allow_insecure:
+        self._host = host
+        if self._token and scheme == "http" and not _is_loopback(host) and not allow_insecure:
             raise InsecureTransportError(
-                f"refusing to send credentials over plain http:// to {parts.hostname}; "
+                f"refusing to send credentials over plain http:// to {host}; "
                 "use https:// or pass allow_insecure=True")
         self.timeout = _timeouts(timeout)
         self._api_key_header = api_key_header
@@ -197,7 +229,7 @@ class ExalsiusClient:
     @property
     def is_sandbox(self) -> bool:
         """Whether this client points at a server on this machine (such as the sandbox)."""
-        return _is_loopback(urlsplit(self._base_url).hostname)
+        return _is_loopback(self._host)
 
     def __repr__(self) -> str:
         return f"ExalsiusClient(base_url={self._base_url!r}, token={mask_secret(self._token)!r})"
