@@ -24,7 +24,7 @@ import requests
 from exalsius_jupyter.sandbox import DEMO_CLUSTERS, Sandbox
 from exalsius_jupyter.sandbox.accounting import MAX_RECORDS, RequestLog, RequestRecord
 from exalsius_jupyter.sandbox.api import route_name
-from exalsius_jupyter.sandbox.validation import is_date_time
+from exalsius_jupyter.sandbox.validation import InvalidBody, is_date_time, parse_json
 
 REPO = Path(__file__).resolve().parents[1]
 A100 = "11111111-1111-4111-8111-111111111111"
@@ -500,6 +500,44 @@ def test_unparseable_create_is_400(
     headers = {"Content-Type": content_type} if content_type else {}
     r = http.post(f"{sb.url}/workspaces", data=raw, headers=headers, timeout=TIMEOUT)
     assert words in assert_problem(r, 400, "bad-request")
+
+
+def nested_variable(depth: int) -> dict[str, Any]:
+    """A valid create body whose one template variable is nested `depth` lists deep."""
+    value: Any = "8888"
+    for _ in range(depth):
+        value = [value]
+    return {**body(), "template": {"name": "jupyter-notebook", "variables": {"p": value}}}
+
+
+DEEP_BODIES: list[tuple[str, bytes]] = [
+    ("open arrays", b"[" * 30_000),
+    ("open objects", b'{"a":' * 13_000),
+    ("balanced arrays", b"[" * 2_000 + b"]" * 2_000),
+    ("balanced objects", b'{"a":' * 3_000 + b"1" + b"}" * 3_000),
+    ("deep inside a valid body", json.dumps(nested_variable(900)).encode()),
+]
+
+
+@pytest.mark.parametrize("api", ["1.5.1", "1.46"])
+@pytest.mark.parametrize(("case", "raw"), DEEP_BODIES, ids=[c[0] for c in DEEP_BODIES])
+def test_deeply_nested_create_is_400_and_server_keeps_serving(
+    start: Callable[..., Sandbox], api: str, case: str, raw: bytes
+) -> None:
+    sb = start(pending_seconds=0, api=api)
+    headers = {"Content-Type": "application/json"}
+    with requests.Session() as http:
+        r = http.post(f"{sb.url}/workspaces", data=raw, headers=headers, timeout=TIMEOUT)
+        assert "nested" in assert_problem(r, 400, "bad-request", "Bad Request")
+        assert r.json()["detail"]["instance"] == "/workspaces"
+        assert http.get(f"{sb.url}/workspaces", timeout=TIMEOUT).json()["total"] == 0
+        create(http, sb)
+
+
+@pytest.mark.parametrize("raw", [b"[" * 30_000, b'{"a":' * 13_000, b"[" * 5_000 + b"]" * 5_000])
+def test_parse_json_refuses_deep_nesting_as_invalid_body(raw: bytes) -> None:
+    with pytest.raises(InvalidBody, match="nested"):
+        parse_json(raw)
 
 
 def test_create_accepts_json_with_charset_and_integral_floats(
