@@ -10,6 +10,7 @@ from typing import Any
 from .clusters import DEMO_CLUSTERS
 
 INT32_MAX = 2**31 - 1
+MAX_DEPTH = 64  # nesting levels of a request body; deeper ones are a 400, never a RecursionError
 STATUSES = ("PENDING", "RUNNING", "STOPPED", "DELETED", "FAILED")
 INT_RESOURCES = ("gpu_count", "cpu_cores", "memory_gb", "storage_gb", "gpu_memory")
 STR_RESOURCES = ("gpu_type", "gpu_vendor")
@@ -44,16 +45,38 @@ def is_date_time(value: str) -> bool:
     return m.group(9) is None or (int(m.group(9)) <= 23 and int(m.group(10)) <= 59)
 
 
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deeply value's lists and objects nest (a scalar is 0), counted up to limit + 1."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]  # iterative: no recursion on hostile input
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth) for child in children)
+    return deepest
+
+
 def parse_json(raw: bytes) -> Any:
-    """Decode a strict JSON document (no NaN/Infinity), or raise InvalidBody."""
+    """Decode a strict JSON document (no NaN/Infinity, at most MAX_DEPTH deep), else InvalidBody."""
 
     def reject_constant(name: str) -> None:
         raise ValueError(f"{name} is not JSON")
 
+    too_deep = f"The request body is nested deeper than {MAX_DEPTH} levels."
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=reject_constant)
+        value = json.loads(raw.decode("utf-8"), parse_constant=reject_constant)
+    except RecursionError:
+        raise InvalidBody(too_deep) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidBody(f"The request body is not valid JSON: {exc}") from None
+    if nesting_depth(value, MAX_DEPTH) > MAX_DEPTH:
+        raise InvalidBody(too_deep)
+    return value
 
 
 def _string(obj: dict[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
