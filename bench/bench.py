@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from exalsius_jupyter.client import ExalsiusClient  # noqa: E402
+from exalsius_jupyter.api.client import ExalsiusClient  # noqa: E402
 from exalsius_jupyter.sandbox import DEMO_CLUSTERS, Sandbox  # noqa: E402
 
 
@@ -102,7 +102,7 @@ def p2(calls: int, repeat: int) -> None:
 
 def p3_requests(ticks: int) -> None:
     """Requests per tick while tracking 50 creations, against polling each id."""
-    from exalsius_jupyter.polling import WorkspaceWatcher
+    from exalsius_jupyter.watch import WorkspaceWatcher
 
     cluster = next(iter(DEMO_CLUSTERS))
     with Sandbox(pending_seconds=3600, seed=1) as sb:
@@ -126,7 +126,7 @@ def p3_requests(ticks: int) -> None:
 
 
 KERNEL_SETUP = """
-from exalsius_jupyter.client import ExalsiusClient
+from exalsius_jupyter.api.client import ExalsiusClient
 from exalsius_jupyter.sandbox import DEMO_CLUSTERS, Sandbox
 from exalsius_jupyter.widgets import CreationProgress
 sb = Sandbox(pending_seconds=3600).start()

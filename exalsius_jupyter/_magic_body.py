@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import ValidationError
-from .spec import validate_workspace_spec
+from .model.spec import validate_workspace_spec
 
 _VARIABLE = re.compile(r"\$(\$|[A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

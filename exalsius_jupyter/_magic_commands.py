@@ -34,7 +34,7 @@ def cmd_list(m: Exalsius, args: argparse.Namespace) -> pd.DataFrame:
 def cmd_describe(m: Exalsius, args: argparse.Namespace) -> Any:
     """``describe``: one workspace, resolved from a name, id or id prefix."""
     from ._magic_views import WorkspaceDescription
-    from .models import Workspace
+    from .model.workspace import Workspace
 
     listing = m.client().list_workspaces(cluster_id=args.cluster)
     (index,) = resolve_targets(listing.raw, args.targets)
@@ -74,7 +74,7 @@ def _variables(pairs: list[tuple[str, str]]) -> dict[str, str]:
 
 def cmd_create(m: Exalsius, args: argparse.Namespace) -> Any:
     """``create``: one workspace from the line's options."""
-    from .spec import validate_workspace_spec
+    from .model.spec import validate_workspace_spec
 
     body = validate_workspace_spec(create_spec(args), where=f"workspace {args.name!r}")
     if args.dry_run:

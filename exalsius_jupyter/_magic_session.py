@@ -24,7 +24,7 @@ def _endpoint_source(m: Exalsius) -> str:
 
 
 def _token_line(m: Exalsius, *, usable: bool = True) -> str:
-    from .client import mask_secret
+    from .api.client import mask_secret
 
     if m._token:
         configured = f"{mask_secret(m._token)} from %exalsius login"
@@ -42,7 +42,7 @@ def show_config(m: Exalsius) -> None:
     try:
         client = m.client()
     except ExalsiusError as err:  # show the settings anyway, and why they do not work
-        from .client import DEFAULT_API_URL
+        from .api.client import DEFAULT_API_URL
 
         url = m.api_url or os.environ.get("EXALSIUS_API_URL") or DEFAULT_API_URL
         endpoint = f"{url} ({_endpoint_source(m)}); not usable: {err}"
@@ -69,7 +69,7 @@ def show_config(m: Exalsius) -> None:
 def login(m: Exalsius) -> None:
     """Read the token from a hidden prompt and rebuild the client with it."""
     from ._confirm import read_secret
-    from .client import mask_secret
+    from .api.client import mask_secret
 
     token = read_secret(m.shell, "exalsius API token: ",
                         fix="set EXALSIUS_TOKEN in the environment instead").strip()

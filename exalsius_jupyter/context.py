@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from .client import ExalsiusClient
+from .api.client import ExalsiusClient
 
 _lock = threading.Lock()
 _current: ExalsiusClient | None = None

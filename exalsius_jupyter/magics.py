@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from IPython.core.interactiveshell import InteractiveShell
 
-    from .client import ExalsiusClient
+    from .api.client import ExalsiusClient
     from .sandbox import Sandbox
 
 INTERRUPTED = ("interrupted; the workspaces keep changing on the server: "
@@ -195,8 +195,8 @@ class Exalsius(Magics):
                 raise UsageError(INTERRUPTED) from None
             watcher = progress.watcher
         else:
-            from .polling import WorkspaceWatcher
             from .textprogress import TextProgress
+            from .watch import WorkspaceWatcher
 
             watcher = WorkspaceWatcher(client, ids, timeout=timeout, interval=self.poll_interval)
             text = TextProgress()
@@ -265,7 +265,7 @@ ExalsiusMagics = Exalsius
 
 def _new_client(url: str | None, token: str | None, timeout: float) -> ExalsiusClient:
     """An ExalsiusClient; a refusal to send a token over http:// says what to change here."""
-    from .client import ExalsiusClient
+    from .api.client import ExalsiusClient
     from .errors import InsecureTransportError
 
     try:

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ExalsiusError
-from .models import Workspace, WorkspaceStatus, access_links
+from .model.workspace import Workspace, WorkspaceStatus, access_links
 
 EMPTY = "—"
 

@@ -10,7 +10,7 @@ import pytest
 from support import CannedServer, shared_path
 
 if TYPE_CHECKING:
-    from exalsius_jupyter.client import ExalsiusClient
+    from exalsius_jupyter.api.client import ExalsiusClient
     from exalsius_jupyter.sandbox import Sandbox
 
 
@@ -32,7 +32,7 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def client(sandbox: Sandbox) -> Iterator[ExalsiusClient]:
     """A client pointed at the sandbox."""
-    from exalsius_jupyter.client import ExalsiusClient
+    from exalsius_jupyter.api.client import ExalsiusClient
 
     with ExalsiusClient(sandbox.url, timeout=5) as c:
         yield c

@@ -13,7 +13,7 @@ import pytest
 from support import A100_CLUSTER, Canned, CannedServer, free_port, make_spec, wait_until
 
 from exalsius_jupyter._version import __version__
-from exalsius_jupyter.client import DEFAULT_API_URL, ExalsiusClient, _CappedRetry, mask_secret
+from exalsius_jupyter.api.client import DEFAULT_API_URL, ExalsiusClient, _CappedRetry, mask_secret
 from exalsius_jupyter.errors import (
     AuthenticationError,
     BadRequestError,
@@ -28,7 +28,7 @@ from exalsius_jupyter.errors import (
     ServerError,
     ValidationError,
 )
-from exalsius_jupyter.models import Workspace, WorkspaceList, WorkspaceStatus
+from exalsius_jupyter.model.workspace import Workspace, WorkspaceList, WorkspaceStatus
 from exalsius_jupyter.sandbox import Sandbox
 
 H100_CLUSTER = "22222222-2222-4222-8222-222222222222"

@@ -19,7 +19,7 @@ import requests
 from openapi_schema_validator import OAS31Validator
 from support import A100_CLUSTER, load_spec, make_spec, shared_path
 
-from exalsius_jupyter.client import ExalsiusClient
+from exalsius_jupyter.api.client import ExalsiusClient
 from exalsius_jupyter.errors import BadRequestError, ConflictError, NotFoundError, ServerError
 from exalsius_jupyter.sandbox import Sandbox
 

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from exalsius_jupyter.models import parse_datetime
+from exalsius_jupyter.model.workspace import parse_datetime
 
 UTC = timezone.utc
 

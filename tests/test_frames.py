@@ -7,9 +7,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from exalsius_jupyter import frames
-from exalsius_jupyter.frames import COLUMNS, dtypes, workspaces_frame
-from exalsius_jupyter.models import STATUS_VALUES, Workspace, WorkspaceList
+from exalsius_jupyter.model import frames
+from exalsius_jupyter.model.frames import COLUMNS, dtypes, workspaces_frame
+from exalsius_jupyter.model.workspace import STATUS_VALUES, Workspace, WorkspaceList
 
 RAW: list[dict[str, Any]] = [
     {

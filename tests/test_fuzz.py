@@ -9,21 +9,21 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from exalsius_jupyter.api.problems import error_from_response
 from exalsius_jupyter.errors import (
     ExalsiusError,
     InvalidResponseError,
     ValidationError,
-    error_from_response,
 )
-from exalsius_jupyter.frames import COLUMNS, dtypes, workspaces_frame
-from exalsius_jupyter.models import (
+from exalsius_jupyter.model.frames import COLUMNS, dtypes, workspaces_frame
+from exalsius_jupyter.model.spec import validate_workspace_spec
+from exalsius_jupyter.model.workspace import (
     Workspace,
     WorkspaceList,
     access_links,
     parse_datetime,
     primary_access,
 )
-from exalsius_jupyter.spec import validate_workspace_spec
 
 FUZZ = settings(max_examples=100, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])

@@ -141,7 +141,7 @@ WHERE = "--where \"workspace_status == 'RUNNING' and gpu_count >= 4\""
 
 def expected(many: Sandbox) -> set[str]:
     """Ids the WHERE expression selects, computed from the store, not through the magic."""
-    from exalsius_jupyter.client import ExalsiusClient
+    from exalsius_jupyter.api.client import ExalsiusClient
 
     with ExalsiusClient(many.url) as c:
         return {w.id for w in c.list_workspaces()

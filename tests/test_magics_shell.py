@@ -120,7 +120,7 @@ def test_loading_is_cheap_no_pandas_requests_or_ipywidgets() -> None:
         "shell = InteractiveShell.instance()\n"
         "shell.run_line_magic('load_ext', 'exalsius_jupyter')\n"
         "assert 'exalsius' in shell.magics_manager.magics['line']\n"
-        "heavy = ['pandas', 'requests', 'ipywidgets', 'yaml', 'exalsius_jupyter.client']\n"
+        "heavy = ['pandas', 'requests', 'ipywidgets', 'yaml', 'exalsius_jupyter.api.client']\n"
         "print(json.dumps([m for m in heavy if m in sys.modules]))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}

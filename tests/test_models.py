@@ -10,7 +10,7 @@ import pytest
 from support import load_spec
 
 from exalsius_jupyter.errors import InvalidResponseError
-from exalsius_jupyter.models import (
+from exalsius_jupyter.model.workspace import (
     ResourcePool,
     Workspace,
     WorkspaceList,
@@ -220,7 +220,7 @@ def test_access_links_are_stripped_and_never_blank() -> None:
 )
 def test_reduced_iso_timestamps_parse_as_the_frame_does(text: str, expected: datetime) -> None:
     # Regression: the frame (pandas ISO 8601) read these, the model said None.
-    from exalsius_jupyter.frames import workspaces_frame
+    from exalsius_jupyter.model.frames import workspaces_frame
 
     assert Workspace.from_api({"id": "x", "created_at": text}).created_at == expected
     assert workspaces_frame([{"id": "x", "created_at": text}]).loc[0, "created_at"] == expected

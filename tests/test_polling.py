@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 from support import A100_CLUSTER, Canned, CannedServer, make_spec
 
-from exalsius_jupyter.client import ExalsiusClient
+from exalsius_jupyter.api.client import ExalsiusClient
 from exalsius_jupyter.errors import (
     AuthenticationError,
     ServerError,
     WaitTimeoutError,
     WorkspaceFailedError,
 )
-from exalsius_jupyter.models import WorkspaceStatus
-from exalsius_jupyter.polling import WorkspaceWatcher, wait_for_workspaces
+from exalsius_jupyter.model.workspace import WorkspaceStatus
 from exalsius_jupyter.sandbox import Sandbox
+from exalsius_jupyter.watch import WorkspaceWatcher, wait_for_workspaces
 
 H100_CLUSTER = "22222222-2222-4222-8222-222222222222"
 

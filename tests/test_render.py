@@ -10,7 +10,7 @@ import pytest
 
 from exalsius_jupyter import render
 from exalsius_jupyter.errors import ConflictError, ConnectionFailedError
-from exalsius_jupyter.models import Workspace, WorkspaceStatus
+from exalsius_jupyter.model.workspace import Workspace, WorkspaceStatus
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 EVIL = '<img src=x onerror="document.title=\'pwned\'">'

@@ -9,7 +9,7 @@ import pytest
 from support import make_spec
 
 from exalsius_jupyter.errors import ValidationError
-from exalsius_jupyter.spec import INT32_MAX, validate_workspace_spec
+from exalsius_jupyter.model.spec import INT32_MAX, validate_workspace_spec
 
 
 def _without(spec: dict[str, Any], dotted: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from test_magics_shell import close_shell, make_shell, run
 
-from exalsius_jupyter.client import ExalsiusClient
+from exalsius_jupyter.api.client import ExalsiusClient
 from exalsius_jupyter.errors import InsecureTransportError, ValidationError
 from exalsius_jupyter.sandbox import Sandbox
 

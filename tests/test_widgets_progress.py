@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import pytest
 from support import A100_CLUSTER, make_spec, wait_until
 
-from exalsius_jupyter.client import ExalsiusClient
+from exalsius_jupyter.api.client import ExalsiusClient
 from exalsius_jupyter.sandbox import Sandbox
 from exalsius_jupyter.widgets import CreationProgress
 from exalsius_jupyter.widgets._base import shutdown_all, walk

@@ -8,10 +8,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..client import ExalsiusClient
+from ..api.client import ExalsiusClient
 from ..errors import ExalsiusError, ValidationError
+from ..model.spec import validate_workspace_spec
 from ..render import error_html, error_line, escape
-from ..spec import validate_workspace_spec
 from ._base import classed
 
 DEFAULT_TEMPLATE = "jupyter-notebook"

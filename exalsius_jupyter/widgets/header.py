@@ -7,7 +7,7 @@ from datetime import datetime
 
 import ipywidgets as widgets
 
-from ..models import WorkspaceStatus
+from ..model.workspace import WorkspaceStatus
 from ..render import endpoint_label, escape
 from ._base import classed
 

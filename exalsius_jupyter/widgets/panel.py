@@ -12,9 +12,9 @@ from typing import Any
 import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
-from ..client import ExalsiusClient
+from ..api.client import ExalsiusClient
 from ..errors import ExalsiusError, NotFoundError
-from ..models import Workspace, WorkspaceList, WorkspaceStatus
+from ..model.workspace import Workspace, WorkspaceList, WorkspaceStatus
 from ..render import (
     endpoint_label,
     escape,

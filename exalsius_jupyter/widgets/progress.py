@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 
-from ..client import ExalsiusClient
+from ..api.client import ExalsiusClient
 from ..errors import ExalsiusError
-from ..polling import Tracked, WorkspaceWatcher
 from ..render import access_html, access_text, cpu_memory, error_line, escape, short_id
+from ..watch import Tracked, WorkspaceWatcher
 from ._base import (
     ConfirmBar,
     Displayable,

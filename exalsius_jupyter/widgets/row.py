@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ..models import Workspace, WorkspaceStatus
+from ..model.workspace import Workspace, WorkspaceStatus
 from ..render import workspace_row_html
 from ._base import ConfirmBar, classed, set_traits
 

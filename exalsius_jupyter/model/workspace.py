@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any, overload
 
-from .errors import InvalidResponseError
+from ..errors import InvalidResponseError
 
 if TYPE_CHECKING:
     import pandas as pd

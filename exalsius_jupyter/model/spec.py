@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ValidationError
+from ..errors import ValidationError
 
 INT32_MAX = 2**31 - 1
 RESOURCE_INT_FIELDS = ("gpu_count", "cpu_cores", "memory_gb", "storage_gb", "gpu_memory")

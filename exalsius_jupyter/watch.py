@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .client import ExalsiusClient
+from .api.client import ExalsiusClient
 from .errors import (
     ExalsiusError,
     NotFoundError,
@@ -16,7 +16,7 @@ from .errors import (
     WaitTimeoutError,
     WorkspaceFailedError,
 )
-from .models import Workspace, WorkspaceStatus
+from .model.workspace import Workspace, WorkspaceStatus
 
 TRANSIENT = (TransportError, ServerError)
 _MAX_BACKOFF_STEPS = 64

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .models import STATUS_VALUES, opt_int, opt_str, primary_access
+from .workspace import STATUS_VALUES, opt_int, opt_str, primary_access
 
 STRING_COLUMNS = ("id", "name", "cluster_id", "template", "gpu_type", "gpu_vendor",
                   "access_information", "owner", "description")

@@ -19,8 +19,8 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
-from ._version import __version__
-from .errors import (
+from .._version import __version__
+from ..errors import (
     ConnectionFailedError,
     ExalsiusError,
     InsecureTransportError,
@@ -30,10 +30,10 @@ from .errors import (
     RequestTimeoutError,
     TransportError,
     ValidationError,
-    error_from_response,
 )
-from .models import Workspace, WorkspaceList
-from .spec import validate_workspace_spec
+from ..model.spec import validate_workspace_spec
+from ..model.workspace import Workspace, WorkspaceList
+from .problems import error_from_response
 
 DEFAULT_API_URL = "https://api.exalsius.ai/v1"
 DEFAULT_TIMEOUT = 10.0

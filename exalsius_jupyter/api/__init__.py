@@ -1,0 +1,1 @@
+"""HTTP only: the requests-based client, its transport and the problem+json error mapping."""
