@@ -465,7 +465,6 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
     ("fractional cores", body(cpu_cores=1.5), "cpu_cores"),
     ("string memory", body(memory_gb="16"), "memory_gb"),
     ("storage beyond int32", body(storage_gb=2**31), "storage_gb"),
-    ("gpu_memory negative", body(gpu_memory=-80), "gpu_memory"),
     ("gpu_type not string", body(gpu_type=100), "gpu_type"),
     ("gpu_vendor not string", body(gpu_vendor=["NVIDIA"]), "gpu_vendor"),
 ]
@@ -480,6 +479,101 @@ def test_invalid_create_is_400_naming_the_field(
     assert field in detail
     assert r.json()["detail"]["instance"] == "/workspaces"
     assert http.get(f"{sb.url}/workspaces", timeout=TIMEOUT).json()["total"] == 0
+
+
+# The create body follows the contract of the sandbox's api mode: fields that mode defines are
+# type-checked, fields it does not define accept any value (and are not stored).
+TEMPLATE = {"name": "jupyter-notebook", "variables": {"notebook_port": "8888"}}
+ACCEPTED_EXTRAS: list[tuple[str, str, Any]] = [
+    ("1.5.1", "gpu_memory list (the audit case)", body(gpu_count=1, gpu_memory=[5120])),
+    ("1.5.1", "gpu_memory negative", body(gpu_memory=-80)),
+    ("1.5.1", "gpu_memory string", body(gpu_memory="80GB")),
+    ("1.5.1", "vram object", body(vram={"gb": 80})),
+    ("1.46", "vram list", body(vram=[80])),
+    ("1.46", "unknown resource null", body(tpu_count=None)),
+    ("1.5.1", "namespace number", {**body(), "namespace": 5}),
+    ("1.5.1", "unknown top-level list", {**body(), "extra": [1, {"a": None}]}),
+    ("1.46", "unknown top-level list", {**body(), "extra": [1, {"a": None}]}),
+    ("1.5.1", "unknown template field", {**body(), "template": {**TEMPLATE, "icon": 5}}),
+    ("1.46", "id not uuid", {**body(), "id": "x"}),
+    ("1.46", "status not in enum", {**body(), "workspace_status": "BOOTING"}),
+    ("1.46", "owner number", {**body(), "owner": 5}),
+    ("1.46", "access_information string", {**body(), "access_information": "ssh x@y"}),
+    ("1.46", "created_at not date-time", {**body(), "created_at": "yesterday"}),
+    ("1.46", "variables not strings", {**body(), "template": {**TEMPLATE, "variables": {
+        "p": 1, "q": [1, "2"], "r": None, "s": {"t": True}}}}),
+]  # fmt: skip
+REFUSED_DEFINED: list[tuple[str, str, Any, str]] = [
+    ("1.46", "gpu_memory list", body(gpu_count=1, gpu_memory=[5120]), "gpu_memory"),
+    ("1.46", "gpu_memory negative", body(gpu_memory=-80), "gpu_memory"),
+    ("1.46", "gpu_memory string", body(gpu_memory="80"), "gpu_memory"),
+    ("1.46", "gpu_type number", body(gpu_type=100), "gpu_type"),
+    ("1.46", "namespace number", {**body(), "namespace": 5}, "namespace"),
+    ("1.46", "description number", {**body(), "description": 3}, "description"),
+    ("1.46", "to_be_deleted_at not date-time", {**body(), "to_be_deleted_at": "soon"},
+     "to_be_deleted_at"),
+    ("1.46", "template description number",
+     {**body(), "template": {**TEMPLATE, "description": 5}}, "template.description"),
+    ("1.46", "variables list", {**body(), "template": {"name": "x", "variables": []}},
+     "variables"),
+    ("1.5.1", "template description number",
+     {**body(), "template": {**TEMPLATE, "description": 5}}, "template.description"),
+    ("1.5.1", "access_information list", {**body(), "access_information": []},
+     "access_information"),
+    ("1.5.1", "to_be_deleted_at not date-time", {**body(), "to_be_deleted_at": "soon"},
+     "to_be_deleted_at"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("api", "case", "payload"), ACCEPTED_EXTRAS, ids=[f"{c[0]}-{c[1]}" for c in ACCEPTED_EXTRAS]
+)
+def test_fields_the_api_mode_does_not_define_accept_any_value(
+    start: Callable[..., Sandbox], api: str, case: str, payload: Any
+) -> None:
+    sb = start(pending_seconds=0, api=api)
+    with requests.Session() as http:
+        r = http.post(f"{sb.url}/workspaces", json=payload, timeout=TIMEOUT)
+        assert r.status_code == 201, r.text
+        w = sb.get(r.json()["workspace_id"])
+    assert w is not None and w["resources"]["cpu_cores"] == 4
+    assert w["template"]["name"] == "jupyter-notebook"
+    assert w["template"]["variables"] == payload["template"]["variables"]
+    undefined = {"vram", "tpu_count"} | ({"gpu_memory"} if api == "1.5.1" else set())
+    assert not undefined & set(w["resources"])  # accepted, not stored
+    assert "extra" not in w and "icon" not in w["template"]
+
+
+@pytest.mark.parametrize(
+    ("api", "case", "payload", "field"),
+    REFUSED_DEFINED,
+    ids=[f"{c[0]}-{c[1]}" for c in REFUSED_DEFINED],
+)
+def test_fields_the_api_mode_defines_are_type_checked(
+    start: Callable[..., Sandbox], api: str, case: str, payload: Any, field: str
+) -> None:
+    sb = start(pending_seconds=0, api=api)
+    r = requests.post(f"{sb.url}/workspaces", json=payload, timeout=TIMEOUT)
+    assert field in assert_problem(r, 400, "bad-request", "Bad Request")
+    assert len(sb) == 0
+
+
+def test_api_146_stores_gpu_memory_from_the_body(start: Callable[..., Sandbox]) -> None:
+    sb = start(pending_seconds=0, api="1.46")
+    wid = create(requests.Session(), sb, gpu_memory=40)
+    assert sb.get(wid)["resources"]["gpu_memory"] == 40  # type: ignore[index]
+
+
+def test_moderately_nested_values_are_stored_and_listed(start: Callable[..., Sandbox]) -> None:
+    sb = start(pending_seconds=0, api="1.46")  # 1.46 allows any value in template.variables
+    with requests.Session() as http:
+        r = http.post(f"{sb.url}/workspaces", json=nested_variable(30), timeout=TIMEOUT)
+        assert r.status_code == 201, r.text
+        listed = http.get(f"{sb.url}/workspaces", timeout=TIMEOUT).json()
+        assert (
+            listed["workspaces"][0]["template"]["variables"]
+            == nested_variable(30)["template"]["variables"]
+        )
 
 
 @pytest.mark.parametrize(
