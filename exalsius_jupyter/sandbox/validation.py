@@ -1,4 +1,10 @@
-"""Validation of a create body: the contract's Workspace schema plus the sandbox's own rules."""
+"""Validation of a create body: the api mode's contract plus the sandbox's own rules.
+
+Each mode follows its own contract (../shared/openapi/workspaces-{1.5.1,1.46.0}.yaml): a field the
+mode defines is type-checked; one it does not define (1.5.1's ``gpu_memory``, ``vram``, 1.46's
+``id`` or ``owner``, ...) accepts any value and is not stored. The sandbox's own rules on top:
+a non-empty name, a demo cluster, non-negative 32-bit sizes, at most MAX_DEPTH levels of nesting.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,22 @@ from .clusters import DEMO_CLUSTERS
 INT32_MAX = 2**31 - 1
 MAX_DEPTH = 64  # nesting levels of a request body; deeper ones are a 400, never a RecursionError
 STATUSES = ("PENDING", "RUNNING", "STOPPED", "DELETED", "FAILED")
-INT_RESOURCES = ("gpu_count", "cpu_cores", "memory_gb", "storage_gb", "gpu_memory")
+SIZES = ("gpu_count", "cpu_cores", "memory_gb", "storage_gb")
+INT_RESOURCES = {"1.5.1": SIZES, "1.46": (*SIZES, "gpu_memory")}  # int32 resources per api mode
 STR_RESOURCES = ("gpu_type", "gpu_vendor")
+STRING_VARIABLES = {"1.5.1": True, "1.46": False}  # template.variables: strings, or any values
+OPTIONAL_FIELDS = {  # top-level fields each mode's create body defines, and their kind
+    "1.5.1": {
+        "id": "uuid",
+        "workspace_status": "status",
+        "owner": "string",
+        "description": "string",
+        "access_information": "string",
+        "created_at": "date-time",
+        "to_be_deleted_at": "date-time",
+    },
+    "1.46": {"namespace": "string", "description": "string", "to_be_deleted_at": "date-time"},
+}
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DATE_TIME = re.compile(
@@ -99,24 +119,25 @@ def _object(obj: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
     return value
 
 
-def _template(body: dict[str, Any]) -> dict[str, Any]:
+def _template(body: dict[str, Any], api: str) -> dict[str, Any]:
     raw = _object(body, "template")
     name = _string(raw, "name", "template.", required=True)
     description = _string(raw, "description", "template.")
     variables = _object(raw, "variables", "template.")
-    for key, value in variables.items():
-        if not isinstance(value, str):
-            raise InvalidBody(f"Field 'template.variables.{key}' must be a string.")
+    if STRING_VARIABLES[api]:
+        for key, value in variables.items():
+            if not isinstance(value, str):
+                raise InvalidBody(f"Field 'template.variables.{key}' must be a string.")
     template: dict[str, Any] = {"name": name, "variables": dict(variables)}
     if description is not None:
         template["description"] = description
     return template
 
 
-def _resources(body: dict[str, Any]) -> dict[str, Any]:
+def _resources(body: dict[str, Any], api: str) -> dict[str, Any]:
     raw = _object(body, "resources")
     resources: dict[str, Any] = {}
-    for key in INT_RESOURCES:
+    for key in INT_RESOURCES[api]:
         if key in raw:
             value = raw[key]
             if type(value) is float and value.is_integer():
@@ -132,26 +153,20 @@ def _resources(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _optional_fields(body: dict[str, Any], api: str) -> None:
-    if "id" in body and not is_uuid(body["id"]):
-        raise InvalidBody("Field 'id' must be a UUID string.")
-    status = _string(body, "workspace_status", "")
-    if status is not None and status not in STATUSES:
-        raise InvalidBody(f"Field 'workspace_status' must be one of {', '.join(STATUSES)}.")
-    for key in ("owner", "description"):
-        _string(body, key, "")
-    if api == "1.46":
-        if "access_information" in body and not isinstance(body["access_information"], list):
-            raise InvalidBody("Field 'access_information' must be an array.")
-    else:
-        _string(body, "access_information", "")
-    for key in ("created_at", "to_be_deleted_at"):
-        value = _string(body, key, "")
-        if value is not None and not is_date_time(value):
+    for key, kind in OPTIONAL_FIELDS[api].items():
+        if key not in body:
+            continue
+        if kind == "uuid" and not is_uuid(body[key]):
+            raise InvalidBody(f"Field '{key}' must be a UUID string.")
+        value = _string(body, key, "") if kind != "uuid" else None
+        if kind == "status" and value not in STATUSES:
+            raise InvalidBody(f"Field '{key}' must be one of {', '.join(STATUSES)}.")
+        if kind == "date-time" and value is not None and not is_date_time(value):
             raise InvalidBody(f"Field '{key}' must be an RFC 3339 date-time.")
 
 
 def validate_create(body: Any, api: str = "1.5.1") -> dict[str, Any]:
-    """Check a parsed create body; return name, cluster_id, template, resources, description."""
+    """Check a parsed create body against `api`'s contract; return the fields the store keeps."""
     if not isinstance(body, dict):
         raise InvalidBody("The request body must be a JSON object.")
     name = _string(body, "name", "", required=True)
@@ -162,8 +177,8 @@ def validate_create(body: Any, api: str = "1.5.1") -> dict[str, Any]:
     cluster_id = body["cluster_id"]
     if not is_uuid(cluster_id):
         raise InvalidBody("Field 'cluster_id' must be a UUID string.")
-    template = _template(body)
-    resources = _resources(body)
+    template = _template(body, api)
+    resources = _resources(body, api)
     _optional_fields(body, api)
     cluster_id = cluster_id.lower()
     if cluster_id not in DEMO_CLUSTERS:
