@@ -26,6 +26,11 @@ is a 409. Pre-populated (``workspaces=N``) PENDING workspaces stay PENDING until
 Faults: ``latency``, seeded ``error_rate`` (500, or 503 with Retry-After) and ``drop_rate``, and
 ``fail_next``/``drop_next``/``outage`` hooks. Requests are counted per route template
 ("/workspaces", "/workspace/{id}/stop", ...): see ``Sandbox.request_count``.
+
+Sign-in (``auth=True``, CLI ``--auth``): the server also plays an Auth0-like identity provider at
+its root (``Sandbox.issuer_url``): RFC 8628 device flow (``/oauth/device/code``, ``/oauth/token``,
+approval page ``/activate``), refresh-token rotation with reuse detection, ``/oauth/revoke``; every
+API request then needs a valid bearer access token, else 401. See ``exalsius_jupyter.sandbox.auth``.
 """
 
 from .app import Sandbox

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from .app import Sandbox
+from .auth import DEFAULT_CLIENT_ID
 from .clusters import describe_clusters
 
 EPILOG = f"""\
@@ -23,7 +24,14 @@ cluster's; case-insensitive, empty is fine). stop -> STOPPED; start -> PENDING -
 delete -> DELETED at once, then gone (404) after --deleted-ttl seconds. Pre-populated PENDING
 workspaces stay PENDING until stopped or started.
 
-The base URL is printed as the only line on stdout once listening; the request log goes to stderr.
+auth (--auth): the same server also plays the identity provider at its root (the issuer URL):
+POST /oauth/device/code, POST /oauth/token (device-code and refresh-token grants, refresh tokens
+rotate, a reused one revokes its session), POST /oauth/revoke, and GET /activate?user_code=...,
+a page whose Approve/Deny form POSTs user_code and action=approve|deny to /activate. Every API
+request under /v1 then needs "Authorization: Bearer <access token>", else 401.
+
+The base URL is printed as the first line on stdout once listening (with --auth, then a line
+"issuer: <issuer URL>"); the request log goes to stderr and never shows a token.
 """
 
 
@@ -49,6 +57,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--api", choices=("1.5.1", "1.46"), default="1.5.1", help="response shapes")
     p.add_argument("--no-extras", action="store_true", help="do not serve start and logs")
     p.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    auth = p.add_argument_group("identity provider (--auth)")
+    auth.add_argument("--auth", action="store_true", help="require bearer tokens; serve OAuth")
+    auth.add_argument("--token-ttl", type=float, default=3600.0, help="access token seconds")
+    auth.add_argument("--device-code-ttl", type=float, default=600.0, help="device code seconds")
+    auth.add_argument("--device-interval", type=float, default=5.0, help="polling interval")
+    auth.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="the accepted client id")
+    auth.add_argument(
+        "--oauth-errors", choices=("rfc", "auth0"), default="rfc",
+        help="HTTP statuses of OAuth errors: rfc (400) or auth0 (403, slow_down 429)",
+    )  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -79,9 +97,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         api=args.api,
         extras=not args.no_extras,
         quiet=args.quiet,
+        auth=args.auth,
+        token_ttl=args.token_ttl,
+        device_code_ttl=args.device_code_ttl,
+        device_interval=args.device_interval,
+        client_id=args.client_id,
+        oauth_errors=args.oauth_errors,
     )
     with sandbox:
         print(sandbox.url, flush=True)
+        if sandbox.issuer_url is not None:
+            print(f"issuer: {sandbox.issuer_url}", flush=True)
         while not stop.wait(0.5):
             pass
     return 0

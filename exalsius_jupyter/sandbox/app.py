@@ -13,6 +13,7 @@ from typing import Any
 
 from .accounting import RequestLog, RequestRecord
 from .api import PREFIX, Api, Response, problem, route_name
+from .auth import DEFAULT_AUDIENCE, DEFAULT_CLIENT_ID, IdentityProvider
 from .faults import Faults
 from .persist import load_state
 from .populate import synthetic_records
@@ -24,7 +25,19 @@ APIS = ("1.5.1", "1.46")
 
 
 class Sandbox:
-    """An exalsius-compatible Workspaces API on a local port; use as a context manager."""
+    """An exalsius-compatible Workspaces API on a local port; use as a context manager.
+
+    auth: also play the identity provider at the server's root (see sandbox.auth) and answer
+        every API request without a valid bearer access token with 401.
+    token_ttl: access token lifetime in seconds (auth mode).
+    device_code_ttl, device_interval: `expires_in` and `interval` of device authorizations;
+        the interval may be a float (RFC 8628 says integer seconds) so tests can poll fast.
+    slow_down_step: seconds a device grant's interval grows on each slow_down (RFC 8628: 5).
+    client_id, audience: the only client id accepted and the API's audience (exls defaults).
+    user_name, user_email: the demo user's ID token claims.
+    oauth_errors: "rfc" (OAuth errors are 400, invalid_client 401) or "auth0" (403, slow_down 429).
+    The other parameters: see the package docstring and ``python -m exalsius_jupyter.sandbox -h``.
+    """
 
     def __init__(
         self,
@@ -43,6 +56,16 @@ class Sandbox:
         api: str = "1.5.1",
         extras: bool = True,
         quiet: bool = True,
+        auth: bool = False,
+        token_ttl: float = 3600.0,
+        device_code_ttl: float = 600.0,
+        device_interval: float = 5.0,
+        slow_down_step: float = 5.0,
+        client_id: str = DEFAULT_CLIENT_ID,
+        audience: str = DEFAULT_AUDIENCE,
+        user_name: str = "Ada Lovelace",
+        user_email: str = "ada@example.com",
+        oauth_errors: str = "rfc",
     ) -> None:
         if api not in APIS:
             raise ValueError(f"api must be one of {', '.join(APIS)}, not {api!r}")
@@ -65,6 +88,19 @@ class Sandbox:
         else:
             self.store.load(Record.from_state(item) for item in saved)
         self.api = Api(self.store, extras=extras)
+        self.idp: IdentityProvider | None = None
+        if auth:
+            self.idp = IdentityProvider(
+                client_id=client_id,
+                audience=audience,
+                token_ttl=token_ttl,
+                device_code_ttl=device_code_ttl,
+                device_interval=device_interval,
+                slow_down_step=slow_down_step,
+                user_name=user_name,
+                user_email=user_email,
+                error_statuses=oauth_errors,
+            )
         self._server: SandboxServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -76,12 +112,21 @@ class Sandbox:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}{PREFIX}"
 
+    @property
+    def issuer_url(self) -> str | None:
+        """The identity provider's issuer URL, e.g. http://127.0.0.1:8765/ (None without auth)."""
+        if self.idp is None:
+            return None
+        return self.url.removesuffix(PREFIX) + "/"
+
     def start(self) -> Sandbox:
         """Bind and serve in a daemon thread; returns self."""
         if self._server is not None:
             return self
         self._server = SandboxServer((self.host, self.port), self, quiet=self.quiet)
         self.port = self._server.server_address[1]
+        if self.idp is not None and self.issuer_url is not None:
+            self.idp.issuer = self.issuer_url
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.1},
@@ -117,19 +162,32 @@ class Sandbox:
     def dispatch(
         self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes | None
     ) -> Response | None:
-        """Count the request, apply latency and faults, then let the API answer it."""
+        """Count the request, apply latency and faults, then let the API answer it.
+
+        In auth mode the identity provider's routes skip latency and faults (another service),
+        and API requests without a valid access token get 401.
+        """
         self.log.record(RequestRecord(method, route_name(path), headers, body or b""))
+        if self.idp is not None and self.idp.serves(path):
+            return self.idp.handle(method, path, query, headers, body)
         if self.latency:
             time.sleep(self.latency)
         fault = self.faults.decide()
         if fault is None:
-            return self.api.handle(method, path, query, headers, body)
+            denied = self._refuse(path, headers)
+            return denied or self.api.handle(method, path, query, headers, body)
         if fault.drop:
             return None
         title = HTTPStatus(fault.status).phrase
         retry_after = fault.retry_after if fault.status in (429, 503) else None
         detail = f"The sandbox injected a {fault.status} answer."
         return problem(fault.status, title, detail, path.removeprefix(PREFIX), retry_after)
+
+    def _refuse(self, path: str, headers: Mapping[str, str]) -> Response | None:
+        """The 401 for an API request without a valid access token (auth mode), else None."""
+        if self.idp is None or not (path == PREFIX or path.startswith(PREFIX + "/")):
+            return None
+        return self.idp.refuse(headers, path.removeprefix(PREFIX) or "/")
 
     # -- test hooks ---------------------------------------------------------------------------
 
@@ -169,6 +227,12 @@ class Sandbox:
     def add(self, workspace: Mapping[str, Any]) -> str:
         """Insert a workspace given in the API's shape (defaults fill the rest); returns its id."""
         return self.store.add(workspace)
+
+    def auth_counts(self) -> dict[str, int]:
+        """Identity provider counters: device_polls, refreshes, revocations, ... (auth mode)."""
+        if self.idp is None:
+            raise RuntimeError("the sandbox runs without auth")
+        return self.idp.counts()
 
     def __len__(self) -> int:
         return len(self.store)
