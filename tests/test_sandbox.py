@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +24,7 @@ import requests
 
 from exalsius_jupyter.sandbox import DEMO_CLUSTERS, Sandbox
 from exalsius_jupyter.sandbox.accounting import MAX_RECORDS, RequestLog, RequestRecord
-from exalsius_jupyter.sandbox.api import route_name
+from exalsius_jupyter.sandbox.api import MAX_BODY, route_name
 from exalsius_jupyter.sandbox.validation import InvalidBody, is_date_time, parse_json
 
 REPO = Path(__file__).resolve().parents[1]
@@ -1112,3 +1113,64 @@ def test_invalid_content_length_is_400(sb: Sandbox) -> None:
     assert r.status == 400 and r.getheader("Connection") == "close"
     assert json.loads(r.read())["detail"]["type"] == ERRORS + "bad-request"
     conn.close()
+
+
+# -- identification -------------------------------------------------------------------------
+
+SANDBOX_HEADER = ("X-Exalsius-Sandbox", "1")
+
+
+def raw_exchange(sb: Sandbox, request: bytes) -> tuple[int, dict[str, str]]:
+    """Send raw bytes on a fresh connection; the status code and headers of the answer."""
+    with socket.create_connection(("127.0.0.1", sb.port), timeout=TIMEOUT) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in head[1:])
+    return int(head[0].split()[1]), headers
+
+
+def test_every_response_identifies_the_sandbox(
+    sb: Sandbox, http: requests.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wid = create(http, sb)
+    url = sb.url
+    answers = [
+        http.get(f"{url}/workspaces", timeout=TIMEOUT),
+        http.head(f"{url}/workspaces", timeout=TIMEOUT),
+        http.get(f"{url}/workspace/{wid}", timeout=TIMEOUT),
+        http.get(f"{url}/workspace/{wid}/logs", timeout=TIMEOUT),
+        http.post(f"{url}/workspace/{wid}/stop", timeout=TIMEOUT),
+        http.get(f"{url}/workspace/{uuid.uuid4()}", timeout=TIMEOUT),
+        http.get(f"{url}/nope", timeout=TIMEOUT),
+        http.put(f"{url}/workspaces", timeout=TIMEOUT),
+        http.post(f"{url}/workspaces", json=body(name="second"), timeout=TIMEOUT),
+        http.post(f"{url}/workspaces", json=body(), timeout=TIMEOUT),
+        http.post(f"{url}/workspaces", json={"name": 5}, timeout=TIMEOUT),
+        http.post(f"{url}/workspaces", data=b"[" * 30_000, timeout=TIMEOUT),
+        http.post(f"{url}/workspaces", json={**body(), "x": "y" * MAX_BODY}, timeout=TIMEOUT),
+        http.delete(f"{url}/workspace/{wid}", timeout=TIMEOUT),
+    ]
+    sb.fail_next(1, status=503)
+    answers.append(http.get(f"{url}/workspaces", timeout=TIMEOUT))
+    monkeypatch.setattr(sb.api, "handle", lambda *args: 1 / 0)
+    answers.append(http.get(f"{url}/workspaces", timeout=TIMEOUT))
+    statuses = sorted({r.status_code for r in answers})
+    assert statuses == [200, 201, 400, 404, 405, 409, 500, 503]
+    for r in answers:
+        assert r.headers.get(SANDBOX_HEADER[0]) == SANDBOX_HEADER[1], (r.request.method, r.url)
+
+    for request in (
+        b"POST /v1/workspaces HTTP/1.1\r\nHost: x\r\nContent-Length: lots\r\n\r\n",  # ours
+        b"GARBAGE\r\n\r\n",  # refused by http.server itself
+        b"GET /v1/workspaces HTTP/9.9\r\n\r\n",
+    ):
+        status, headers = raw_exchange(sb, request)
+        assert status in (400, 505)
+        assert headers.get(SANDBOX_HEADER[0]) == SANDBOX_HEADER[1], request
