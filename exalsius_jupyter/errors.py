@@ -77,6 +77,10 @@ class ValidationError(ExalsiusError, ValueError):
 class InsecureTransportError(ExalsiusError):
     """Credentials would travel over plain http:// to a non-loopback host."""
 
+    def __init__(self, message: str, *, host: str = "") -> None:
+        super().__init__(message)
+        self.host = host
+
 
 class WorkspaceFailedError(ExalsiusError):
     """A workspace ended FAILED, STOPPED or DELETED while waiting for RUNNING."""

@@ -97,7 +97,7 @@ class Exalsius(Magics):
         If the settings give no usable client, the previous one is dropped (never used
         silently) and every later call retries, raising the reason in one line.
         """
-        from .context import set_client
+        from .session import set_client
 
         try:
             client = self.build_client()
@@ -110,7 +110,7 @@ class Exalsius(Magics):
 
     def client(self) -> ExalsiusClient:
         """The kernel's current client (shared with the widgets)."""
-        from .context import get_client
+        from .session import get_client
 
         if self._stale:
             self.apply_client()
@@ -254,7 +254,7 @@ class Exalsius(Magics):
 
             stop_sandbox(self, quiet=True)
         if self._owns_client:
-            from .context import set_client
+            from .session import set_client
 
             set_client(None)
             self._owns_client = False
@@ -271,10 +271,10 @@ def _new_client(url: str | None, token: str | None, timeout: float) -> ExalsiusC
     try:
         return ExalsiusClient(url, token, timeout=timeout)
     except InsecureTransportError as err:
-        refusal = str(err).split(";")[0]
         raise InsecureTransportError(
-            f"{refusal}; use an https:// URL (%config Exalsius.api_url or EXALSIUS_API_URL), "
-            "or %exalsius logout / unset EXALSIUS_TOKEN for a server without a token") from None
+            f"refusing to send credentials over plain http:// to {err.host}; use an https:// "
+            "URL (%config Exalsius.api_url or EXALSIUS_API_URL), or %exalsius logout / unset "
+            "EXALSIUS_TOKEN for a server without a token", host=err.host) from None
 
 
 def _instance(shell: InteractiveShell) -> Exalsius | None:

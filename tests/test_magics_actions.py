@@ -244,7 +244,7 @@ def test_start_where_the_server_lacks_it_is_one_line(
 
 def test_sandbox_start_status_stop_restores_the_endpoint(
         shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
-    from exalsius_jupyter.context import get_client
+    from exalsius_jupyter.session import get_client
 
     assert "not running" in ok(shell, capsys, "%exalsius sandbox status").out
     out = ok(shell, capsys, "%exalsius sandbox start --workspaces 5 --seed 3 "

@@ -55,7 +55,7 @@ def make_shell(url: str, monkeypatch: pytest.MonkeyPatch) -> InteractiveShell:
 
 def close_shell(shell: InteractiveShell) -> None:
     """Unload the extension and forget its configuration."""
-    from exalsius_jupyter.context import set_client
+    from exalsius_jupyter.session import set_client
 
     shell.run_line_magic("unload_ext", "exalsius_jupyter")
     shell.config.pop("Exalsius", None)
@@ -140,8 +140,8 @@ def test_register_twice_keeps_one_instance(shell: InteractiveShell) -> None:
 
 def test_unload_removes_magics_and_configurable_and_stops_the_sandbox(
         shell: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
-    from exalsius_jupyter.context import get_client
     from exalsius_jupyter.magics import Exalsius
+    from exalsius_jupyter.session import get_client
 
     ok(shell, capsys, "%exalsius sandbox start --pending-seconds 0")
     magics = shell.magics_manager.registry["Exalsius"]
@@ -173,7 +173,7 @@ def test_reload_ext_keeps_config(shell: InteractiveShell, sandbox: Sandbox,
 
 def test_config_section_is_exalsius_and_rebuilds_the_client(
         shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
-    from exalsius_jupyter.context import get_client
+    from exalsius_jupyter.session import get_client
 
     ran = ok(shell, capsys, "%config Exalsius")
     for trait in ("api_url", "timeout", "poll_interval", "wait_timeout"):
@@ -195,7 +195,7 @@ def test_config_section_is_exalsius_and_rebuilds_the_client(
 def test_config_rejects_bad_values_and_keeps_the_old_ones(
         shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str],
         caplog: pytest.LogCaptureFixture) -> None:
-    from exalsius_jupyter.context import get_client
+    from exalsius_jupyter.session import get_client
 
     magics = shell.magics_manager.registry["Exalsius"]
     ran = run(shell, capsys, "%config Exalsius.timeout = -1")  # %config logs one line

@@ -192,7 +192,7 @@ class ExalsiusClient:
         if self._token and scheme == "http" and not _is_loopback(host) and not allow_insecure:
             raise InsecureTransportError(
                 f"refusing to send credentials over plain http:// to {host}; "
-                "use https:// or pass allow_insecure=True")
+                "use https:// or pass allow_insecure=True", host=host)
         self.timeout = _timeouts(timeout)
         self._api_key_header = api_key_header
         self.session = requests.Session()

@@ -54,7 +54,7 @@ class WorkspacePanel(Displayable):
         max_interval: float = 60.0,
     ) -> None:
         if client is None:
-            from ..context import get_client
+            from ..session import get_client
 
             client = get_client()
         if page_size < 1:

@@ -201,7 +201,7 @@ class CreationProgress(Displayable):
         if not ids:
             raise ValueError("CreationProgress needs at least one workspace id")
         if client is None:
-            from ..context import get_client
+            from ..session import get_client
 
             client = get_client()
         self.client = client

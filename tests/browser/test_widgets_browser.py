@@ -143,7 +143,7 @@ def test_delete_confirm_removes_the_row_and_cancel_keeps_it(lab: Lab, sb: Sandbo
 
 PROGRESS = """\
 from exalsius_jupyter import CreationProgress
-from exalsius_jupyter.context import get_client
+from exalsius_jupyter.session import get_client
 client = get_client()
 ok = client.create_workspace({ok})
 bad = client.create_workspace({bad})
@@ -229,7 +229,7 @@ panel = WorkspacePanel(auto_refresh=False)
 panel"""
 SCREENSHOT_PROGRESS = """\
 from exalsius_jupyter import CreationProgress
-from exalsius_jupyter.context import get_client
+from exalsius_jupyter.session import get_client
 client = get_client()
 ids = [client.create_workspace({a}), client.create_workspace({b}), {pending!r}]
 progress = CreationProgress(ids, interval=0.25)
