@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import Enum
 
 from .api.client import ExalsiusClient
 from .errors import (
@@ -22,6 +23,56 @@ TRANSIENT = (TransportError, ServerError)
 _MAX_BACKOFF_STEPS = 64
 
 
+class Stage(str, Enum):
+    """Where a workspace being waited for is: its status as a person reads it, or how it ended."""
+
+    SUBMITTED = "Submitted"
+    PENDING = "Pending"
+    RUNNING = "Running"
+    FAILED = "Failed"
+    STOPPED = "Stopped"
+    DELETED = "Deleted"
+    TIMED_OUT = "Timed out"
+    CANCELLED = "Cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def of(cls, status: WorkspaceStatus) -> Stage:
+        """The stage a workspace status means (an unknown status still counts as pending)."""
+        return _STAGES[status]
+
+
+class Backoff:
+    """Delays that grow by ``factor`` while nothing happens, capped, and reset on progress.
+
+    Args:
+        interval: the first (and reset) delay in seconds.
+        maximum: the largest delay in seconds.
+        factor: the growth per quiet step.
+    """
+
+    def __init__(self, interval: float, maximum: float, factor: float = 1.5) -> None:
+        self.interval = interval
+        self.maximum = max(maximum, interval)
+        self.factor = factor
+        self.steps = 0
+
+    def quiet(self) -> None:
+        """Nothing changed (or the server failed): the next delay grows."""
+        self.steps += 1
+
+    def reset(self) -> None:
+        """Something changed: the next delay is the first one again."""
+        self.steps = 0
+
+    def delay(self) -> float:
+        """The current delay in seconds."""
+        growth = self.factor ** min(self.steps, _MAX_BACKOFF_STEPS)  # no float overflow
+        return min(self.interval * growth, self.maximum)
+
+
 @dataclass
 class Tracked:
     """What is known about one workspace being waited for."""
@@ -29,7 +80,7 @@ class Tracked:
     workspace_id: str
     started: float
     workspace: Workspace | None = None
-    stage: str = "Submitted"
+    stage: Stage = Stage.SUBMITTED
     finished: float | None = None
     gone: bool = False
 
@@ -46,7 +97,7 @@ class Tracked:
     @property
     def succeeded(self) -> bool:
         """Whether it reached RUNNING."""
-        return self.stage == "Running"
+        return self.stage is Stage.RUNNING
 
     @property
     def name(self) -> str:
@@ -59,12 +110,12 @@ class Tracked:
 
 
 _STAGES = {
-    WorkspaceStatus.PENDING: "Pending",
-    WorkspaceStatus.RUNNING: "Running",
-    WorkspaceStatus.FAILED: "Failed",
-    WorkspaceStatus.STOPPED: "Stopped",
-    WorkspaceStatus.DELETED: "Deleted",
-    WorkspaceStatus.UNKNOWN: "Pending",
+    WorkspaceStatus.PENDING: Stage.PENDING,
+    WorkspaceStatus.RUNNING: Stage.RUNNING,
+    WorkspaceStatus.FAILED: Stage.FAILED,
+    WorkspaceStatus.STOPPED: Stage.STOPPED,
+    WorkspaceStatus.DELETED: Stage.DELETED,
+    WorkspaceStatus.UNKNOWN: Stage.PENDING,
 }
 
 
@@ -94,7 +145,7 @@ class WorkspaceWatcher:
         self.cluster_id = cluster_id
         self.requests = 0
         self.last_error: ExalsiusError | None = None
-        self._quiet_ticks = 0
+        self.backoff = Backoff(interval, max_interval)
 
     @property
     def done(self) -> bool:
@@ -109,26 +160,27 @@ class WorkspaceWatcher:
         now = self.clock()
         if now >= self.deadline:
             for t in pending:
-                t.stage, t.finished = "Timed out", now
+                t.stage, t.finished = Stage.TIMED_OUT, now
             return True
         try:
             seen = self._fetch(pending)
         except TRANSIENT as exc:
             self.last_error = exc
-            self._quiet_ticks += 1
+            self.backoff.quiet()
             return False
         self.last_error = None
         changed = False
         for t in pending:
             changed |= self._update(t, seen, now)
-        self._quiet_ticks = 0 if changed else self._quiet_ticks + 1
+        if changed:
+            self.backoff.reset()
+        else:
+            self.backoff.quiet()
         return changed
 
     def next_delay(self) -> float:
         """Seconds to the next tick: backs off while nothing changes or the server fails."""
-        growth = 1.5 ** min(self._quiet_ticks, _MAX_BACKOFF_STEPS)  # no float overflow
-        delay = min(self.interval * growth, self.max_interval)
-        return max(0.0, min(delay, self.deadline - self.clock()))
+        return max(0.0, min(self.backoff.delay(), self.deadline - self.clock()))
 
     def run(
         self,
@@ -149,7 +201,7 @@ class WorkspaceWatcher:
     def raise_for_outcome(self) -> None:
         """Raise WorkspaceFailedError or WaitTimeoutError unless every workspace is RUNNING."""
         failed = [t for t in self.tracked.values() if t.done and not t.succeeded]
-        timed_out = [t for t in failed if t.stage == "Timed out"]
+        timed_out = [t for t in failed if t.stage is Stage.TIMED_OUT]
         if timed_out:
             names = ", ".join(t.name for t in timed_out)
             raise WaitTimeoutError(f"not RUNNING after {self.timeout:g}s: {names}")
@@ -186,11 +238,11 @@ class WorkspaceWatcher:
         if ws is None:
             if t.workspace is None:
                 return False
-            t.gone, t.stage, t.finished = True, "Deleted", now
+            t.gone, t.stage, t.finished = True, Stage.DELETED, now
             return True
         before = (t.stage, t.workspace)
         t.workspace = ws
-        t.stage = _STAGES[ws.workspace_status]
+        t.stage = Stage.of(ws.workspace_status)
         if ws.workspace_status.is_final:
             t.finished = now
         return before != (t.stage, t.workspace)
@@ -211,4 +263,4 @@ def wait_for_workspaces(
     return [t.workspace for t in watcher.tracked.values() if t.workspace is not None]
 
 
-__all__ = ["Tracked", "WorkspaceWatcher", "wait_for_workspaces"]
+__all__ = ["Backoff", "Stage", "Tracked", "WorkspaceWatcher", "wait_for_workspaces"]
