@@ -17,6 +17,7 @@ from .api import MAX_BODY, PREFIX, Response, problem
 logger = logging.getLogger("exalsius_jupyter.sandbox")
 DRAIN_LIMIT = 4 * 1024 * 1024  # unread bytes of a refused body discarded before closing
 DRAIN_TIMEOUT = 1.0
+IDENTITY_HEADER = ("X-Exalsius-Sandbox", "1")  # on every answer: clients can tell the sandbox
 
 
 class Dispatcher(Protocol):
@@ -88,6 +89,11 @@ class Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         """The Server header."""
         return self.server_version
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """Start an answer, http.server's own error pages included, marked as the sandbox's."""
+        super().send_response(code, message)
+        self.send_header(*IDENTITY_HEADER)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("do_"):
