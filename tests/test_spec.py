@@ -140,3 +140,54 @@ def test_non_string_variable_name_is_named_as_such() -> None:
     spec = _with(make_spec(), "template.variables", {1: "x"})
     with pytest.raises(ValidationError, match=r"template\.variables names must be strings, got 1"):
         validate_workspace_spec(spec)
+
+
+# -- the one create-body builder (the magic's create and the panel's form) ---------------------
+
+CLUSTER = "11111111-1111-4111-8111-111111111111"
+
+
+def test_build_workspace_spec_drops_none_and_validates() -> None:
+    from exalsius_jupyter.model.spec import build_workspace_spec
+
+    out = build_workspace_spec(name="ws", cluster_id=CLUSTER, template="jupyter-notebook",
+                               variables=["a=1", "b= two "], gpu_count=2, gpu_type="A100",
+                               cpu_cores=None, description="d")
+    assert out == {"name": "ws", "cluster_id": CLUSTER,
+                   "template": {"name": "jupyter-notebook", "variables": {"a": "1", "b": " two "}},
+                   "resources": {"gpu_count": 2, "gpu_type": "A100"}, "description": "d"}
+
+
+def test_build_workspace_spec_names_the_field_with_where() -> None:
+    from exalsius_jupyter.model.spec import build_workspace_spec
+
+    with pytest.raises(ValidationError, match=r"^workspace 'ws': cluster_id must be a UUID"):
+        build_workspace_spec(name="ws", cluster_id="nope", template="t", where="workspace 'ws'")
+    with pytest.raises(ValidationError, match=r"resources\.gpu_count must be between"):
+        build_workspace_spec(name="ws", cluster_id=CLUSTER, template="t", gpu_count=-1)
+
+
+@pytest.mark.parametrize("items", [["a=1", "a=2"], "a=1\n# c\n\na=2\n", [("a", "1"), ("a", "2")]])
+def test_parse_variables_refuses_a_repeated_key(items: Any) -> None:
+    from exalsius_jupyter.model.spec import parse_variables
+
+    with pytest.raises(ValidationError, match=r"'a' is given twice \('1' and '2'\)"):
+        parse_variables(items)
+
+
+def test_parse_variables_keeps_the_value_whitespace_from_items_and_lines() -> None:
+    from exalsius_jupyter.model.spec import parse_variables
+
+    assert parse_variables([" k = v ", "e="]) == {"k": " v ", "e": ""}
+    assert parse_variables("k= v \n  # comment\n\nx=a=b") == {"k": " v ", "x": "a=b"}
+    assert parse_variables({"k": " v "}.items()) == {"k": " v "}
+
+
+@pytest.mark.parametrize("bad", ["novalue", "=v", " =v"])
+def test_parse_variables_refuses_an_item_without_a_key(bad: str) -> None:
+    from exalsius_jupyter.model.spec import parse_variables
+
+    with pytest.raises(ValidationError, match="expected KEY=VALUE"):
+        parse_variables([bad])
+    with pytest.raises(ValidationError, match=r"^variables, line 2: expected KEY=VALUE"):
+        parse_variables(f"a=1\n{bad}", source="variables")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import ValidationError
@@ -50,6 +50,84 @@ def validate_workspace_spec(spec: Any, *, where: str = "") -> dict[str, Any]:
                 raise fail(f"{key} must be a string")
             out[key] = spec[key]
     return out
+
+
+def parse_variable(item: str | tuple[str, str], *, where: str = "--var") -> tuple[str, str]:
+    """One template variable from ``KEY=VALUE`` (or a pair): the key is stripped, the value kept."""
+    if isinstance(item, tuple):
+        key, value = item
+    else:
+        key, sep, value = item.partition("=")
+        if not sep:
+            key = ""
+    if not key.strip():
+        raise ValidationError(f"{where}: expected KEY=VALUE, got {item!r}")
+    return key.strip(), value
+
+
+def parse_variables(items: str | Iterable[str | tuple[str, str]], *,
+                    source: str = "--var") -> dict[str, str]:
+    """Template variables from ``KEY=VALUE`` items, or from the lines of one text.
+
+    The one rule, for the magic's ``--var`` and the form alike: a key given twice is an error
+    (never a silent overwrite), and the value's whitespace is kept. From a text, blank lines and
+    ``#`` comment lines are skipped and errors name the line.
+    """
+    numbered: list[tuple[str, str | tuple[str, str]]]
+    if isinstance(items, str):
+        numbered = [(f"{source}, line {n}", line) for n, line in enumerate(items.splitlines(), 1)
+                    if line.strip() and not line.lstrip().startswith("#")]
+    else:
+        numbered = [(source, item) for item in items]
+    variables: dict[str, str] = {}
+    for where, item in numbered:
+        key, value = parse_variable(item, where=where)
+        if key in variables:
+            raise ValidationError(f"{source} {key!r} is given twice ({variables[key]!r} and "
+                                  f"{value!r}); give each template variable once")
+        variables[key] = value
+    return variables
+
+
+def build_workspace_spec(
+    *,
+    name: str,
+    cluster_id: str,
+    template: str,
+    variables: Mapping[str, str] | str | Iterable[str | tuple[str, str]] = (),
+    gpu_count: int | None = None,
+    gpu_type: str | None = None,
+    gpu_vendor: str | None = None,
+    cpu_cores: int | None = None,
+    memory_gb: int | None = None,
+    storage_gb: int | None = None,
+    description: str | None = None,
+    where: str = "",
+    source: str = "--var",
+) -> dict[str, Any]:
+    """The validated create body for one workspace, from plain values (None: left out).
+
+    The magic's ``create`` and the panel's form both build their body here. ``variables`` is a
+    mapping, or ``KEY=VALUE`` items / lines for :func:`parse_variables` (``source`` names them
+    in errors). Raises ``ValidationError`` naming the first offending field.
+    """
+    if isinstance(variables, Mapping):
+        template_variables = dict(variables)
+    else:
+        template_variables = parse_variables(variables, source=source)
+    resources = {
+        "gpu_count": gpu_count, "gpu_type": gpu_type, "gpu_vendor": gpu_vendor,
+        "cpu_cores": cpu_cores, "memory_gb": memory_gb, "storage_gb": storage_gb,
+    }
+    spec: dict[str, Any] = {
+        "name": name,
+        "cluster_id": cluster_id,
+        "template": {"name": template, "variables": template_variables},
+        "resources": {k: v for k, v in resources.items() if v is not None},
+    }
+    if description is not None:
+        spec["description"] = description
+    return validate_workspace_spec(spec, where=where)
 
 
 def _unknown(value: Mapping[Any, Any], known: set[str]) -> Any:
