@@ -36,6 +36,8 @@ class Sandbox:
     client_id, audience: the only client id accepted and the API's audience (exls defaults).
     user_name, user_email: the demo user's ID token claims.
     oauth_errors: "rfc" (OAuth errors are 400, invalid_client 401) or "auth0" (403, slow_down 429).
+    In auth mode ``idp`` is the IdentityProvider, with test hooks ``counts()``,
+    ``interval(user_code)`` and ``revoke_all()``; ``issuer_url`` is its issuer URL.
     The other parameters: see the package docstring and ``python -m exalsius_jupyter.sandbox -h``.
     """
 

@@ -418,11 +418,10 @@ class IdentityProvider:
             return activate_page(None, "")
         with self._lock:
             grant = self._grant_by_user_code(shown)
-            live = grant is not None and self._decidable(grant)
-            scope = "" if grant is None else grant.scope
-        if not live or grant is None:
-            return result_page(400, "Unknown code", f"The code {shown} is unknown or has expired.")
-        return activate_page(grant.user_code, scope)
+            refused = self._undecidable(grant, shown)
+            if refused is not None or grant is None:
+                return refused or result_page(400, "Unknown code", "The code is unknown.")
+            return activate_page(grant.user_code, grant.scope)
 
     def _activate_post(self, body: bytes | None) -> Response:
         try:
@@ -434,11 +433,9 @@ class IdentityProvider:
             return result_page(400, "Bad request", "The action must be approve or deny.")
         with self._lock:
             grant = self._grant_by_user_code(shown)
-            expired = grant is not None and not self._decidable(grant)
-            if grant is None or (expired and grant.state == "pending"):
-                return result_page(400, "Unknown code", f"The code {shown} is unknown or expired.")
-            if grant.state != "pending":
-                return result_page(409, "Already decided", f"The code {shown} was already used.")
+            refused = self._undecidable(grant, shown)
+            if refused is not None or grant is None:
+                return refused or result_page(400, "Unknown code", "The code is unknown.")
             grant.state = "approved" if action == "approve" else "denied"
             self._counts["approvals" if action == "approve" else "denials"] += 1
         if action == "approve":
@@ -477,8 +474,13 @@ class IdentityProvider:
         return None if device_code is None else self._devices.get(device_code)
 
     @staticmethod
-    def _decidable(grant: DeviceGrant) -> bool:
-        return grant.state == "pending" and time.monotonic() < grant.expires_at
+    def _undecidable(grant: DeviceGrant | None, shown: str) -> Response | None:
+        """The page refusing to approve or deny `grant` (400 unknown/expired, 409 used), or None."""
+        if grant is None or (grant.state == "pending" and time.monotonic() >= grant.expires_at):
+            return result_page(400, "Unknown code", f"The code {shown} is unknown or has expired.")
+        if grant.state != "pending":
+            return result_page(409, "Already decided", f"The code {shown} was already used.")
+        return None
 
     def _purge(self, now: float) -> None:
         """Forget device grants that expired more than 10 minutes ago."""
