@@ -535,6 +535,17 @@ def test_expired_access_token_gets_401(start: Callable[..., Sandbox], http: requ
     assert api(sb, http, fresh["access_token"]).status_code == 200
 
 
+def test_revoke_all_ends_every_session(start: Callable[..., Sandbox], http: requests.Session):
+    sb = start()
+    assert sb.idp is not None
+    sessions = [sign_in(sb, http), sign_in(sb, http)]
+    sb.idp.revoke_all()
+    for tokens in sessions:
+        assert "revoked" in assert_401(api(sb, http, tokens["access_token"]))
+        assert error(refresh(sb, http, tokens["refresh_token"])) == "invalid_grant"
+    assert api(sb, http, sign_in(sb, http)["access_token"]).status_code == 200
+
+
 def test_identity_provider_is_spared_faults(start: Callable[..., Sandbox], http: requests.Session):
     sb = start()
     sb.outage()
@@ -591,6 +602,8 @@ def test_activate_refuses_bad_forms(start: Callable[..., Sandbox], http: request
     assert http.put(f"{issuer(sb)}activate", timeout=TIMEOUT).status_code == 405
     assert decide_post(http, sb, grant["user_code"], "approve").status_code == 200
     assert decide_post(http, sb, grant["user_code"], "approve").status_code == 409
+    page = http.get(grant["verification_uri_complete"], timeout=TIMEOUT)
+    assert page.status_code == 409 and "already used" in page.text
 
 
 # -- CLI ------------------------------------------------------------------------------------
