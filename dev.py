@@ -8,7 +8,8 @@
 
 Both create or update the virtual environment `.venv` first. `--venv PATH` (before the command)
 or the environment variable EXALSIUS_DEV_VENV selects another environment, e.g. an existing one.
-The editable install is skipped while the stamp file in the environment matches pyproject.toml.
+The editable install (`.[lab]`, plus the dependency group `test` for `dev.py test`) is skipped
+while the stamp file in the environment matches pyproject.toml.
 `dev.py lab` exits 0 when stopped with Ctrl-C or SIGTERM after both children have stopped.
 """
 
@@ -35,6 +36,7 @@ NOTEBOOKS = ROOT / "notebooks"
 QUICKSTART = "quickstart.ipynb"
 STAMP = ".exalsius-dev-stamp"
 DEFAULT_PORT = 8888
+PIP_GROUPS = (25, 1)  # the first pip with `install --group` (PEP 735 dependency groups)
 
 
 def log(message: str) -> None:
@@ -51,8 +53,17 @@ def _works(python: Path) -> bool:
     return python.exists() and subprocess.call([str(python), "-c", ""]) == 0
 
 
-def ensure_venv(env_dir: Path, extras: set[str]) -> Path:
-    """Create `env_dir` if needed and pip-install the project with `extras`; return its python."""
+def _pip_version(python: Path) -> tuple[int, ...]:
+    """Return the version of pip in the environment of `python`, e.g. (25, 1)."""
+    out = subprocess.run(
+        [str(python), "-m", "pip", "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    return tuple(int(part) for part in out.split()[1].split(".")[:2] if part.isdigit())
+
+
+def ensure_venv(env_dir: Path, extras: set[str], groups: set[str]) -> Path:
+    """Create `env_dir` if needed and pip-install the project with `extras` and the dependency
+    `groups` of pyproject.toml (PEP 735); return its python."""
     python = venv_python(env_dir)
     if not _works(python):
         if env_dir.exists() and any(env_dir.iterdir()) and not (env_dir / "pyvenv.cfg").exists():
@@ -69,13 +80,24 @@ def ensure_venv(env_dir: Path, extras: set[str]) -> Path:
         stamp = json.loads(stamp_file.read_text())
     except (OSError, ValueError):
         stamp = {}
-    if stamp.get("pyproject") == digest and extras <= set(stamp.get("extras", [])):
+    if (
+        stamp.get("pyproject") == digest
+        and extras <= set(stamp.get("extras", []))
+        and groups <= set(stamp.get("groups", []))
+    ):
         return python
-    spec = f".[{','.join(sorted(extras))}]"
-    log(f"pip install -e '{spec}' into {env_dir} (the first time takes a minute or two)")
-    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec]
-    subprocess.run(pip, cwd=ROOT, check=True)
-    stamp_file.write_text(json.dumps({"pyproject": digest, "extras": sorted(extras)}) + "\n")
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    if groups and _pip_version(python) < PIP_GROUPS:
+        # an existing environment (--venv) may have a pip that predates `--group`
+        log(f"upgrading pip in {env_dir} (--group needs pip >= 25.1)")
+        subprocess.run([*pip, f"pip>={'.'.join(map(str, PIP_GROUPS))}"], cwd=ROOT, check=True)
+    spec = f".[{','.join(sorted(extras))}]" if extras else "."
+    group_args = [arg for group in sorted(groups) for arg in ("--group", group)]
+    shown = " ".join([f"-e '{spec}'", *group_args])
+    log(f"pip install {shown} into {env_dir} (the first time takes a minute or two)")
+    subprocess.run([*pip, "-e", spec, *group_args], cwd=ROOT, check=True)
+    stamp = {"pyproject": digest, "extras": sorted(extras), "groups": sorted(groups)}
+    stamp_file.write_text(json.dumps(stamp) + "\n")
     return python
 
 
@@ -254,9 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(ROOT)
     try:
         if args.command == "lab":
-            return lab(ensure_venv(args.venv.absolute(), {"lab"}), args.args)
+            return lab(ensure_venv(args.venv.absolute(), {"lab"}, set()), args.args)
         # the test suite also drives `dev.py lab`, so the test install includes the lab extra
-        return test(ensure_venv(args.venv.absolute(), {"lab", "test"}), args.args)
+        return test(ensure_venv(args.venv.absolute(), {"lab"}, {"test"}), args.args)
     except subprocess.CalledProcessError as error:
         log(f"failed: {' '.join(map(str, error.cmd))}")
         return error.returncode or 1

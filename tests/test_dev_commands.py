@@ -1,4 +1,5 @@
-"""Smoke test of `python3 dev.py lab`: JupyterLab and the sandbox answer, then stop on a signal.
+"""`python3 dev.py`: the `lab` smoke test (JupyterLab and the sandbox answer, then stop on a signal)
+and the install step of `ensure_venv` (extras, dependency groups, the stamp).
 
 dev.py runs with EXALSIUS_DEV_VENV=sys.prefix, so it uses this test's own environment (under
 `dev.py test` that is .venv, whose stamp already covers the lab extra: nothing is installed).
@@ -7,6 +8,8 @@ A clean stop is exit code 0 for SIGINT (Ctrl-C) and SIGTERM alike.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import queue
 import re
@@ -20,6 +23,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 from support import JUPYTER_DIRS, free_port
@@ -107,3 +112,71 @@ def test_dev_lab_serves_and_stops_cleanly(
     assert "[dev] stopped" in "".join(output)
     assert not port_open(port), "JupyterLab still listens"
     assert not port_open(api_port), "the sandbox still listens"
+
+
+def load_dev() -> ModuleType:
+    """dev.py as a module (it is a script beside the package, not importable by name)."""
+    spec = importlib.util.spec_from_file_location("dev_under_test", ROOT / "dev.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def fake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, list[list[str]]]:
+    """dev.py with a stand-in environment: its python "works", pip is 26.0, and the pip
+    commands are recorded instead of run."""
+    dev = load_dev()
+    calls: list[list[str]] = []
+
+    def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        calls.append([str(part) for part in cmd])
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(dev, "_works", lambda python: True)
+    monkeypatch.setattr(dev, "_pip_version", lambda python: (26, 0))
+    monkeypatch.setattr(dev.subprocess, "run", run)
+    (tmp_path / "pyvenv.cfg").write_text("")
+    return dev, calls
+
+
+def test_ensure_venv_installs_the_extras_and_the_dependency_group_once(
+    fake_env: tuple[ModuleType, list[list[str]]], tmp_path: Path
+) -> None:
+    """`dev.py test` installs `.[lab]` plus `--group test`, stamps both, and skips the install
+    while pyproject.toml and the stamp still match (also for `dev.py lab`, a subset)."""
+    dev, calls = fake_env
+    dev.ensure_venv(tmp_path, {"lab"}, {"test"})
+    assert len(calls) == 1
+    assert calls[0][-4:] == ["-e", ".[lab]", "--group", "test"]
+    stamp = json.loads((tmp_path / dev.STAMP).read_text())
+    assert stamp["extras"] == ["lab"] and stamp["groups"] == ["test"]
+    dev.ensure_venv(tmp_path, {"lab"}, {"test"})
+    dev.ensure_venv(tmp_path, {"lab"}, set())
+    assert len(calls) == 1, calls
+
+    stamp["pyproject"] = "an older pyproject.toml"
+    (tmp_path / dev.STAMP).write_text(json.dumps(stamp))
+    dev.ensure_venv(tmp_path, {"lab"}, set())
+    assert calls[-1][-2:] == ["-e", ".[lab]"] and len(calls) == 2
+    # the `lab` install's stamp has no groups, so `dev.py test` installs again
+    dev.ensure_venv(tmp_path, {"lab"}, {"test"})
+    assert calls[-1][-2:] == ["--group", "test"] and len(calls) == 3
+
+
+def test_ensure_venv_upgrades_a_pip_without_dependency_groups(
+    fake_env: tuple[ModuleType, list[list[str]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An existing environment (--venv) whose pip predates `--group` (25.1) gets pip upgraded."""
+    dev, calls = fake_env
+    monkeypatch.setattr(dev, "_pip_version", lambda python: (24, 2))
+    dev.ensure_venv(tmp_path, {"lab"}, {"test"})
+    assert calls[0][-1] == "pip>=25.1"
+    assert calls[1][-2:] == ["--group", "test"]
+
+
+def test_pip_version_of_this_environment() -> None:
+    """`_pip_version` reads `pip --version` of an interpreter."""
+    version = load_dev()._pip_version(Path(sys.executable))
+    assert len(version) == 2 and version >= (20, 0)
