@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
@@ -10,17 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .workspace import STATUS_VALUES, opt_int, opt_str, primary_access
+from .fields import COLUMN_FIELDS, Kind, opt_int, opt_str, primary_access, template_name
+from .workspace import STATUS_VALUES
 
-STRING_COLUMNS = ("id", "name", "cluster_id", "template", "gpu_type", "gpu_vendor",
-                  "access_information", "owner", "description")
-INT_COLUMNS = ("gpu_count", "cpu_cores", "memory_gb", "storage_gb")
-TIME_COLUMNS = ("created_at", "to_be_deleted_at")
-COLUMNS: tuple[str, ...] = (
-    "id", "name", "cluster_id", "workspace_status", "template",
-    "gpu_count", "gpu_type", "gpu_vendor", "cpu_cores", "memory_gb", "storage_gb",
-    "created_at", "to_be_deleted_at", "access_information", "owner", "description",
-)
+COLUMNS: tuple[str, ...] = tuple(f.name for f in COLUMN_FIELDS)
+INT_COLUMNS = tuple(f.name for f in COLUMN_FIELDS if f.kind is Kind.INT)
+TIME_COLUMNS = tuple(f.name for f in COLUMN_FIELDS if f.kind is Kind.TIME)
 STATUS_DTYPE = pd.CategoricalDtype(categories=list(STATUS_VALUES), ordered=False)
 _KNOWN_STATUS = frozenset(STATUS_VALUES)
 _STATUS_CODES = {status: code for code, status in enumerate(STATUS_VALUES)}
@@ -31,17 +26,9 @@ _NS_MAX = pd.Timestamp.max.tz_localize("UTC")
 
 def dtypes() -> dict[str, Any]:
     """The dtype of every column of a workspaces frame."""
-    out: dict[str, Any] = {}
-    for col in COLUMNS:
-        if col == "workspace_status":
-            out[col] = STATUS_DTYPE
-        elif col in INT_COLUMNS:
-            out[col] = pd.Int64Dtype()
-        elif col in TIME_COLUMNS:
-            out[col] = pd.DatetimeTZDtype(unit="ns", tz="UTC")
-        else:
-            out[col] = pd.StringDtype()
-    return out
+    by_kind = {Kind.STATUS: STATUS_DTYPE, Kind.INT: pd.Int64Dtype(),
+               Kind.TIME: pd.DatetimeTZDtype(unit="ns", tz="UTC")}
+    return {f.name: by_kind.get(f.kind, pd.StringDtype()) for f in COLUMN_FIELDS}
 
 
 def workspaces_frame(raw: list[dict[str, Any]], total: int | None = None) -> pd.DataFrame:
@@ -50,22 +37,8 @@ def workspaces_frame(raw: list[dict[str, Any]], total: int | None = None) -> pd.
     res = _column(items, "resources")
     if not _all_types(res, _DICT):
         res = [_mapping(r) for r in res]
-    tpl = _column(items, "template")
-    tpl_names = (_column(tpl, "name") if _all_types(tpl, _DICT)
-                 else [_template_name(t) for t in tpl])
-    data: dict[str, Any] = {
-        "workspace_status": _statuses(_column(items, "workspace_status")),
-        "template": _strings(tpl_names),
-        "access_information": _strings(_access_column(_column(items, "access_information"))),
-    }
-    for col in ("id", "name", "cluster_id", "owner", "description"):
-        data[col] = _strings(_column(items, col))
-    for col in ("gpu_type", "gpu_vendor"):
-        data[col] = _strings(_column(res, col))
-    for col in INT_COLUMNS:
-        data[col] = _ints(_column(res, col))
-    for col in TIME_COLUMNS:
-        data[col] = _times(_column(items, col))
+    data = {f.name: _COLUMN_BUILDERS[f.kind](_column(res if f.parent else items, f.key))
+            for f in COLUMN_FIELDS}
     frame = pd.DataFrame({col: data[col] for col in COLUMNS}, copy=False)
     frame.attrs["total"] = len(raw) if total is None else int(total)
     return frame
@@ -110,13 +83,6 @@ def _status(value: Any) -> str:
         if upper in _KNOWN_STATUS:
             return upper
     return "UNKNOWN"
-
-
-def _template_name(value: Any) -> Any:
-    """A template object's name; a bare string is the name; anything else has none."""
-    if isinstance(value, Mapping):
-        return value.get("name")
-    return value if isinstance(value, str) else None
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -186,3 +152,20 @@ def _zoned(value: Any) -> str | None:
     if text[-1] in "Zz" or "+" in text[10:] or "-" in text[10:]:
         return text
     return text + ("T00:00:00Z" if len(text) == 10 else "Z")
+
+
+def _templates(values: list[Any]) -> pd.arrays.StringArray:
+    names = _column(values, "name") if _all_types(values, _DICT) else list(
+        map(template_name, values))
+    return _strings(names)
+
+
+_COLUMN_BUILDERS: dict[Kind, Callable[[list[Any]], Any]] = {
+    Kind.TEXT: _strings,
+    Kind.UUID: _strings,
+    Kind.INT: _ints,
+    Kind.TIME: _times,
+    Kind.STATUS: _statuses,
+    Kind.TEMPLATE: _templates,
+    Kind.ACCESS: lambda values: _strings(_access_column(values)),
+}

@@ -8,11 +8,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import ValidationError
+from .fields import RESOURCE_INT_FIELDS, RESOURCE_STR_FIELDS, WORKSPACE_FIELDS, Kind
 
 INT32_MAX = 2**31 - 1
-RESOURCE_INT_FIELDS = ("gpu_count", "cpu_cores", "memory_gb", "storage_gb", "gpu_memory")
-RESOURCE_STR_FIELDS = ("gpu_type", "gpu_vendor")
-_TOP_LEVEL = {"name", "cluster_id", "template", "resources", "description", "owner"}
+_WRITABLE = [f for f in WORKSPACE_FIELDS if f.writable]
+_TOP_LEVEL = {f.parent or f.name for f in _WRITABLE}
+# The create body's required members: the required fields, and every object holding fields.
+_REQUIRED = tuple(dict.fromkeys(f.parent or f.name for f in _WRITABLE if f.required or f.parent))
+# Optional top-level text fields (description, owner, ...): strings when given.
+_OPTIONAL_TEXT = tuple(f.name for f in _WRITABLE
+                       if not f.parent and not f.required and f.kind is Kind.TEXT)
 _TEMPLATE_KEYS = {"name", "variables", "description"}
 _CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
@@ -32,7 +37,7 @@ def validate_workspace_spec(spec: Any, *, where: str = "") -> dict[str, Any]:
     unknown = _unknown(spec, _TOP_LEVEL)
     if unknown is not None:
         raise fail(f"unknown field {unknown!r} (allowed: {', '.join(sorted(_TOP_LEVEL))})")
-    for key in ("name", "cluster_id", "template", "resources"):
+    for key in _REQUIRED:
         if key not in spec or spec[key] is None:
             raise fail(f"missing required field {key!r}")
     name = spec["name"]
@@ -44,7 +49,7 @@ def validate_workspace_spec(spec: Any, *, where: str = "") -> dict[str, Any]:
         "template": _template(spec["template"], fail),
         "resources": _resources(spec["resources"], fail),
     }
-    for key in ("description", "owner"):
+    for key in _OPTIONAL_TEXT:
         if spec.get(key) is not None:
             if not isinstance(spec[key], str):
                 raise fail(f"{key} must be a string")

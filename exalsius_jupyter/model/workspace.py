@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, overload
 
 from ..errors import InvalidResponseError
+from .fields import (
+    FIELDS_BY_NAME,
+    RESOURCE_FIELDS,
+    TOP_LEVEL_KEYS,
+    access_links,
+    coerce,
+    opt_int,
+    opt_str,
+    parse_datetime,
+    primary_access,
+)
+
+__all__ = [
+    "ResourcePool", "Workspace", "WorkspaceList", "WorkspaceStatus", "WorkspaceTemplate",
+    "access_links", "opt_int", "opt_str", "parse_datetime", "primary_access",
+]
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,9 +89,6 @@ class WorkspaceTemplate:
         )
 
 
-_RESOURCE_INTS = ("gpu_count", "cpu_cores", "memory_gb", "storage_gb", "gpu_memory")
-
-
 @dataclass(frozen=True)
 class ResourcePool:
     """Resources requested for or allocated to a workspace."""
@@ -95,13 +107,10 @@ class ResourcePool:
         """Parse the API's resources object; missing fields stay None."""
         if not isinstance(data, Mapping):
             return cls()
-        ints = {k: opt_int(data.get(k)) for k in _RESOURCE_INTS}
-        return cls(
-            gpu_vendor=opt_str(data.get("gpu_vendor")),
-            gpu_type=opt_str(data.get("gpu_type")),
-            extra=_extra(data, (*_RESOURCE_INTS, "gpu_vendor", "gpu_type")),
-            **ints,
-        )
+        # Table fields without an attribute of their own are read with Workspace.value().
+        values = {f.name: coerce(f, data.get(f.key)) for f in RESOURCE_FIELDS
+                  if f.name in _RESOURCE_ATTRS}
+        return cls(extra=_extra(data, tuple(f.key for f in RESOURCE_FIELDS)), **values)
 
     @property
     def gpus(self) -> str:
@@ -111,9 +120,7 @@ class ResourcePool:
         return f"{self.gpu_count} × {self.gpu_type}" if self.gpu_type else str(self.gpu_count)
 
 
-_WORKSPACE_KEYS = ("id", "name", "cluster_id", "workspace_status", "template", "resources",
-                   "owner", "description", "access_information", "created_at",
-                   "to_be_deleted_at")
+_RESOURCE_ATTRS = frozenset(f.name for f in fields(ResourcePool)) - {"extra"}
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,7 @@ class Workspace:
     created_at: datetime | None = None
     to_be_deleted_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_api(cls, data: Any) -> Workspace:
@@ -156,8 +164,17 @@ class Workspace:
             access_information=data.get("access_information"),
             created_at=parse_datetime(data.get("created_at")),
             to_be_deleted_at=parse_datetime(data.get("to_be_deleted_at")),
-            extra=_extra(data, _WORKSPACE_KEYS),
+            extra=_extra(data, TOP_LEVEL_KEYS),
+            raw=data,
         )
+
+    def value(self, name: str) -> Any:
+        """Any field of the field table by name, coerced as the frame reads it."""
+        try:
+            spec = FIELDS_BY_NAME[name]
+        except KeyError:
+            raise KeyError(f"no workspace field {name!r}") from None
+        return coerce(spec, spec.read(self.raw))
 
     @property
     def access_links(self) -> list[str]:
@@ -217,95 +234,6 @@ class WorkspaceList(Sequence[Workspace]):
         from .frames import workspaces_frame
 
         return workspaces_frame(self._raw, total=self.total)
-
-
-def access_links(info: Any) -> list[str]:
-    """Turn ``access_information`` (a string or 1.46's list of objects) into links."""
-    if info is None:
-        return []
-    if isinstance(info, (str, Mapping)):
-        info = [info]
-    elif not isinstance(info, list):
-        info = [str(info)]
-    links: list[str] = []
-    for item in info:
-        if isinstance(item, str):
-            links.append(item.strip())
-        elif isinstance(item, Mapping):
-            links.extend(_access_object_links(item))
-    return [link for link in links if link]
-
-
-def _access_object_links(item: Mapping[str, Any]) -> list[str]:
-    """Links for one 1.46 access object (protocol, port, external IPs)."""
-    protocol = str(item.get("access_protocol") or "TCP").upper()
-    port = item.get("port_number")
-    port = "" if port is None else str(port).strip()
-    ips = item.get("external_ips") or []
-    if not isinstance(ips, list):
-        ips = [ips]
-    out = []
-    for ip in ips:
-        host = "" if ip is None else str(ip).strip()
-        if not host:
-            continue
-        if protocol in ("HTTP", "HTTPS"):
-            out.append(f"{protocol.lower()}://{host}" + (f":{port}" if port else ""))
-        elif protocol == "SSH":
-            out.append(f"ssh -p {port} {host}" if port else f"ssh {host}")
-        else:
-            out.append(f"{host}:{port}" if port else host)
-    return out
-
-
-def primary_access(info: Any) -> str | None:
-    """The single most useful access string for a table cell, or None."""
-    links = access_links(info)
-    return links[0] if links else None
-
-
-# RFC 3339, plus the reduced ISO 8601 forms pandas also reads (so model and frame agree):
-# no seconds, an hour-only offset, an empty fraction, a bare date.
-_RFC3339 = re.compile(
-    r"(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2})(?::(\d{2})(?:\.(\d*))?)?"
-    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?)?$")
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    """Parse an RFC 3339 timestamp into an aware UTC datetime; junk becomes None."""
-    if not isinstance(value, str):
-        return None
-    match = _RFC3339.match(value.strip())
-    if match is None:
-        return None
-    day, clock, seconds, fraction, offset = match.groups()
-    micro = (fraction or "")[:6].ljust(6, "0")
-    zone = "+00:00"
-    if offset and offset not in "Zz":
-        zone = offset[:3] + ":" + (offset[-2:] if len(offset) > 3 else "00")
-    text = f"{day}T{clock or '00:00'}:{seconds or '00'}.{micro}{zone}"
-    try:
-        return datetime.fromisoformat(text).astimezone(timezone.utc)
-    except (ValueError, OverflowError):  # no such date, or its UTC time is beyond year 1..9999
-        return None
-
-
-def opt_int(value: Any) -> int | None:
-    """An int from the server, or None for missing or non-integer values."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def opt_str(value: Any) -> str | None:
-    """Text as pandas' string dtype shows it: None and NaN are missing, anything else str()."""
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    return str(value)
 
 
 def _extra(data: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:

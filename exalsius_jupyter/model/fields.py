@@ -1,0 +1,191 @@
+"""ONE table of the workspace fields, and the coercions that read server values tolerantly.
+
+A new API field is one row here: the model (``Workspace.value``), the frame's columns and dtypes,
+and the create-body validation follow from the table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+
+class Kind(Enum):
+    """How a field's value is read, typed in a frame and checked in a create body."""
+
+    TEXT = "text"
+    UUID = "uuid"
+    INT = "int"
+    TIME = "time"
+    STATUS = "status"
+    TEMPLATE = "template"
+    ACCESS = "access"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One workspace field: where it lives in the API object and how it is used."""
+
+    name: str
+    kind: Kind = Kind.TEXT
+    parent: str | None = None  # "resources" for fields nested in the resources object
+    column: bool = True  # a column of the workspaces frame
+    writable: bool = False  # accepted in a create body
+    required: bool = False  # required in a create body
+
+    @property
+    def key(self) -> str:
+        """The key inside its parent object (or the workspace object)."""
+        return self.name
+
+    def read(self, data: Mapping[str, Any]) -> Any:
+        """The raw value of this field in a workspace object (None when absent)."""
+        if self.parent is not None:
+            data = data.get(self.parent)  # type: ignore[assignment]
+            if not isinstance(data, Mapping):
+                return None
+        return data.get(self.key)
+
+
+WORKSPACE_FIELDS: tuple[Field, ...] = (
+    Field("id"),
+    Field("name", writable=True, required=True),
+    Field("cluster_id", Kind.UUID, writable=True, required=True),
+    Field("workspace_status", Kind.STATUS),
+    Field("template", Kind.TEMPLATE, writable=True, required=True),
+    Field("gpu_count", Kind.INT, "resources", writable=True),
+    Field("gpu_type", Kind.TEXT, "resources", writable=True),
+    Field("gpu_vendor", Kind.TEXT, "resources", writable=True),
+    Field("cpu_cores", Kind.INT, "resources", writable=True),
+    Field("memory_gb", Kind.INT, "resources", writable=True),
+    Field("storage_gb", Kind.INT, "resources", writable=True),
+    Field("gpu_memory", Kind.INT, "resources", column=False, writable=True),
+    Field("created_at", Kind.TIME),
+    Field("to_be_deleted_at", Kind.TIME),
+    Field("access_information", Kind.ACCESS),
+    Field("owner", writable=True),
+    Field("description", writable=True),
+)
+FIELDS_BY_NAME = {f.name: f for f in WORKSPACE_FIELDS}
+COLUMN_FIELDS = tuple(f for f in WORKSPACE_FIELDS if f.column)
+# Keys of the workspace object the model reads (everything else is kept in ``extra``).
+TOP_LEVEL_KEYS = tuple(dict.fromkeys(f.parent or f.name for f in WORKSPACE_FIELDS))
+RESOURCE_FIELDS = tuple(f for f in WORKSPACE_FIELDS if f.parent == "resources")
+RESOURCE_INT_FIELDS = tuple(f.name for f in RESOURCE_FIELDS if f.kind is Kind.INT)
+RESOURCE_STR_FIELDS = tuple(f.name for f in RESOURCE_FIELDS if f.kind is Kind.TEXT)
+
+
+# -- coercions: what a server value means ----------------------------------------------------
+
+
+def opt_int(value: Any) -> int | None:
+    """An int from the server, or None for missing or non-integer values."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def opt_str(value: Any) -> str | None:
+    """Text as pandas' string dtype shows it: None and NaN are missing, anything else str()."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
+
+
+# RFC 3339, plus the reduced ISO 8601 forms pandas also reads (so model and frame agree):
+# no seconds, an hour-only offset, an empty fraction, a bare date.
+_RFC3339 = re.compile(
+    r"(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2})(?::(\d{2})(?:\.(\d*))?)?"
+    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?)?$")
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """Parse an RFC 3339 timestamp into an aware UTC datetime; junk becomes None."""
+    if not isinstance(value, str):
+        return None
+    match = _RFC3339.match(value.strip())
+    if match is None:
+        return None
+    day, clock, seconds, fraction, offset = match.groups()
+    micro = (fraction or "")[:6].ljust(6, "0")
+    zone = "+00:00"
+    if offset and offset not in "Zz":
+        zone = offset[:3] + ":" + (offset[-2:] if len(offset) > 3 else "00")
+    text = f"{day}T{clock or '00:00'}:{seconds or '00'}.{micro}{zone}"
+    try:
+        return datetime.fromisoformat(text).astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # no such date, or its UTC time is beyond year 1..9999
+        return None
+
+
+def access_links(info: Any) -> list[str]:
+    """Turn ``access_information`` (a string or 1.46's list of objects) into links."""
+    if info is None:
+        return []
+    if isinstance(info, (str, Mapping)):
+        info = [info]
+    elif not isinstance(info, list):
+        info = [str(info)]
+    links: list[str] = []
+    for item in info:
+        if isinstance(item, str):
+            links.append(item.strip())
+        elif isinstance(item, Mapping):
+            links.extend(_access_object_links(item))
+    return [link for link in links if link]
+
+
+def _access_object_links(item: Mapping[str, Any]) -> list[str]:
+    """Links for one 1.46 access object (protocol, port, external IPs)."""
+    protocol = str(item.get("access_protocol") or "TCP").upper()
+    port = item.get("port_number")
+    port = "" if port is None else str(port).strip()
+    ips = item.get("external_ips") or []
+    if not isinstance(ips, list):
+        ips = [ips]
+    out = []
+    for ip in ips:
+        host = "" if ip is None else str(ip).strip()
+        if not host:
+            continue
+        if protocol in ("HTTP", "HTTPS"):
+            out.append(f"{protocol.lower()}://{host}" + (f":{port}" if port else ""))
+        elif protocol == "SSH":
+            out.append(f"ssh -p {port} {host}" if port else f"ssh {host}")
+        else:
+            out.append(f"{host}:{port}" if port else host)
+    return out
+
+
+def primary_access(info: Any) -> str | None:
+    """The single most useful access string for a table cell, or None."""
+    links = access_links(info)
+    return links[0] if links else None
+
+
+def template_name(value: Any) -> Any:
+    """A template object's raw name; a bare string is the name; anything else has none."""
+    if isinstance(value, Mapping):
+        return value.get("name")
+    return value if isinstance(value, str) else None
+
+
+def coerce(field: Field, value: Any) -> Any:
+    """A raw server value as the model holds it (statuses are parsed by the model itself)."""
+    if field.kind is Kind.INT:
+        return opt_int(value)
+    if field.kind is Kind.TIME:
+        return parse_datetime(value)
+    if field.kind is Kind.ACCESS:
+        return value
+    if field.kind is Kind.TEMPLATE:
+        return opt_str(template_name(value))
+    return opt_str(value)

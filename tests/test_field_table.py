@@ -1,0 +1,87 @@
+"""A new API field is one row of model/fields.py: the model, the frame and the spec follow.
+
+The test copies the package, adds one row to the copy's field table (the only edit), and checks
+from a fresh interpreter that the frame, the model and the create-body validation know the field.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from support import REPO_ROOT
+
+ANCHOR = '    Field("description", writable=True),\n'
+NEW_ROWS = ('    Field("region", writable=True),\n'
+            '    Field("vram_gb", Kind.INT, "resources", writable=True),\n')
+
+SCRIPT = r"""
+import json
+from exalsius_jupyter.model.spec import validate_workspace_spec
+from exalsius_jupyter.model.workspace import Workspace, WorkspaceList
+from exalsius_jupyter.errors import ValidationError
+
+raw = {"id": "w1", "name": "a", "cluster_id": "c", "workspace_status": "RUNNING",
+       "region": "eu-north", "resources": {"gpu_count": 1, "vram_gb": 80}}
+frame = WorkspaceList([raw]).to_dataframe()
+ws = Workspace.from_api(raw)
+spec = {"name": "a", "cluster_id": "11111111-1111-4111-8111-111111111111",
+        "template": {"name": "t", "variables": {}}, "region": "eu-north",
+        "resources": {"gpu_count": 1, "vram_gb": 80}}
+try:
+    validate_workspace_spec({**spec, "region": 5})
+    bad_region = "accepted"
+except ValidationError as exc:
+    bad_region = str(exc)
+print(json.dumps({
+    "columns": list(frame.columns),
+    "region": frame["region"][0], "region_dtype": str(frame["region"].dtype),
+    "vram": int(frame["vram_gb"][0]), "vram_dtype": str(frame["vram_gb"].dtype),
+    "model": [ws.value("region"), ws.value("vram_gb")],
+    "extra": sorted(ws.extra), "resource_extra": sorted(ws.resources.extra),
+    "spec": validate_workspace_spec(spec),
+    "bad_region": bad_region,
+}))
+"""
+
+
+def _run(package_root: Path) -> dict[str, object]:
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=package_root, timeout=120,
+                          capture_output=True, text=True, env={"PYTHONPATH": str(package_root)})
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_one_row_adds_a_field_to_the_model_the_frame_and_the_spec(tmp_path: Path) -> None:
+    copy = tmp_path / "exalsius_jupyter"
+    shutil.copytree(REPO_ROOT / "exalsius_jupyter", copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    table = copy / "model" / "fields.py"
+    text = table.read_text(encoding="utf-8")
+    assert text.count(ANCHOR) == 1
+    table.write_text(text.replace(ANCHOR, ANCHOR + NEW_ROWS), encoding="utf-8")
+
+    out = _run(tmp_path)
+    assert out["columns"][-2:] == ["region", "vram_gb"]
+    assert (out["region"], out["region_dtype"]) == ("eu-north", "string")
+    assert (out["vram"], out["vram_dtype"]) == (80, "Int64")
+    assert out["model"] == ["eu-north", 80]
+    assert "region" not in out["extra"] and "vram_gb" not in out["resource_extra"]
+    assert out["spec"]["region"] == "eu-north" and out["spec"]["resources"]["vram_gb"] == 80
+    assert "region must be a string" in out["bad_region"]
+
+
+def test_without_the_row_the_field_stays_extra(tmp_path: Path) -> None:
+    shutil.copytree(REPO_ROOT / "exalsius_jupyter", tmp_path / "exalsius_jupyter",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    proc = subprocess.run(
+        [sys.executable, "-c", "from exalsius_jupyter.model.workspace import Workspace\n"
+         "ws = Workspace.from_api({'id': 'w', 'region': 'x', 'resources': {'vram_gb': 1}})\n"
+         "print(sorted(ws.extra), sorted(ws.resources.extra))"],
+        cwd=tmp_path, timeout=120, capture_output=True, text=True,
+        env={"PYTHONPATH": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['region'] ['vram_gb']"
