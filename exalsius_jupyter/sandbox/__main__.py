@@ -30,6 +30,13 @@ rotate, a reused one revokes its session), POST /oauth/revoke, and GET /activate
 a page whose Approve/Deny form POSTs user_code and action=approve|deny to /activate. Every API
 request under /v1 then needs "Authorization: Bearer <access token>", else 401.
 
+state (--state FILE): loaded at start (FILE, then the changes in FILE.journal; without FILE,
+--workspaces populates it). Every write (create, stop, start, delete) is appended to FILE.journal
+and handed to the operating system before its answer is sent, so an acknowledged write survives
+kill -9 or a crash of the sandbox. The journal is not fsync'ed per write: an OS crash or power
+loss can lose the most recent writes. The journal is compacted into FILE (temporary file, fsync,
+rename) once it outgrows FILE, and on a clean exit; leftover temporary files are removed at start.
+
 The base URL is printed as the first line on stdout once listening (with --auth, then a line
 "issuer: <issuer URL>"); the request log goes to stderr and never shows a token.
 """
@@ -49,7 +56,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--deleted-ttl", type=float, default=30.0, help="seconds DELETED stay listed")
     p.add_argument("--workspaces", type=int, default=0, help="pre-populate N synthetic workspaces")
     p.add_argument("--seed", type=int, default=None, help="seed for pre-population and faults")
-    p.add_argument("--state", default=None, help="JSON state file (load, then save)")
+    p.add_argument(
+        "--state",
+        default=None,
+        metavar="FILE",
+        help="keep workspaces in FILE (JSON snapshot) and FILE.journal; an acknowledged write "
+        "survives kill -9 (see 'state' below)",
+    )
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     p.add_argument("--error-rate", type=float, default=0.0, help="probability of a 500/503 answer")
     p.add_argument("--drop-rate", type=float, default=0.0, help="probability of a dropped request")

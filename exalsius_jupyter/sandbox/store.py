@@ -3,10 +3,16 @@
 Time-based transitions (PENDING ending, a DELETED workspace vanishing) are kept in a heap of due
 times and applied lazily, before any read, so what is served is always current and the cached
 list bodies are invalidated (via the version counter) exactly when a transition becomes due.
+
+With a state file, every write appends the changed record to the journal (see persist.py) before
+it returns, so what was acknowledged survives kill -9; the time-based transitions are not
+journaled, as they follow from the due times. The journal is compacted into the snapshot once it
+outgrows it (at least COMPACT_MIN_BYTES), and by flush() (at start and on a clean stop).
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import json
 import threading
@@ -18,12 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from .clusters import DEMO_CLUSTERS
-from .persist import save_state
+from .persist import Journal, journal_path, remove_stale_temporaries, save_state
 from .records import Record
 
 WEEK = 7 * 86400.0
-SAVE_EVERY_CHANGE_BELOW = 10_000  # records; larger stores save at most every SAVE_INTERVAL
-SAVE_INTERVAL = 5.0
+COMPACT_MIN_BYTES = 1 << 20  # the journal is compacted once larger than this and the snapshot
 MAX_CACHED_LISTS = 64
 
 
@@ -65,7 +70,13 @@ class WorkspaceStore:
         self._lists: dict[str | None, tuple[bytes, int]] = {}
         self._lists_version = -1
         self._dirty = False
-        self._last_save = 0.0
+        self._journal: Journal | None = None
+        self._snapshot_bytes = 0
+        if state is not None:
+            remove_stale_temporaries(state)
+            self._journal = Journal(journal_path(state))
+            with contextlib.suppress(FileNotFoundError):
+                self._snapshot_bytes = state.stat().st_size
 
     # -- internals (call with the lock held) -------------------------------------------------
 
@@ -139,11 +150,12 @@ class WorkspaceStore:
         self._advance(now)
         return self._records.get(workspace_id.lower()), now
 
-    def _changed(self) -> None:
-        if self.state is None or not self._dirty:
+    def _changed(self, rec: Record) -> None:
+        """Journal the record's new state before the write returns (and is acknowledged)."""
+        if self._journal is None:
             return
-        now = time.monotonic()
-        if len(self._records) < SAVE_EVERY_CHANGE_BELOW or now - self._last_save >= SAVE_INTERVAL:
+        self._journal.append(rec.to_state())
+        if self._journal.size > max(COMPACT_MIN_BYTES, self._snapshot_bytes):
             self.flush()
 
     # -- loading and saving -------------------------------------------------------------------
@@ -155,13 +167,17 @@ class WorkspaceStore:
                 self._insert(rec)
 
     def flush(self) -> None:
-        """Save the state file now if anything changed since the last save."""
+        """Compact: write the snapshot and drop the journal, if anything changed since the last."""
         with self.lock:
-            if self.state is None or not self._dirty:
+            if self.state is None or self._journal is None:
                 return
-            save_state(self.state, [rec.to_state() for rec in self._records.values()])
+            if not self._dirty and not self._journal.path.exists():
+                return
+            self._snapshot_bytes = save_state(
+                self.state, [rec.to_state() for rec in self._records.values()]
+            )
+            self._journal.remove()  # only now: the snapshot holds every journaled change
             self._dirty = False
-            self._last_save = time.monotonic()
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -246,7 +262,7 @@ class WorkspaceStore:
             )
             self._insert(rec)
             self._transition(rec, "PENDING", now)
-            self._changed()
+            self._changed(rec)
             return rec.id
 
     def stop(self, workspace_id: str) -> bool:
@@ -258,7 +274,7 @@ class WorkspaceStore:
             if rec.status not in ("STOPPED", "FAILED", "DELETED"):
                 rec.events.append((now, "Workspace stopped; pods removed, volume kept"))
                 self._transition(rec, "STOPPED", now)
-                self._changed()
+                self._changed(rec)
             return True
 
     def start(self, workspace_id: str) -> str | None:
@@ -272,7 +288,7 @@ class WorkspaceStore:
             if rec.status in ("STOPPED", "FAILED"):
                 rec.events.append((now, "Workspace starting"))
                 self._transition(rec, "PENDING", now)
-                self._changed()
+                self._changed(rec)
             return "ok"
 
     def delete(self, workspace_id: str) -> bool:
@@ -284,7 +300,7 @@ class WorkspaceStore:
             if rec.status != "DELETED":
                 rec.events.append((now, "Workspace deleted"))
                 self._transition(rec, "DELETED", now)
-                self._changed()
+                self._changed(rec)
             return True
 
     def set_status(self, workspace_id: str, status: str) -> None:
@@ -294,7 +310,7 @@ class WorkspaceStore:
             if rec is None:
                 raise KeyError(workspace_id)
             self._transition(rec, status, now, follow=False)
-            self._changed()
+            self._changed(rec)
 
     def add(self, workspace: Mapping[str, Any]) -> str:
         """Insert a workspace given in the API's shape, as is (no validation, no lifecycle)."""
@@ -320,5 +336,5 @@ class WorkspaceStore:
             self._insert(rec)
             if rec.status == "DELETED":
                 self._schedule(rec, now + self.deleted_ttl)
-            self._changed()
+            self._changed(rec)
         return rec.id
