@@ -553,3 +553,70 @@ def test_the_token_never_reaches_widget_state(sb: Sandbox, panels: list[Workspac
         assert states and all(token not in s and "SECRET" not in s for s in states)
         assert token not in repr(panel) and token not in panel._repr_html_()
         assert all("Bearer" in r.headers.get("Authorization", "") for r in sb.requests)
+
+
+# -- #7.13: clicks and the first list run off the kernel thread -------------------------------
+
+SLOW = 0.5  # seconds the sandbox takes per request in these tests
+QUICK = 0.35  # a click or a constructor must return faster than one request
+
+
+def returns_quickly(fn: Any) -> float:
+    started = time.monotonic()
+    fn()
+    took = time.monotonic() - started
+    assert took < QUICK, f"took {took:.2f}s: the HTTP call ran on the calling (kernel) thread"
+    return took
+
+
+def test_the_constructor_returns_before_the_first_list_answers(
+        panels: list[WorkspacePanel]) -> None:
+    with Sandbox(latency=SLOW) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+        made: list[WorkspacePanel] = []
+        returns_quickly(lambda: made.append(make_panel(panels, cl)))
+        panel = made[0]
+        assert "loading…" in panel.empty.value and panel.total is None
+        wait_until(lambda: panel.workspaces, what="the first list")
+        assert [w.name for w in panel.workspaces] == ["ws-1"]
+
+
+@pytest.mark.parametrize(("status", "action", "path", "method"), [
+    ("RUNNING", "stop", STOP, "POST"),
+    ("RUNNING", "delete", ONE, "DELETE"),
+    ("STOPPED", "start", START, "POST"),
+])
+def test_action_clicks_return_at_once_and_the_row_shows_working(
+        panels: list[WorkspacePanel], status: str, action: str, path: str, method: str) -> None:
+    with Sandbox(latency=SLOW) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        wid = sb.add({"name": "ws-1", "workspace_status": status})
+        panel = make_panel(panels, cl)
+        row = wait_until(lambda: panel.row("ws-1") if panel.workspaces else None,
+                         what="the first list")
+        wait_until(lambda: action != "start" or row.start_button is not None, what="Start")
+        before = sb.request_count(method, path)
+        if action == "start":
+            returns_quickly(row.start_button.click)
+        else:
+            getattr(row, f"{action}_button").click()
+            returns_quickly(row.confirm_button.click)
+        assert row.busy and "working…" in row.cells.value
+        assert row.stop_button.disabled and row.delete_button.disabled
+        wait_until(lambda: not row.busy, what="the action's answer")
+        assert sb.request_count(method, path) == before + 1
+        assert status_at(sb, wid) != status
+        assert "working…" not in row.cells.value and panel.errors.message == ""
+
+
+def test_create_click_returns_at_once(panels: list[WorkspacePanel]) -> None:
+    with Sandbox(latency=SLOW, pending_seconds=0.2) as sb, \
+            ExalsiusClient(sb.url, timeout=5) as cl:
+        panel = make_panel(panels, cl)
+        wait_until(lambda: panel.total is not None, what="the first list")
+        fill_form(panel)
+        returns_quickly(panel.form.create_button.click)
+        assert "creating…" in panel.form.message.value and panel.form.create_button.disabled
+        panel.form.create_button.click()  # a second click while the POST is in flight
+        wait_until(lambda: "Created" in panel.form.message.value, what="the create")
+        assert sb.request_count("POST", LIST) == 1
+        assert not panel.form.create_button.disabled

@@ -233,3 +233,23 @@ def test_the_token_never_reaches_progress_state(made: list[CreationProgress]) ->
         states = [json.dumps(w.get_state(), default=str) for w in walk(p.widget)]
         assert all(token not in s for s in states)
         assert token not in repr(p) and token not in p._repr_html_()
+
+
+# -- #7.13: Cancel's DELETE runs off the kernel thread ------------------------------------------
+
+
+def test_cancel_confirm_returns_before_the_delete_answers(made: list[CreationProgress]) -> None:
+    with Sandbox(pending_seconds=60, latency=0.5) as sb, \
+            ExalsiusClient(sb.url, timeout=5) as cl:
+        wid = cl.create_workspace(make_spec())
+        p = progress_of(made, [wid], cl)
+        p.start()
+        row = p.rows[wid]
+        wait_until(lambda: row.stage.value == "Pending", what="Pending")
+        row.cancel_button.click()
+        started = time.monotonic()
+        row.confirm_button.click()
+        assert time.monotonic() - started < 0.35, "the DELETE ran on the kernel thread"
+        assert row.stage.value == "cancelling…" and row.cancel_button.disabled
+        p.wait(10)
+        assert sb.request_count("DELETE", ONE) == 1 and row.stage.value == "Cancelled"
