@@ -25,6 +25,7 @@ import requests
 from exalsius_jupyter.sandbox import DEMO_CLUSTERS, Sandbox
 from exalsius_jupyter.sandbox.accounting import MAX_RECORDS, RequestLog, RequestRecord
 from exalsius_jupyter.sandbox.api import MAX_BODY, route_name
+from exalsius_jupyter.sandbox.persist import load_state
 from exalsius_jupyter.sandbox.validation import InvalidBody, is_date_time, parse_json
 
 REPO = Path(__file__).resolve().parents[1]
@@ -832,7 +833,7 @@ def test_state_survives_restart(start: Callable[..., Sandbox], tmp_path: Path) -
         deleted = create(http, sb, name="deleted")
         http.delete(f"{sb.url}/workspace/{deleted}", timeout=TIMEOUT)
         before = http.get(f"{sb.url}/workspaces", timeout=TIMEOUT).json()
-    assert json.loads(state.read_text())["workspaces"]  # saved after mutations, before stop
+    assert len(load_state(state) or []) == 6  # saved (snapshot + journal) before stop
     sb.stop()
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temp files left
 

@@ -23,6 +23,9 @@ from typing import Any
 import pytest
 import requests
 
+from exalsius_jupyter.sandbox import Sandbox, store
+from exalsius_jupyter.sandbox.persist import journal_path, load_state
+
 REPO = Path(__file__).resolve().parents[1]
 A100 = "11111111-1111-4111-8111-111111111111"
 RECORDS = 12_000  # above the old "save at most every 5 s" threshold of 10,000
@@ -177,3 +180,117 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path, servers: list[Server
     assert not lost_creates and not revived, figures
     assert len(after) >= RECORDS + len(acks.created)  # the state file, not a fresh population
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+# -- the journal in process: compaction, a kill during compaction, a torn last line -----------
+
+
+@pytest.fixture
+def running() -> Iterator[list[Sandbox]]:
+    """In-process sandboxes; each is stopped at the end (a sandbox never stopped is 'killed')."""
+    started: list[Sandbox] = []
+    yield started
+    for sb in started:
+        sb.stop()
+
+
+def listing(sb: Sandbox) -> dict[str, Any]:
+    """The list response."""
+    r = requests.get(f"{sb.url}/workspaces", timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def busy(sb: Sandbox, n: int) -> None:
+    """n creates, then a stop, a start and a delete of some of them."""
+    with requests.Session() as http:
+        ids = []
+        for i in range(n):
+            r = http.post(f"{sb.url}/workspaces", json=create_body(f"w{i}"), timeout=TIMEOUT)
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["workspace_id"])
+        for action in ("stop", "start"):
+            assert http.post(f"{sb.url}/workspace/{ids[0]}/{action}", timeout=TIMEOUT).ok
+        assert http.delete(f"{sb.url}/workspace/{ids[1]}", timeout=TIMEOUT).ok
+
+
+def test_journal_is_compacted_and_nothing_is_lost(
+    tmp_path: Path, running: list[Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "COMPACT_MIN_BYTES", 4000)
+    saves: list[int] = []
+    real_save = store.save_state
+    monkeypatch.setattr(store, "save_state", lambda *a: saves.append(1) or real_save(*a))
+    state = tmp_path / "s.json"
+    sb = Sandbox(pending_seconds=600, deleted_ttl=600, state=state).start()
+    running.append(sb)
+    busy(sb, 40)
+    assert len(saves) >= 3  # the first snapshot, then compactions as the journal outgrew it
+    assert journal_path(state).stat().st_size <= max(4000, state.stat().st_size) + 1000
+    again = Sandbox(pending_seconds=600, deleted_ttl=600, state=state).start()  # sb never stops
+    running.append(again)
+    assert listing(again) == listing(sb)
+
+
+def test_a_journal_left_by_a_kill_during_compaction_replays_to_the_same_state(
+    tmp_path: Path, running: list[Sandbox]
+) -> None:
+    state = tmp_path / "s.json"
+    sb = Sandbox(pending_seconds=0.05, deleted_ttl=600, workspaces=20, seed=3, state=state)
+    running.append(sb.start())
+    busy(sb, 10)
+    journal = journal_path(state).read_bytes()
+    assert journal.count(b"\n") == 13
+    sb.store.flush()  # compaction: the snapshot holds everything, the journal is gone
+    assert not journal_path(state).exists()
+    journal_path(state).write_bytes(journal)  # as if killed between the rename and the removal
+    again = Sandbox(pending_seconds=0.05, deleted_ttl=600, state=state).start()
+    running.append(again)
+    assert listing(again) == listing(sb) and listing(again)["total"] == 30
+
+
+def test_a_torn_last_line_is_dropped_and_later_writes_still_count(
+    tmp_path: Path, running: list[Sandbox]
+) -> None:
+    state = tmp_path / "s.json"
+    first = Sandbox(pending_seconds=600, state=state).start()
+    running.append(first)
+    busy(first, 3)
+    with journal_path(state).open("ab") as out:
+        out.write(b'{"id": "half a line, never acknowledged')
+    second = Sandbox(pending_seconds=600, state=state).start()
+    running.append(second)
+    assert listing(second) == listing(first)
+    r = requests.post(f"{second.url}/workspaces", json=create_body("after"), timeout=TIMEOUT)
+    assert r.status_code == 201, r.text
+    third = Sandbox(pending_seconds=600, state=state).start()
+    running.append(third)
+    assert listing(third) == listing(second) and listing(third)["total"] == 4
+
+
+def test_a_corrupt_journal_line_is_an_error_naming_it(tmp_path: Path) -> None:
+    state = tmp_path / "s.json"
+    journal_path(state).write_bytes(b"not json\n{}\n")
+    with pytest.raises(ValueError, match=r"s\.json\.journal:1"):
+        load_state(state)
+
+
+def test_clean_stop_leaves_only_the_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "s.json"
+    (tmp_path / ".s.json.abc.tmp").write_text("{")
+    with Sandbox(pending_seconds=600, state=state) as sb:
+        busy(sb, 3)
+        assert not (tmp_path / ".s.json.abc.tmp").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+    assert len(load_state(state) or []) == 3
+
+
+def test_help_says_what_is_durable() -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run(
+        [sys.executable, "-m", "exalsius_jupyter.sandbox", "--help"],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=TIMEOUT, check=True,
+    ).stdout  # fmt: skip
+    flat = " ".join(out.split())
+    assert "an acknowledged write survives kill -9" in flat
+    assert "not fsync'ed per write" in flat and "power loss" in flat
