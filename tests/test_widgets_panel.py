@@ -620,3 +620,41 @@ def test_create_click_returns_at_once(panels: list[WorkspacePanel]) -> None:
         wait_until(lambda: "Created" in panel.form.message.value, what="the create")
         assert sb.request_count("POST", LIST) == 1
         assert not panel.form.create_button.disabled
+
+
+# -- #7.14: no requests.Session is shared between threads ------------------------------------
+
+
+def test_no_session_is_used_by_two_threads(monkeypatch: pytest.MonkeyPatch,
+                                           panels: list[WorkspacePanel]) -> None:
+    import requests
+
+    users: dict[int, set[threading.Thread]] = {}
+    sessions: list[requests.Session] = []  # kept alive, so no id is reused
+    send = requests.Session.send
+
+    def recording_send(self: requests.Session, request: Any, **kw: Any) -> Any:
+        if self not in sessions:
+            sessions.append(self)
+        users.setdefault(id(self), set()).add(threading.current_thread())
+        return send(self, request, **kw)
+
+    monkeypatch.setattr(requests.Session, "send", recording_send)
+    with Sandbox(pending_seconds=0.2) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        wid = sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+        panel = make_panel(panels, cl, auto_refresh=True, interval=0.05)
+        panel.start()
+        wait_until(lambda: panel.workspaces, what="the first list")
+        cl.describe_workspace(wid)  # the kernel's own calls, on the kernel's session
+        row = panel.row("ws-1")
+        row.stop_button.click()
+        row.confirm_button.click()
+        fill_form(panel, name="nb-2")
+        panel.form.create_button.click()
+        wait_until(lambda: panel.progress, what="the create")
+        panel.progress[0].wait(10)
+        wait_until(lambda: panel.refresh_delay > panel.interval, what="a few refreshes")
+        panel.close()
+    shared = {k: sorted(t.name for t in v) for k, v in users.items() if len(v) > 1}
+    assert not shared, f"sessions used by more than one thread: {shared}"
+    assert users[id(cl.session)] == {threading.current_thread()}
