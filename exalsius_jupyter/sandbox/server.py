@@ -56,9 +56,10 @@ class SandboxServer(ThreadingHTTPServer):
         """End serve_forever at once (waking its poll), close open connections and the socket."""
         stopper = threading.Thread(target=self.shutdown)
         stopper.start()
+        address = (str(self.server_address[0]), self.server_address[1])
         while stopper.is_alive():
             with contextlib.suppress(OSError):
-                socket.create_connection(self.server_address[:2], timeout=0.2).close()
+                socket.create_connection(address, timeout=0.2).close()
             stopper.join(0.01)
         self.close_connections()
         self.server_close()

@@ -242,7 +242,9 @@ class WorkspaceStore:
                     f"{spec['cluster_id']} (ID {self._names[key]})."
                 )
             cluster = DEMO_CLUSTERS[spec["cluster_id"]]
-            resources = {"gpu_count": 0, "cpu_cores": 2, "memory_gb": 8, "storage_gb": 50}
+            resources: dict[str, Any] = {
+                "gpu_count": 0, "cpu_cores": 2, "memory_gb": 8, "storage_gb": 50,
+            }  # fmt: skip
             resources.update(spec["resources"])
             if resources["gpu_count"] and cluster.gpu_type:
                 resources.setdefault("gpu_vendor", cluster.gpu_vendor)
