@@ -658,3 +658,33 @@ def test_no_session_is_used_by_two_threads(monkeypatch: pytest.MonkeyPatch,
     shared = {k: sorted(t.name for t in v) for k, v in users.items() if len(v) > 1}
     assert not shared, f"sessions used by more than one thread: {shared}"
     assert users[id(cl.session)] == {threading.current_thread()}
+
+
+# -- #7.15: rows keep their place while the user is clicking ----------------------------------
+
+
+def test_rows_keep_their_place_after_an_action_so_a_fast_second_click_hits_the_same_row(
+        sb: Sandbox, cl: ExalsiusClient, panels: list[WorkspacePanel]) -> None:
+    ids = [sb.add({"name": name, "workspace_status": "RUNNING"}) for name in "abc"]
+    panel = make_panel(panels, cl)
+    wait_until(lambda: len(panel.workspaces) == 3, what="the first list")
+    panel.status_filter.value = "RUNNING"
+    rows = panel.rows
+    rows[0].stop_button.click()
+    asking = rows[0].box.children
+    rows[0].confirm_button.click()
+    wait_until(lambda: not rows[0].busy and ">STOPPED<" in rows[0].cells.value, what="the stop")
+    # Nothing moved: the same rows show the same workspaces, and the confirm line keeps its room.
+    assert panel.rows == rows and [w.name for w in panel.workspaces] == ["a", "b", "c"]
+    assert len(rows[0].box.children) == len(asking)
+    # The fast second click, where Confirm was, then where Stop is: it reaches row a only.
+    panel.rows[0].confirm_button.click()
+    panel.rows[0].stop_button.click()
+    assert all(r.question == "" for r in panel.rows)
+    assert sb.request_count("POST", STOP) == 1
+    assert [status_at(sb, i) for i in ids] == ["STOPPED", "RUNNING", "RUNNING"]
+    # The next refresh applies the filter; a question always names the row that was clicked.
+    panel.refresh()
+    assert [w.name for w in panel.workspaces] == ["b", "c"]
+    panel.rows[0].stop_button.click()
+    assert panel.rows[0].question == "Stop b?"
