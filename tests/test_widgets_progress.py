@@ -253,3 +253,34 @@ def test_cancel_confirm_returns_before_the_delete_answers(made: list[CreationPro
         assert row.stage.value == "cancelling…" and row.cancel_button.disabled
         p.wait(10)
         assert sb.request_count("DELETE", ONE) == 1 and row.stage.value == "Cancelled"
+
+
+# -- #7.20: a long name cannot overlap the Stage column ---------------------------------------
+
+
+def css_rules(html: str, selector: str) -> str:
+    """The declarations of every rule in ``html``'s <style> blocks whose selector names it."""
+    import re
+
+    styles = "".join(re.findall(r"<style[^>]*>(.*?)</style>", html, flags=re.S))
+    found = [body for sel, body in re.findall(r"([^{}]+)\{([^}]*)\}", styles)
+             if selector in sel.replace(" ", "").split(",") or
+             any(s.strip().startswith(selector) for s in sel.split(","))]
+    return ";".join(found).replace(" ", "")
+
+
+def test_a_long_name_without_break_points_cannot_overlap_the_stage(
+        made: list[CreationProgress]) -> None:
+    long = "a-very-long-workspace-name_" + "x" * 120
+    with Sandbox() as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        wid = sb.add({"name": long, "workspace_status": "RUNNING", "cluster_id": A100_CLUSTER})
+        p = progress_of(made, [wid], cl)
+        p.wait(10)
+        name = p.rows[wid].name
+        assert "exls-progress-name" in name._dom_classes and long in name.value
+        sheet = "".join(w.value for w in walk(p.widget)
+                        if isinstance(w, widgets.HTML) and "<style" in w.value)
+        rules = css_rules(sheet, ".exls-progress-name")
+        assert "min-width:0" in rules and "overflow:hidden" in rules
+        assert "overflow-wrap:anywhere" in rules or "text-overflow:ellipsis" in rules
+        assert f'title="{long}"' in name.value or f'title="{wid}"' in name.value
