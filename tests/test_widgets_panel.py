@@ -688,3 +688,24 @@ def test_rows_keep_their_place_after_an_action_so_a_fast_second_click_hits_the_s
     assert [w.name for w in panel.workspaces] == ["b", "c"]
     panel.rows[0].stop_button.click()
     assert panel.rows[0].question == "Stop b?"
+
+
+# -- #7.16: a deleted row goes when the server confirms the delete ---------------------------
+
+
+def test_a_deleted_row_goes_as_soon_as_the_server_confirms_the_delete(
+        panels: list[WorkspacePanel]) -> None:
+    with Sandbox(deleted_ttl=60) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        wid = sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+        sb.add({"name": "ws-2", "workspace_status": "RUNNING"})
+        panel = make_panel(panels, cl)
+        wait_until(lambda: len(panel.workspaces) == 2, what="the first list")
+        row = panel.row("ws-1")
+        row.delete_button.click()
+        row.confirm_button.click()
+        wait_until(lambda: [w.name for w in panel.workspaces] == ["ws-2"], timeout=5,
+                   what="the deleted row to go")
+        assert status_at(sb, wid) == "DELETED"  # the server still lists it for a while
+        panel.refresh()
+        assert [w.name for w in panel.workspaces] == ["ws-2"]
+        assert sb.request_count("DELETE", ONE) == 1
