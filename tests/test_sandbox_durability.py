@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,7 +207,7 @@ def busy(sb: Sandbox, n: int) -> None:
     with requests.Session() as http:
         ids = []
         for i in range(n):
-            r = http.post(f"{sb.url}/workspaces", json=create_body(f"w{i}"), timeout=TIMEOUT)
+            r = http.post(f"{sb.url}/workspaces", json=create_body(f"made-{i}"), timeout=TIMEOUT)
             assert r.status_code == 201, r.text
             ids.append(r.json()["workspace_id"])
         for action in ("stop", "start"):
@@ -239,6 +240,11 @@ def test_a_journal_left_by_a_kill_during_compaction_replays_to_the_same_state(
     sb = Sandbox(pending_seconds=0.05, deleted_ttl=600, workspaces=20, seed=3, state=state)
     running.append(sb.start())
     busy(sb, 10)
+    for _ in range(1000):  # bounded: until every PENDING one this test made became RUNNING
+        made = [w for w in listing(sb)["workspaces"] if w["name"].startswith("made-")]
+        if all(w["workspace_status"] != "PENDING" for w in made):
+            break
+        time.sleep(0.01)
     journal = journal_path(state).read_bytes()
     assert journal.count(b"\n") == 13
     sb.store.flush()  # compaction: the snapshot holds everything, the journal is gone
