@@ -29,6 +29,7 @@ _LAZY = {
     "InvalidResponseError": "errors",
     "ValidationError": "errors",
     "InsecureTransportError": "errors",
+    "UnknownOutcomeError": "errors",
     "WorkspaceFailedError": "errors",
     "WaitTimeoutError": "errors",
     "Workspace": "model.workspace",

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import re
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
 
 class ExalsiusError(Exception):
     """Base of every error this package raises; ``str()`` is one readable line."""
+
+    #: Whether the request may have reached the server (its outcome is then not known).
+    request_sent: bool = False
 
     def __init__(
         self,
@@ -82,6 +87,15 @@ class InsecureTransportError(ExalsiusError):
         self.host = host
 
 
+class UnknownOutcomeError(TransportError):
+    """A create's answer was lost and looking the workspace up by name did not settle it."""
+
+    def __init__(self, message: str, *, name: str = "", cluster_id: str = "") -> None:
+        super().__init__(message)
+        self.name = name
+        self.cluster_id = cluster_id
+
+
 class WorkspaceFailedError(ExalsiusError):
     """A workspace ended FAILED, STOPPED or DELETED while waiting for RUNNING."""
 
@@ -91,5 +105,5 @@ class WaitTimeoutError(ExalsiusError, TimeoutError):
 
 
 def _one_line(text: str) -> str:
-    """Collapse whitespace so a message is always a single line."""
-    return re.sub(r"\s+", " ", text).strip()
+    """Collapse whitespace so a message is always a single line; lone surrogates replaced."""
+    return re.sub(r"\s+", " ", _SURROGATES.sub("\ufffd", text)).strip()

@@ -2,67 +2,55 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
-import ipaddress
 import json
+import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+import re
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any, Concatenate, ParamSpec, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
-from urllib3.exceptions import ReadTimeoutError
-from urllib3.util import parse_url
-from urllib3.util.retry import Retry
 
 from .._version import __version__
 from ..errors import (
-    ConnectionFailedError,
+    ApiError,
     ExalsiusError,
     InsecureTransportError,
     InvalidResponseError,
     NotFoundError,
     NotSupportedError,
-    RequestTimeoutError,
     TransportError,
+    UnknownOutcomeError,
     ValidationError,
 )
 from ..model.spec import validate_workspace_spec
-from ..model.workspace import Workspace, WorkspaceList
+from ..model.workspace import Workspace, WorkspaceList, WorkspaceStatus
+from . import decode, transport
+from .deadline import deadline as call_deadline
 from .problems import error_from_response
+from .urls import api_target, is_loopback
 
 DEFAULT_API_URL = "https://api.exalsius.ai/v1"
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
-IDEMPOTENT_METHODS = frozenset({"GET", "DELETE"})
+DEADLINE_FACTOR = 3.0
+SANDBOX_HEADER = "X-Exalsius-Sandbox"
+JSON_ACCEPT = "application/json, application/problem+json"
+NDJSON_ACCEPT = "application/x-ndjson, application/problem+json"
 _NIL_ID = "00000000-0000-0000-0000-000000000000"
+_TOTAL = re.compile(r"[0-9]{1,18}")
+# How a create whose answer was lost is settled: list calls by name, a pause between them.
+RECOVERY_LOOKUPS = 3
+RECOVERY_PAUSE = 0.5
+# A workspace found by name counts as this create's if it is not older than the call by more.
+RECOVERY_CLOCK_SKEW = timedelta(minutes=5)
 
-
-class _CappedRetry(Retry):
-    """urllib3's Retry, but a server's Retry-After can never stall a notebook for long."""
-
-    max_retry_after = 10.0
-
-    def parse_retry_after(self, retry_after: str) -> float:
-        """Honour Retry-After, capped at ``max_retry_after`` seconds."""
-        return min(super().parse_retry_after(retry_after), self.max_retry_after)
-
-    def increment(self, *args: Any, **kwargs: Any) -> Retry:
-        """Count a failed attempt, but never retry a read timeout.
-
-        A slow server has the request; resending it multiplies the caller's timeout (and urllib3
-        would then report the exhausted retries as a connection error, not a timeout).
-        """
-        error = kwargs.get("error", args[3] if len(args) > 3 else None)
-        if isinstance(error, ReadTimeoutError):
-            raise error
-        return super().increment(*args, **kwargs)
-
+log = logging.getLogger("exalsius_jupyter")
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -73,15 +61,16 @@ def _redact_text(value: Any, secret: str | None) -> Any:
     return value.replace(secret, REDACTED) if secret and isinstance(value, str) else value
 
 
-def _redacting(
+def _operation(
     method: Callable[Concatenate[ExalsiusClient, _P], _R],
 ) -> Callable[Concatenate[ExalsiusClient, _P], _R]:
-    """Strip the client's token from any error an operation raises (servers may echo it)."""
+    """One API operation: bounded by the client's deadline; the token stripped from errors."""
 
     @functools.wraps(method)
     def wrapper(self: ExalsiusClient, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
-            return method(self, *args, **kwargs)
+            with call_deadline(self.deadline):
+                return method(self, *args, **kwargs)
         except ExalsiusError as exc:
             _redact_error(exc, self._token)
             raise
@@ -95,47 +84,6 @@ def _redact_error(exc: ExalsiusError, secret: str | None) -> None:
     exc.args = tuple(_redact_text(a, secret) for a in exc.args)
     for name in ("title", "detail", "instance", "type"):
         setattr(exc, name, _redact_text(getattr(exc, name), secret))
-
-
-def _is_loopback(host: str | None) -> bool:
-    """True only for names that are this machine whatever the resolver says.
-
-    ``localhost`` and loopback IP literals; not ``*.localhost``, which goes to the system resolver,
-    nor numeric forms such as ``127.1`` or ``2130706433`` that only some resolvers expand.
-    """
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _api_target(url: str) -> tuple[str, str]:
-    """Check an API base URL; return its scheme and the host the transport will connect to.
-
-    URLs that parsers can read differently are refused outright: backslashes, userinfo, control
-    characters and spaces (``http://a\\@127.0.0.1/`` is 127.0.0.1 to urlsplit but ``a`` to
-    urllib3), as are a query or fragment, which would swallow the paths appended to a base URL.
-    """
-    bad = "the API URL must be http(s)://host[:port]/path"
-    parts = urlsplit(url)
-    if (any(ch in url for ch in "\\@?#") or "%" in parts.netloc
-            or any(ch.isspace() or not ch.isprintable() for ch in url)):
-        raise ValidationError(
-            f"{bad}, without userinfo, backslashes, spaces, control characters, a query or a "
-            "fragment")
-    try:
-        transport_host = (parse_url(url).host or "").strip("[]").lower()
-        _ = parts.port  # raises on a port that is not a number
-    except ValueError as exc:  # also a malformed IPv6 literal
-        raise ValidationError(f"{bad}: {exc}") from None
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not host or host != transport_host:
-        raise ValidationError(bad)
-    return parts.scheme, host
 
 
 class _TokenAuth(AuthBase):
@@ -165,7 +113,25 @@ def mask_secret(secret: str | None) -> str:
 
 
 class ExalsiusClient:
-    """Client for the exalsius Workspaces API: one Session, timeouts, safe retries, typed errors."""
+    """Client for the exalsius Workspaces API: one Session, timeouts, safe retries, typed errors.
+
+    Every operation ends within ``deadline`` seconds, whatever the server does (a server that
+    drips its answer, Retry-After waits, retries); a create whose answer was lost may take up to
+    twice that, because it then looks the workspace up by name.
+
+    Args:
+        base_url: the API root with its version path; default ``$EXALSIUS_API_URL``, else
+            ``https://api.exalsius.ai/v1``.
+        token: the bearer token (or API key); default ``$EXALSIUS_TOKEN``. Never shown.
+        timeout: seconds per connect and per read, or a ``(connect, read)`` pair; a number
+            caps the connect timeout at 5 s.
+        deadline: seconds one operation may take in all; default 3 × the read timeout.
+        api_key_header: send the token as ``X-API-Key`` instead of ``Authorization: Bearer``.
+        allow_insecure: allow a token over plain ``http://`` to a host that is not loopback.
+        retries: retries of GET and DELETE on connection errors, 429, 502, 503 and 504
+            (a POST is never resent).
+        backoff_factor: urllib3's exponential backoff factor between retries.
+    """
 
     def __init__(
         self,
@@ -173,6 +139,7 @@ class ExalsiusClient:
         token: str | None = None,
         *,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
         api_key_header: bool = False,
         allow_insecure: bool = False,
         retries: int = 3,
@@ -183,34 +150,29 @@ class ExalsiusClient:
         # The credential lives only in the auth hook (masked repr), never in session.headers.
         self._auth = _TokenAuth(secret or None, api_key_header=api_key_header)
         try:
-            scheme, host = _api_target(url)
+            scheme, host = api_target(url)
         except ValidationError as exc:
             shown = _redact_text(url, self._token)
             raise ValidationError(f"{exc}, got {shown!r}") from None
         self._base_url = url.rstrip("/")
         self._host = host
-        if self._token and scheme == "http" and not _is_loopback(host) and not allow_insecure:
+        if self._token and scheme == "http" and not is_loopback(host) and not allow_insecure:
             raise InsecureTransportError(
                 f"refusing to send credentials over plain http:// to {host}; "
                 "use https:// or pass allow_insecure=True", host=host)
         self.timeout = _timeouts(timeout)
-        self._api_key_header = api_key_header
-        self.session = requests.Session()
+        self.deadline = _deadline(deadline, self.timeout)
+        self._options = {"api_key_header": api_key_header, "allow_insecure": allow_insecure,
+                         "retries": retries, "backoff_factor": backoff_factor}
+        self.session = transport.new_session(retries, backoff_factor)
         self.session.headers.update({
-            "Accept": "application/json, application/problem+json",
+            "Accept": JSON_ACCEPT,
             "User-Agent": f"exalsius-jupyter/{__version__} python-requests/{requests.__version__}",
         })
         self.session.auth = self._auth  # also keeps requests from using ~/.netrc instead
-        retry = _CappedRetry(
-            total=retries, connect=retries, read=retries, status=retries, other=0,
-            allowed_methods=IDEMPOTENT_METHODS, status_forcelist=RETRY_STATUSES,
-            backoff_factor=backoff_factor, backoff_max=8.0,
-            respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False,
-        )
-        adapter = HTTPAdapter(max_retries=retry)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
         self._offers: dict[str, bool] = {}
+        self._sandbox_seen = False
+        self.recovered_creates = 0
 
     @property
     def base_url(self) -> str:
@@ -228,8 +190,16 @@ class ExalsiusClient:
 
     @property
     def is_sandbox(self) -> bool:
-        """Whether this client points at a server on this machine (such as the sandbox)."""
-        return _is_loopback(self._host)
+        """Whether the server answered as the embedded sandbox (its header, on loopback)."""
+        return self._sandbox_seen and is_loopback(self._host)
+
+    def clone(self) -> ExalsiusClient:
+        """A new client with the same endpoint, credential and settings, on its own Session.
+
+        requests does not promise that a Session is thread-safe: give each thread its own.
+        """
+        return ExalsiusClient(self._base_url, self._token or "", timeout=self.timeout,
+                              deadline=self.deadline, **self._options)
 
     def __repr__(self) -> str:
         return f"ExalsiusClient(base_url={self._base_url!r}, token={mask_secret(self._token)!r})"
@@ -246,7 +216,7 @@ class ExalsiusClient:
 
     # -- API operations ------------------------------------------------------------------
 
-    @_redacting
+    @_operation
     def list_workspaces(self, cluster_id: str | None = None) -> WorkspaceList:
         """List workspaces, optionally of one cluster; ``.total`` comes from X-Total-Count."""
         params = {"cluster_id": cluster_id} if cluster_id else None
@@ -255,79 +225,143 @@ class ExalsiusClient:
         items = body.get("workspaces") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise InvalidResponseError(
-                "list response has no 'workspaces' array" + _where(resp))
+                "list response has no 'workspaces' array" + transport.where(resp))
         return WorkspaceList(items, total=_total(resp, body, len(items)))
 
-    @_redacting
+    @_operation
     def describe_workspace(self, workspace_id: str) -> Workspace:
         """Fetch one workspace (bare or wrapped as the live API sends it)."""
         resp = self._request("GET", f"/workspace/{_path_id(workspace_id)}")
         return Workspace.from_api(self._json(resp))
 
-    @_redacting
     def create_workspace(self, spec: Mapping[str, Any]) -> str:
-        """Validate ``spec`` locally, create the workspace and return its id (never resent)."""
-        body = validate_workspace_spec(spec)
-        resp = self._request("POST", "/workspaces", json_body=body)
-        return self._workspace_id(resp)
+        """Validate ``spec`` locally, create the workspace and return its id (never resent).
 
-    @_redacting
+        When the answer is lost after the request went out (a timeout, a dropped connection),
+        the workspace is looked up by name on its cluster: exactly one match is the result
+        (counted in ``recovered_creates``), otherwise ``UnknownOutcomeError``.
+        """
+        body = validate_workspace_spec(spec)
+        started = datetime.now(timezone.utc)
+        try:
+            return self._post_create(body)
+        except (TransportError, InvalidResponseError) as exc:
+            if not getattr(exc, "request_sent", False):
+                raise
+            lost = exc
+        return self._settle_create(body, lost, started)
+
+    @_operation
     def stop_workspace(self, workspace_id: str) -> str:
         """Stop a workspace (its volume is kept); returns its id."""
         resp = self._request("POST", f"/workspace/{_path_id(workspace_id)}/stop")
         return self._workspace_id(resp)
 
-    @_redacting
+    @_operation
     def delete_workspace(self, workspace_id: str) -> str:
         """Delete a workspace, irreversibly; returns its id."""
         resp = self._request("DELETE", f"/workspace/{_path_id(workspace_id)}")
         return self._workspace_id(resp)
 
-    @_redacting
+    @_operation
     def start_workspace(self, workspace_id: str) -> str:
         """Start a stopped workspace where the server offers it (live API); returns its id."""
         resp = self._request("POST", f"/workspace/{_path_id(workspace_id)}/start",
                              feature="start")
         return self._workspace_id(resp)
 
-    @_redacting
+    @_operation
     def workspace_logs(self, workspace_id: str, limit: int = 1000) -> list[dict[str, Any]]:
         """Up to ``limit`` log records (NDJSON) where the server offers logs."""
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValidationError(f"limit must be a positive whole number, got {limit!r}")
-        resp = self._request("GET", f"/workspace/{_path_id(workspace_id)}/logs", feature="logs")
+        resp = self._request("GET", f"/workspace/{_path_id(workspace_id)}/logs", feature="logs",
+                             accept=NDJSON_ACCEPT)
         records: list[dict[str, Any]] = []
         try:
             for line in resp.iter_lines():
                 if line.strip():
-                    try:
-                        records.append(json.loads(line))
-                    except ValueError:
-                        raise InvalidResponseError(
-                            "a log line is not JSON" + _where(resp)) from None
+                    records.append(_log_record(line, resp))
                 if len(records) >= limit:
                     break
+            transport.check_deadline(resp)
         except requests.RequestException as exc:
-            raise _transport_error(exc, self.timeout) from None
+            raise transport.transport_error(exc, self.timeout) from None
         finally:
             resp.close()
         return records
 
-    @_redacting
+    @_operation
     def offers(self, feature: str) -> bool:
-        """Whether the server has an endpoint beyond 1.5.1 (``start`` or ``logs``); cached."""
+        """Whether the server has an endpoint beyond 1.5.1 (``start`` or ``logs``); cached.
+
+        It asks with a GET only: the start route answers 405 to a GET where it exists.
+        """
+        if feature not in ("start", "logs"):
+            raise ValidationError(f"unknown feature {feature!r} (start or logs)")
         if feature not in self._offers:
             try:
-                if feature == "start":
-                    self.start_workspace(_NIL_ID)
-                else:
-                    self.workspace_logs(_NIL_ID, limit=1)
+                self._request("GET", f"/workspace/{_NIL_ID}/{feature}", feature=feature,
+                              accept=NDJSON_ACCEPT if feature == "logs" else JSON_ACCEPT).close()
                 self._offers[feature] = True
             except NotSupportedError:
                 self._offers[feature] = False
             except NotFoundError:
                 self._offers[feature] = True
+            except ApiError as exc:
+                if exc.status != 405:
+                    raise
+                self._offers[feature] = True
         return self._offers[feature]
+
+    # -- creates whose answer was lost ---------------------------------------------------------
+
+    @_operation
+    def _post_create(self, body: dict[str, Any]) -> str:
+        resp = self._request("POST", "/workspaces", json_body=body)
+        return self._workspace_id(resp)
+
+    def _settle_create(self, body: dict[str, Any], lost: ExalsiusError, started: datetime) -> str:
+        """Find the workspace a lost create may have made, within one more deadline."""
+        name, cluster_id = body["name"], body["cluster_id"]
+        stop_at = time.monotonic() + self.deadline
+        reason = str(lost)
+        for attempt in range(RECOVERY_LOOKUPS):
+            if attempt:
+                time.sleep(min(RECOVERY_PAUSE, max(0.0, stop_at - time.monotonic())))
+            remaining = stop_at - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                with call_deadline(remaining):
+                    listing = self._list_raw(cluster_id)
+            except ExalsiusError as exc:
+                _redact_error(exc, self._token)
+                reason = f"{lost}; looking it up failed: {exc}"
+                continue
+            found = [ws for ws in listing if ws.name == name and ws.cluster_id == cluster_id
+                     and ws.workspace_status is not WorkspaceStatus.DELETED
+                     and (ws.created_at is None or ws.created_at >= started - RECOVERY_CLOCK_SKEW)]
+            if len(found) == 1:
+                self.recovered_creates += 1
+                log.info("the answer to creating %r was lost (%s); found it by name: %s",
+                         name, lost, found[0].id)
+                return found[0].id
+            if len(found) > 1:
+                reason = f"{lost}; {len(found)} workspaces named {name!r} exist"
+                break
+        raise UnknownOutcomeError(
+            f"the create of {name!r} may or may not have happened ({reason}); check with "
+            f"%exalsius list or list_workspaces(cluster_id={cluster_id!r}) before creating it "
+            "again", name=name, cluster_id=cluster_id)
+
+    def _list_raw(self, cluster_id: str) -> WorkspaceList:
+        resp = self._request("GET", "/workspaces", params={"cluster_id": cluster_id})
+        body = self._json(resp)
+        items = body.get("workspaces") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise InvalidResponseError("list response has no 'workspaces' array")
+        return WorkspaceList([w for w in items if isinstance(w, dict)])
 
     # -- plumbing --------------------------------------------------------------------
 
@@ -339,25 +373,35 @@ class ExalsiusClient:
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
         feature: str | None = None,
+        accept: str = JSON_ACCEPT,
     ) -> requests.Response:
         """Send one request; the body of a 2xx answer is left unread for ``_json``."""
         data = None
-        headers = None
+        headers = {"Accept": accept}
         if json_body is not None:
             data = json.dumps(json_body).encode("utf-8")
-            headers = {"Content-Type": "application/json"}
+            headers["Content-Type"] = "application/json"
         try:
             resp = self.session.request(method, self._base_url + path, params=params, data=data,
                                         headers=headers, timeout=self.timeout, stream=True,
                                         allow_redirects=False)
         except requests.RequestException as exc:
-            raise _transport_error(exc, self.timeout) from None
+            error = transport.transport_error(exc, self.timeout)
+            error.request_sent = transport.request_was_sent(exc)
+            raise error from None
+        try:
+            transport.check_deadline(resp)
+        except ExalsiusError as exc:
+            exc.request_sent = True
+            raise
+        if resp.headers.get(SANDBOX_HEADER) == "1":
+            self._sandbox_seen = True
         if resp.status_code >= 400:
-            body = _read_body(resp, self.timeout)
+            body = transport.read_body(resp, self.timeout)
             if self._token:  # an excerpt could otherwise carry part of an echoed token
                 body = body.replace(self._token.encode("utf-8"), REDACTED.encode())
             resp.close()
-            if feature and resp.status_code in (404, 405, 501) and _route_missing(body):
+            if feature and resp.status_code in (404, 501) and _route_missing(body):
                 self._offers[feature] = False
                 raise NotSupportedError(
                     f"this server ({self._base_url}) does not offer '{feature}'",
@@ -372,16 +416,21 @@ class ExalsiusClient:
 
     def _json(self, resp: requests.Response) -> Any:
         """Read and decode a JSON body; anything else is an InvalidResponseError."""
-        data = _read_body(resp, self.timeout)
         try:
-            with _gc_paused():
-                return json.loads(data)
-        except (ValueError, UnicodeDecodeError):
+            data = transport.read_body(resp, self.timeout)
+        except ExalsiusError as exc:
+            exc.request_sent = True  # the server answered; only the body is missing
+            raise
+        try:
+            with transport.gc_paused():
+                return decode.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
             # Redacted before the excerpt is cut, which could otherwise keep part of a token.
-            text = _redact_text(data.decode("utf-8", "replace"), self._token)
+            text = decode.clean_text(_redact_text(data.decode("utf-8", "replace"), self._token))
             excerpt = text[:80].replace("\n", " ")
+            why = "nested too deeply" if "nested" in str(exc) else "not JSON"
             raise InvalidResponseError(
-                f"the server did not answer with JSON{_where(resp)}: {excerpt!r}",
+                f"the server's answer is {why}{transport.where(resp)}: {excerpt!r}",
                 status=resp.status_code) from None
 
     def _workspace_id(self, resp: requests.Response) -> str:
@@ -389,7 +438,7 @@ class ExalsiusClient:
         body = self._json(resp)
         wid = body.get("workspace_id") if isinstance(body, dict) else None
         if not isinstance(wid, str) or not wid:
-            raise InvalidResponseError("response has no 'workspace_id'" + _where(resp))
+            raise InvalidResponseError("response has no 'workspace_id'" + transport.where(resp))
         return wid
 
 
@@ -398,9 +447,17 @@ def _timeouts(timeout: float | tuple[float, float]) -> tuple[float, float]:
         connect, read = timeout
     else:
         connect, read = min(float(timeout), DEFAULT_CONNECT_TIMEOUT), float(timeout)
-    if connect <= 0 or read <= 0:
+    if not (connect > 0 and read > 0):
         raise ValidationError("timeouts must be positive numbers of seconds")
     return float(connect), float(read)
+
+
+def _deadline(value: float | None, timeout: tuple[float, float]) -> float:
+    if value is None:
+        return DEADLINE_FACTOR * timeout[1]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValidationError(f"deadline must be a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 def _path_id(workspace_id: str) -> str:
@@ -415,93 +472,30 @@ def _path_id(workspace_id: str) -> str:
 def _route_missing(body: bytes) -> bool:
     """True for a framework's bare 'Not Found' (no problem object): the route doesn't exist."""
     try:
-        parsed = json.loads(body) if body.strip() else None
+        parsed = decode.loads(body) if body.strip() else None
     except ValueError:
         return True
     return not (isinstance(parsed, dict) and isinstance(parsed.get("detail"), dict))
 
 
-def _where(resp: requests.Response) -> str:
-    req = resp.request
-    return f" ({req.method} {urlsplit(req.url or '').path})" if req is not None else ""
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while a large body is decoded into many new containers.
-
-    A 100k-workspace list is ~1M new dicts; CPython's GC would traverse them over and over
-    during the decode (about a third of its time). Nothing in a decode creates cycles.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
+def _log_record(line: bytes, resp: requests.Response) -> dict[str, Any]:
+    """One NDJSON log line, which must be a JSON object."""
     try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _read_body(resp: requests.Response, timeout: Any = None) -> bytes:
-    """The whole body, read in 1 MiB chunks (``.content`` reads 10 KiB at a time: slow at 50 MB)."""
-    try:
-        return b"".join(resp.iter_content(1 << 20))
-    except requests.RequestException as exc:
-        resp.close()
-        if isinstance(exc, requests.ConnectionError) and exc.args and isinstance(
-                exc.args[0], ReadTimeoutError):
-            raise RequestTimeoutError(
-                f"timed out reading the response{_after(timeout)}{_where(resp)}") from None
+        record = decode.loads(line)
+    except ValueError:
+        raise InvalidResponseError("a log line is not JSON" + transport.where(resp)) from None
+    if not isinstance(record, dict):
         raise InvalidResponseError(
-            f"the response was cut off or garbled{_where(resp)}", status=resp.status_code) from None
-
-
-def _after(timeout: Any) -> str:
-    """`` after Ns`` for a (connect, read) timeout, for one-line timeout messages."""
-    return f" after {timeout[1]:g}s" if isinstance(timeout, tuple) else ""
+            f"a log line is JSON but not an object ({type(record).__name__})"
+            + transport.where(resp))
+    return record
 
 
 def _total(resp: requests.Response, body: dict[str, Any], count: int) -> int:
     header = resp.headers.get("X-Total-Count")
-    if header is not None and header.strip().isdigit():
+    if header is not None and _TOTAL.fullmatch(header.strip()):
         return int(header)
     total = body.get("total")
     if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
         return total
     return count
-
-
-def _transport_error(exc: requests.RequestException, timeout: Any) -> ExalsiusError:
-    """A one-line typed error for a request that did not complete (no headers, no token)."""
-    req = getattr(exc, "request", None)
-    target = ""
-    if req is not None and getattr(req, "url", None):
-        parts = urlsplit(req.url)
-        target = f" {req.method} {parts.scheme}://{parts.netloc}{parts.path}"
-    if isinstance(exc, requests.Timeout):
-        return RequestTimeoutError(f"timed out{_after(timeout)}:{target}")
-    if isinstance(exc, requests.ConnectionError):
-        reason = _root_reason(exc)
-        return ConnectionFailedError(f"could not reach the server:{target} ({reason})")
-    if isinstance(exc, (requests.exceptions.ContentDecodingError,
-                        requests.exceptions.ChunkedEncodingError)):
-        return InvalidResponseError(f"the response was cut off or garbled:{target}")
-    return TransportError(f"request failed:{target} ({type(exc).__name__})")
-
-
-def _root_reason(exc: BaseException) -> str:
-    """The innermost cause's class and message, trimmed to something readable."""
-    seen = exc
-    while True:
-        nxt = getattr(seen, "reason", None) or seen.__cause__ or seen.__context__
-        if nxt is None or nxt is seen or not isinstance(nxt, BaseException):
-            break
-        seen = nxt
-    text = str(seen)
-    if "Connection refused" in text or isinstance(seen, ConnectionRefusedError):
-        return "connection refused"
-    if "RemoteDisconnected" in type(seen).__name__ or "closed connection" in text:
-        return "the server closed the connection"
-    if "Name or service not known" in text or "nodename nor servname" in text:
-        return "unknown host"
-    return type(seen).__name__

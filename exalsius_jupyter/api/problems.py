@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -15,6 +14,7 @@ from ..errors import (
     ServerError,
     _one_line,
 )
+from . import decode
 
 _EXCERPT = 120
 
@@ -52,9 +52,9 @@ def _str_or_none(value: Any) -> str | None:
 def error_from_response(status: int, body: bytes, reason: str = "") -> ApiError:
     """Build the typed error for an HTTP error status and its raw body."""
     cls = _BY_STATUS.get(status, ServerError if status >= 500 else ApiError)
-    text = body.decode("utf-8", "replace")
+    text = decode.clean_text(body.decode("utf-8", "replace"))
     try:
-        problem = _problem_fields(json.loads(text)) if text.strip() else None
+        problem = _problem_fields(decode.loads(text)) if text.strip() else None
     except ValueError:
         problem = None
     if problem is None:

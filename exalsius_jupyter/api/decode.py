@@ -1,0 +1,49 @@
+"""JSON from a server, decoded defensively: depth-bombs and lone surrogates never escape."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+# A \uD800-\uDFFF escape: a lone one decodes to text no codec can encode.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def loads(data: bytes | str) -> Any:
+    """``json.loads``, raising ValueError for too-deep nesting; lone surrogates replaced."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if _SURROGATE_ESCAPE.search(raw) or (isinstance(data, str) and _SURROGATES.search(data)):
+        value = replace_surrogates(value)
+    return value
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD, so it can always be encoded."""
+    return _SURROGATES.sub(REPLACEMENT, text) if _SURROGATES.search(text) else text
+
+
+def replace_surrogates(value: Any) -> Any:
+    """A copy of decoded JSON whose strings (keys too) hold no lone surrogates (iterative)."""
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        item = container[key]
+        if isinstance(item, str):
+            container[key] = clean_text(item)
+        elif isinstance(item, list):
+            for index in range(len(item)):
+                stack.append((item, index))
+        elif isinstance(item, dict):
+            cleaned = {clean_text(k) if isinstance(k, str) else k: v for k, v in item.items()}
+            container[key] = cleaned
+            for name in cleaned:
+                stack.append((cleaned, name))
+    return root[0]
