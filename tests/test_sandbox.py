@@ -630,6 +630,19 @@ def test_deeply_nested_create_is_400_and_server_keeps_serving(
         create(http, sb)
 
 
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/device/code", "/oauth/revoke"])
+def test_deeply_nested_body_on_any_route_is_400_not_500(
+    start: Callable[..., Sandbox], path: str
+) -> None:
+    sb = start(auth=True)  # the identity provider's routes read bodies too
+    issuer = sb.url.removesuffix("/v1")
+    headers = {"Content-Type": "application/json"}
+    for raw in (b"[" * 30_000, b'{"a":' * 13_000):
+        r = requests.post(issuer + path, data=raw, headers=headers, timeout=TIMEOUT)
+        assert r.status_code == 400, r.text
+    assert requests.get(f"{issuer}/oauth/nope", timeout=TIMEOUT).status_code == 404
+
+
 @pytest.mark.parametrize("raw", [b"[" * 30_000, b'{"a":' * 13_000, b"[" * 5_000 + b"]" * 5_000])
 def test_parse_json_refuses_deep_nesting_as_invalid_body(raw: bytes) -> None:
     with pytest.raises(InvalidBody, match="nested"):
