@@ -146,11 +146,15 @@ class Handler(BaseHTTPRequestHandler):
             response = self.server.dispatcher.dispatch(
                 self.command, split.path, split.query, Headers(self.headers.items()), body
             )
-        except Exception:
-            logger.exception("sandbox failed on %s %s", self.command, self.path)
-            detail = "An internal server error occurred while processing the request."
+        except Exception as exc:
             instance = split.path.removeprefix(PREFIX)
-            response = problem(500, "Internal Server Error", detail, instance)
+            if isinstance(exc, RecursionError) and body:  # a route that decoded JSON by itself
+                detail = "The request body is nested too deeply."
+                response = problem(400, "Bad Request", detail, instance)
+            else:
+                logger.exception("sandbox failed on %s %s", self.command, self.path)
+                detail = "An internal server error occurred while processing the request."
+                response = problem(500, "Internal Server Error", detail, instance)
         if response is None:
             self.close_connection = True
             return
