@@ -1,0 +1,280 @@
+"""DeviceLoginWidget: the device-code sign-in (RFC 8628) as a widget, polled by a daemon thread.
+
+It shows the approval link (which carries the user code only), the user code in large type, a
+countdown to the code's expiry and a Cancel button; the cell that displays it returns at once.
+No token and no device code ever reaches a widget's state.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import html
+import threading
+import weakref
+from collections.abc import Callable
+from datetime import timezone
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..api.auth import (
+    AuthSettings,
+    DeviceCode,
+    DeviceLogin,
+    SignInCancelledError,
+    SignInDeniedError,
+    SignInError,
+    SignInExpiredError,
+    Tokens,
+)
+from ..errors import ExalsiusError
+
+JOIN_TIMEOUT = 5.0
+STATES = ("new", "waiting", "signed in", "denied", "expired", "cancelled", "failed")
+COLOURS = {"signed in": "#155724", "denied": "#b00020", "expired": "#8a5a00",
+           "cancelled": "#555", "failed": "#b00020"}
+
+
+def countdown_text(seconds: float) -> str:
+    """The time left on a code, e.g. "expires in 9 min 05 s"; "expired" at 0."""
+    left = int(seconds + 0.999)
+    if left <= 0:
+        return "expired"
+    if left < 60:
+        return f"expires in {left} s"
+    return f"expires in {left // 60} min {left % 60:02d} s"
+
+
+def link_html(url: str) -> str:
+    """The approval link, escaped, opening in a new tab without a referrer."""
+    safe = html.escape(url, quote=True)
+    return (f'<a class="exls-login-link" href="{safe}" target="_blank" '
+            f'rel="noopener noreferrer" style="color:#0b5394;text-decoration:underline">'
+            f"{safe}</a>")
+
+
+def code_html(user_code: str) -> str:
+    """The user code, large and easy to select."""
+    return (f'<span class="exls-login-code" style="font:700 2em ui-monospace,monospace;'
+            f'letter-spacing:.15em;user-select:all">{html.escape(user_code)}</span>')
+
+
+def status_html(state: str, message: str) -> str:
+    """One escaped status line in the colour of its state."""
+    colour = COLOURS.get(state, "inherit")
+    mark = {"signed in": "✓ ", "denied": "⚠ ", "expired": "⚠ ", "failed": "⚠ "}.get(state, "")
+    return (f'<div class="exls-login-status" style="color:{colour}">'
+            f"{mark}{html.escape(message)}</div>")
+
+
+def signed_in_text(tokens: Tokens) -> str:
+    """Who signed in and when the session ends, for display."""
+    claims = tokens.claims
+    name, email = claims.get("name"), claims.get("email")
+    who = tokens.identity or "unknown user"
+    if isinstance(name, str) and isinstance(email, str) and email and email != name:
+        who = f"{who} ({email[:80]})"
+    until = tokens.expires_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    if tokens.refresh_token:
+        return f"Signed in as {who}. The access token is valid until {until} and renews itself."
+    return f"Signed in as {who}. The session ends {until}; then run %exalsius login again."
+
+
+class DeviceLoginWidget:
+    """A device-code sign-in in a notebook: link, code, countdown, Cancel; polls off the kernel.
+
+    Display it (or call ``start()``): the device authorization is requested at once, then a daemon
+    thread polls the token endpoint. ``on_success`` receives the Tokens (in that thread);
+    ``tokens`` holds them too. The widgets never hold a token or the device code.
+
+    Args:
+        login: the DeviceLogin to run, or AuthSettings to make one (default: from the
+            environment).
+        on_success: called with the Tokens once the user approved.
+        tick: seconds between countdown updates.
+    """
+
+    def __init__(self, login: DeviceLogin | AuthSettings | None = None, *,
+                 on_success: Callable[[Tokens], None] | None = None, tick: float = 1.0) -> None:
+        self.login = login if isinstance(login, DeviceLogin) else DeviceLogin(login, tick=tick)
+        self.login.tick = tick
+        self.on_success = on_success
+        self.state = "new"
+        self.message = ""
+        self.tokens: Tokens | None = None
+        self.error: ExalsiusError | None = None
+        self.done = threading.Event()
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.title = widgets.HTML(value="<b>Sign in to exalsius</b>")
+        self.link = widgets.HTML(value="")
+        self.code = widgets.HTML(value="")
+        self.countdown = widgets.Label(value="", layout=widgets.Layout(margin="0 16px"))
+        self.cancel_button = widgets.Button(description="Cancel", icon="times",
+                                            tooltip="Stop waiting for the sign-in",
+                                            layout=widgets.Layout(width="90px"))
+        self.cancel_button.on_click(lambda _button: self.cancel())
+        self.status = widgets.HTML(value="")
+        self.pending_box = widgets.VBox([
+            widgets.HTML(value="Open this page, check that it shows the code below, approve:"),
+            self.link,
+            widgets.HBox([self.code, self.countdown, self.cancel_button],
+                         layout=widgets.Layout(align_items="center")),
+        ])
+        self.widget = widgets.VBox([self.title, self.pending_box, self.status])
+        for w, name in ((self.widget, "exls-login"), (self.link, "exls-login-link"),
+                        (self.code, "exls-login-code"), (self.countdown, "exls-login-countdown"),
+                        (self.cancel_button, "exls-login-cancel"),
+                        (self.status, "exls-login-status")):
+            w.add_class(name)
+        _track(self)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> DeviceLoginWidget:
+        """Request the codes (one bounded request) and start polling in a daemon thread."""
+        with self._lock:
+            if self.state != "new":
+                return self
+            self.state = "waiting"
+        try:
+            code = self.login.start()
+        except ExalsiusError as exc:
+            self._finish("failed", str(exc), exc)
+            return self
+        self._show_code(code)
+        self._thread = threading.Thread(target=self._run, name="exalsius-sign-in", daemon=True)
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Stop waiting; the widget says "Sign-in cancelled." within about one tick."""
+        self._cancel.set()
+        if self.state == "new":
+            self._finish("cancelled", "Sign-in cancelled.", None)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the sign-in ended (any outcome) or ``timeout``; whether it ended."""
+        return self.done.wait(timeout)
+
+    def close(self) -> None:
+        """Cancel, stop the thread and close the widgets."""
+        self._shutdown()
+        for w in (self.title, self.link, self.code, self.countdown, self.cancel_button,
+                  self.status, self.pending_box, self.widget):
+            w.close()
+
+    def _shutdown(self) -> None:
+        """Cancel and join the polling thread (kernel shutdown)."""
+        self._cancel.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(JOIN_TIMEOUT)
+
+    # -- the polling thread ---------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            tokens = self.login.wait(self._cancel, on_tick=self._tick)
+        except SignInCancelledError as exc:
+            self._finish("cancelled", "Sign-in cancelled.", exc)
+        except SignInDeniedError as exc:
+            self._finish("denied", "Sign-in denied on the approval page.", exc)
+        except SignInExpiredError as exc:
+            self._finish("expired", "The code expired before it was approved; run "
+                                    "%exalsius login again.", exc)
+        except SignInError as exc:
+            self._finish("failed", str(exc), exc)
+        except Exception as exc:  # a bug: still end visibly, in one line
+            self._finish("failed", f"sign-in failed: {type(exc).__name__}", None)
+        else:
+            self.tokens = tokens
+            if self.on_success is not None:
+                try:
+                    self.on_success(tokens)
+                except Exception as exc:
+                    self._finish("failed", f"signed in, but keeping the session failed: "
+                                           f"{' '.join(str(exc).split())[:200]}", None)
+                    return
+            self._finish("signed in", signed_in_text(tokens), None)
+        finally:
+            self.login.close()
+
+    def _tick(self, left: float) -> None:
+        text = countdown_text(left)
+        if self.countdown.value != text:
+            self.countdown.value = text
+
+    # -- view -----------------------------------------------------------------------------------
+
+    def _show_code(self, code: DeviceCode) -> None:
+        with self.widget.hold_sync():
+            self.link.value = link_html(code.verification_uri_complete)
+            self.code.value = code_html(code.user_code)
+            self.countdown.value = countdown_text(code.expires_in())
+            self.status.value = status_html("waiting", "Waiting for approval…")
+
+    def _finish(self, state: str, message: str, error: ExalsiusError | None) -> None:
+        self.state, self.message, self.error = state, message, error
+        with self.widget.hold_sync():
+            self.pending_box.layout.display = "none"
+            self.link.value = self.code.value = ""  # nothing left to approve
+            self.countdown.value = ""
+            self.cancel_button.disabled = True
+            self.status.value = status_html(state, message)
+        self.done.set()
+
+    def _text(self) -> str:
+        code = self.login.code
+        if self.state == "waiting" and code is not None:
+            return (f"Sign in to exalsius: open {code.verification_uri_complete} and approve "
+                    f"the code {code.user_code} ({countdown_text(code.expires_in())}).")
+        if self.state == "new":
+            return "Sign in to exalsius (not started)."
+        return self.message
+
+    def _repr_html_(self) -> str:
+        code = self.login.code
+        if self.state == "waiting" and code is not None:
+            link = link_html(code.verification_uri_complete)
+            return (f"<div><b>Sign in to exalsius</b>: open {link} and approve the code "
+                    f"{code_html(code.user_code)}</div>")
+        return status_html(self.state, self._text())
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        self.start()
+        bundle: dict[str, Any] = {"text/plain": self._text(), "text/html": self._repr_html_()}
+        if self.widget.model_id:
+            bundle["application/vnd.jupyter.widget-view+json"] = {
+                "version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}
+        return bundle
+
+    def __repr__(self) -> str:
+        return f"<DeviceLoginWidget {self.state}: {self._text()}>"
+
+
+# -- kernel shutdown: end every polling thread ----------------------------------------------------
+
+_live: weakref.WeakSet[DeviceLoginWidget] = weakref.WeakSet()
+_registered = False
+_registry_lock = threading.Lock()
+
+
+def _track(widget: DeviceLoginWidget) -> None:
+    global _registered
+    with _registry_lock:
+        _live.add(widget)
+        if not _registered:
+            atexit.register(_shutdown_all)
+            _registered = True
+
+
+def _shutdown_all() -> None:
+    for widget in list(_live):
+        with contextlib.suppress(Exception):
+            widget._shutdown()
+
+
+__all__ = ["DeviceLoginWidget", "code_html", "countdown_text", "link_html", "signed_in_text"]

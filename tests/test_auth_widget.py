@@ -1,0 +1,204 @@
+"""DeviceLoginWidget against the sandbox's identity provider: approve, deny, expire, cancel.
+
+Approval goes through the sandbox's /activate form, as a user in a browser would. No token and no
+device code may appear in the state of any widget.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ipywidgets
+import pytest
+import requests
+from ipywidgets.widgets.widget import _instances
+from support import wait_until
+
+from exalsius_jupyter.api.auth import AuthSettings, DeviceLogin, SignInDeniedError, Tokens
+from exalsius_jupyter.sandbox import Sandbox
+from exalsius_jupyter.widgets.login import (
+    DeviceLoginWidget,
+    countdown_text,
+    link_html,
+    signed_in_text,
+)
+
+FAST = 0.2
+TIMEOUT = 5.0
+
+
+@pytest.fixture
+def start() -> Iterator[Callable[..., Sandbox]]:
+    """A factory of started auth-mode sandboxes (fast polling), each stopped after the test."""
+    started: list[Sandbox] = []
+
+    def factory(**kwargs: Any) -> Sandbox:
+        sb = Sandbox(**{"auth": True, "device_interval": FAST, **kwargs}).start()
+        started.append(sb)
+        return sb
+
+    yield factory
+    for sb in started:
+        sb.stop()
+
+
+@pytest.fixture
+def made() -> Iterator[list[DeviceLoginWidget]]:
+    """Widgets a test made, closed after it (their threads joined)."""
+    widgets: list[DeviceLoginWidget] = []
+    yield widgets
+    for w in widgets:
+        w.close()
+
+
+def new_widget(sb: Sandbox, made: list[DeviceLoginWidget], **kwargs: Any) -> DeviceLoginWidget:
+    """A widget signing in at the sandbox."""
+    assert sb.issuer_url is not None
+    w = DeviceLoginWidget(AuthSettings(issuer=sb.issuer_url, timeout=TIMEOUT), tick=0.1,
+                          **kwargs)
+    made.append(w)
+    return w
+
+
+def decide(sb: Sandbox, user_code: str, action: str) -> None:
+    """Approve or deny through the /activate form."""
+    assert sb.issuer_url is not None
+    r = requests.post(sb.issuer_url + "activate", data={"user_code": user_code, "action": action},
+                      timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+
+
+def all_widget_state() -> str:
+    """The state of every live widget, as one JSON text."""
+    states = [w.get_state() for w in list(_instances.values())]
+    return json.dumps(states, default=str)
+
+
+def test_approve_shows_who_signed_in(start: Callable[..., Sandbox],
+                                     made: list[DeviceLoginWidget]) -> None:
+    sb = start()
+    received: list[Tokens] = []
+    w = new_widget(sb, made, on_success=received.append)
+    began = time.monotonic()
+    bundle = w._repr_mimebundle_()  # what displaying it does: the cell returns at once
+    assert time.monotonic() - began < 2 and w.state == "waiting" and not w.done.is_set()
+    code = w.login.code
+    assert code is not None
+    device_code = code._device_code
+    text = bundle["text/plain"]
+    assert code.verification_uri_complete in text and code.user_code in text
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == w.widget.model_id
+    assert f'href="{sb.issuer_url}activate?user_code={code.user_code}"' in w.link.value
+    assert 'target="_blank"' in w.link.value and 'rel="noopener noreferrer"' in w.link.value
+    assert code.user_code in w.code.value
+    wait_until(lambda: w.countdown.value.startswith("expires in 9 min"), timeout=5)
+    during = all_widget_state()
+    assert device_code not in during and code.user_code in during
+
+    decide(sb, code.user_code, "approve")
+    assert w.wait(10) and w.state == "signed in"
+    assert len(received) == 1 and received[0] is w.tokens
+    tokens = received[0]
+    assert "Signed in as Ada Lovelace (ada@example.com)" in w.status.value
+    assert "renews itself" in w.status.value
+    assert w.pending_box.layout.display == "none" and w.cancel_button.disabled
+    assert w.link.value == "" and w.code.value == ""
+    after = all_widget_state() + repr(w) + w._repr_html_() + json.dumps(w._repr_mimebundle_())
+    for secret in (device_code, tokens.access_token, tokens.refresh_token, tokens.id_token):
+        assert secret and secret not in during and secret not in after
+    assert w._thread is not None
+    w._thread.join(5)
+    assert not w._thread.is_alive()
+
+
+def test_deny_says_so_in_one_line(start: Callable[..., Sandbox],
+                                  made: list[DeviceLoginWidget]) -> None:
+    sb = start()
+    w = new_widget(sb, made).start()
+    assert w.login.code is not None
+    decide(sb, w.login.code.user_code, "deny")
+    assert w.wait(10) and w.state == "denied"
+    assert w.message == "Sign-in denied on the approval page."
+    assert isinstance(w.error, SignInDeniedError) and w.tokens is None
+    assert "denied" in w.status.value and "\n" not in w.message
+
+
+def test_expiry_says_so(start: Callable[..., Sandbox], made: list[DeviceLoginWidget]) -> None:
+    sb = start(device_code_ttl=1)
+    w = new_widget(sb, made).start()
+    assert w.wait(1 + TIMEOUT) and w.state == "expired"
+    assert "expired" in w.message and "%exalsius login" in w.message
+    assert w._repr_mimebundle_()["text/plain"] == w.message
+
+
+def test_cancel_button_stops_polling(start: Callable[..., Sandbox],
+                                     made: list[DeviceLoginWidget]) -> None:
+    sb = start()
+    w = new_widget(sb, made).start()
+    time.sleep(0.5)
+    began = time.monotonic()
+    w.cancel_button.click()
+    assert w.wait(2) and time.monotonic() - began < 1
+    assert w.state == "cancelled" and w.message == "Sign-in cancelled."
+    polls = sb.auth_counts()["device_polls"]
+    time.sleep(3 * FAST)
+    assert sb.auth_counts()["device_polls"] == polls  # nothing polls any more
+    assert sb.auth_counts()["tokens_issued"] == 0
+
+
+def test_start_failure_is_shown(start: Callable[..., Sandbox],
+                                made: list[DeviceLoginWidget]) -> None:
+    sb = start()
+    assert sb.issuer_url is not None
+    settings = AuthSettings(issuer=sb.issuer_url, client_id="someone-else", timeout=TIMEOUT)
+    w = DeviceLoginWidget(DeviceLogin(settings))
+    made.append(w)
+    bundle = w._repr_mimebundle_()
+    assert w.state == "failed" and w.done.is_set() and w._thread is None
+    assert "invalid_client" in w.message and "invalid_client" in bundle["text/plain"]
+    assert w.error is not None
+
+
+def test_on_success_failure_is_reported(start: Callable[..., Sandbox],
+                                        made: list[DeviceLoginWidget]) -> None:
+    sb = start()
+
+    def keep(tokens: Tokens) -> None:
+        raise RuntimeError("keyring\nlocked")
+
+    w = new_widget(sb, made, on_success=keep).start()
+    assert w.login.code is not None
+    decide(sb, w.login.code.user_code, "approve")
+    assert w.wait(10) and w.state == "failed"
+    assert w.message == "signed in, but keeping the session failed: keyring locked"
+
+
+def test_pieces_escape_and_count_down() -> None:
+    hostile = 'https://x.example/activate?user_code="><script>alert(1)</script>'
+    html = link_html(hostile)
+    assert "<script>" not in html and "&quot;&gt;&lt;script&gt;" in html
+    assert countdown_text(605.2) == "expires in 10 min 06 s"
+    assert countdown_text(59) == "expires in 59 s" and countdown_text(0) == "expired"
+    from datetime import datetime, timezone
+
+    tokens = Tokens("a" * 30, None, None, datetime(2030, 1, 2, 3, 4, tzinfo=timezone.utc))
+    assert signed_in_text(tokens) == (
+        "Signed in as unknown user. The session ends 2030-01-02 03:04 UTC; then run "
+        "%exalsius login again.")
+
+
+def test_many_widgets_threads_end(start: Callable[..., Sandbox],
+                                  made: list[DeviceLoginWidget]) -> None:
+    sb = start()
+    ws = [new_widget(sb, made).start() for _ in range(3)]
+    for w in ws:
+        w.close()
+    assert all(w._thread is not None and not w._thread.is_alive() for w in ws)
+    assert all(w.state == "cancelled" for w in ws)
+    names = [t.name for t in threading.enumerate()]
+    assert "exalsius-sign-in" not in names
+    assert isinstance(ws[0].widget, ipywidgets.VBox)
