@@ -14,6 +14,39 @@ from enum import Enum
 from typing import Any
 
 
+class WorkspaceStatus(str, Enum):
+    """The API's workspace statuses, plus UNKNOWN for anything newer."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    STOPPED = "STOPPED"
+    DELETED = "DELETED"
+    FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"
+
+    @classmethod
+    def parse(cls, value: Any) -> WorkspaceStatus:
+        """Map a server value to a status; unknown values become UNKNOWN."""
+        if isinstance(value, str):
+            try:
+                return cls(value.upper())
+            except ValueError:
+                pass
+        return cls.UNKNOWN
+
+    @property
+    def is_final(self) -> bool:
+        """True for statuses a workspace will not leave by itself."""
+        return self in (WorkspaceStatus.RUNNING, WorkspaceStatus.STOPPED,
+                        WorkspaceStatus.DELETED, WorkspaceStatus.FAILED)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+STATUS_VALUES: tuple[str, ...] = tuple(s.value for s in WorkspaceStatus)
+
+
 class Kind(Enum):
     """How a field's value is read, typed in a frame and checked in a create body."""
 

@@ -10,8 +10,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .fields import COLUMN_FIELDS, Kind, opt_int, opt_str, primary_access, template_name
-from .workspace import STATUS_VALUES
+from .fields import (
+    COLUMN_FIELDS,
+    STATUS_VALUES,
+    Kind,
+    opt_int,
+    opt_str,
+    primary_access,
+    template_name,
+)
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in COLUMN_FIELDS)
 INT_COLUMNS = tuple(f.name for f in COLUMN_FIELDS if f.kind is Kind.INT)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Any, overload
 
 from ..errors import InvalidResponseError
 from .fields import (
     FIELDS_BY_NAME,
     RESOURCE_FIELDS,
+    STATUS_VALUES,
     TOP_LEVEL_KEYS,
+    WorkspaceStatus,
     access_links,
     coerce,
     opt_int,
@@ -22,45 +23,23 @@ from .fields import (
 )
 
 __all__ = [
-    "ResourcePool", "Workspace", "WorkspaceList", "WorkspaceStatus", "WorkspaceTemplate",
-    "access_links", "opt_int", "opt_str", "parse_datetime", "primary_access",
+    "STATUS_VALUES",
+    "ResourcePool",
+    "Workspace",
+    "WorkspaceList",
+    "WorkspaceStatus",
+    "WorkspaceTemplate",
+    "access_links",
+    "opt_int",
+    "opt_str",
+    "parse_datetime",
+    "primary_access",
 ]
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-class WorkspaceStatus(str, Enum):
-    """The API's workspace statuses, plus UNKNOWN for anything newer."""
-
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    STOPPED = "STOPPED"
-    DELETED = "DELETED"
-    FAILED = "FAILED"
-    UNKNOWN = "UNKNOWN"
-
-    @classmethod
-    def parse(cls, value: Any) -> WorkspaceStatus:
-        """Map a server value to a status; unknown values become UNKNOWN."""
-        if isinstance(value, str):
-            try:
-                return cls(value.upper())
-            except ValueError:
-                pass
-        return cls.UNKNOWN
-
-    @property
-    def is_final(self) -> bool:
-        """True for statuses a workspace will not leave by itself."""
-        return self in (WorkspaceStatus.RUNNING, WorkspaceStatus.STOPPED,
-                        WorkspaceStatus.DELETED, WorkspaceStatus.FAILED)
-
-    def __str__(self) -> str:
-        return self.value
-
-
-STATUS_VALUES: tuple[str, ...] = tuple(s.value for s in WorkspaceStatus)
 
 
 @dataclass(frozen=True)
