@@ -596,7 +596,7 @@ def file_keyring(tmp_path: Path) -> Iterator[Path]:
     class FileKeyring(keyring.backend.KeyringBackend):
         """Passwords in one JSON file: {service: {username: password}}."""
 
-        priority = 1  # type: ignore[assignment]
+        priority = 1
 
         def _load(self) -> dict[str, dict[str, str]]:
             return json.loads(path.read_text()) if path.exists() else {}
@@ -621,7 +621,7 @@ def file_keyring(tmp_path: Path) -> Iterator[Path]:
     try:
         yield path
     finally:
-        keyring.core._keyring_backend = previous  # type: ignore[attr-defined]
+        keyring.core._keyring_backend = previous
 
 
 def stored(path: Path) -> dict[str, str]:
