@@ -221,9 +221,9 @@ class WorkspaceWatcher:
         wanted = {t.workspace_id for t in pending}
         seen: dict[str, Workspace | None] = {}
         for index, raw in enumerate(listing.raw):  # parse only the rows being watched
-            wid = raw.get("id") if isinstance(raw, dict) else None
-            if isinstance(wid, str) and wid in wanted:
-                seen[wid] = listing[index]
+            raw_id = raw.get("id") if isinstance(raw, dict) else None
+            if isinstance(raw_id, str) and raw_id in wanted:
+                seen[raw_id] = listing[index]
         return seen
 
     def _cluster(self) -> str | None:

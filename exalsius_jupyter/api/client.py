@@ -162,8 +162,8 @@ class ExalsiusClient:
                 "use https:// or pass allow_insecure=True", host=host)
         self.timeout = _timeouts(timeout)
         self.deadline = _deadline(deadline, self.timeout)
-        self._options = {"api_key_header": api_key_header, "allow_insecure": allow_insecure,
-                         "retries": retries, "backoff_factor": backoff_factor}
+        self._api_key_header, self._allow_insecure = api_key_header, allow_insecure
+        self._retries, self._backoff_factor = retries, backoff_factor
         self.session = transport.new_session(retries, backoff_factor)
         self.session.headers.update({
             "Accept": JSON_ACCEPT,
@@ -198,8 +198,10 @@ class ExalsiusClient:
 
         requests does not promise that a Session is thread-safe: give each thread its own.
         """
-        return ExalsiusClient(self._base_url, self._token or "", timeout=self.timeout,
-                              deadline=self.deadline, **self._options)
+        return ExalsiusClient(
+            self._base_url, self._token or "", timeout=self.timeout, deadline=self.deadline,
+            api_key_header=self._api_key_header, allow_insecure=self._allow_insecure,
+            retries=self._retries, backoff_factor=self._backoff_factor)
 
     def __repr__(self) -> str:
         return f"ExalsiusClient(base_url={self._base_url!r}, token={mask_secret(self._token)!r})"

@@ -53,24 +53,25 @@ def workspaces_frame(raw: list[dict[str, Any]], total: int | None = None) -> pd.
 
 # Fast paths: a well-formed response is handled by C-level map/itemgetter/set calls; anything
 # unusual (missing keys, odd types) falls back to a tolerant per-value pass.
-_DICT = frozenset({dict})
-_STR = frozenset({str, type(None)})
-_INT = frozenset({int})
-_INT_OR_NONE = frozenset({int, type(None)})
+_DICT: frozenset[type] = frozenset({dict})
+_STR: frozenset[type] = frozenset({str, type(None)})
+_INT: frozenset[type] = frozenset({int})
+_INT_OR_NONE: frozenset[type] = frozenset({int, type(None)})
 
 
 def _all_types(values: list[Any], allowed: frozenset[type]) -> bool:
     return set(map(type, values)) <= allowed
 
 
-def _column(items: list[Mapping[str, Any]], key: str) -> list[Any]:
+def _column(items: list[Any], key: str) -> list[Any]:
     """``[item.get(key) for item in items]``, at C speed when every item has the key."""
     try:
         return list(map(itemgetter(key), items))
     except KeyError:
         pass
     try:
-        return list(map(dict.get, items, repeat(key)))
+        getter: Callable[[Any, str], Any] = dict.get
+        return list(map(getter, items, repeat(key)))
     except TypeError:  # a Mapping that is not a dict
         return [w.get(key) for w in items]
 
