@@ -32,11 +32,7 @@ from urllib3.util import parse_url
 
 from .._version import __version__
 from ..errors import AuthenticationError, ValidationError
-
-try:  # the loopback rule moves from client.py to urls.py (in progress in the shared tree)
-    from .urls import is_loopback as _is_loopback
-except ImportError:  # pragma: no cover - an older tree
-    from .client import _is_loopback  # type: ignore[attr-defined,no-redef]
+from .urls import is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +124,7 @@ def _check_issuer(url: str) -> str:
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host or host != transport_host:
         raise ValidationError(f"{bad}, got {url!r}")
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback(host):
         raise ValidationError(f"refusing plain http:// for sign-in to {host}; use https://")
     return url if url.endswith("/") else url + "/"
 
