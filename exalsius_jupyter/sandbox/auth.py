@@ -173,7 +173,7 @@ def parse_form(headers: Mapping[str, str], body: bytes | None) -> dict[str, str]
                 raise ValueError("not a flat object of strings")
             return data
         fields = parse_qs(text, keep_blank_values=True, strict_parsing=False)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise OAuthError("invalid_request", "The request body cannot be parsed.") from exc
     repeated = sorted(name for name, values in fields.items() if len(values) > 1)
     if repeated:
