@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ExalsiusError
@@ -13,33 +13,32 @@ from .model.workspace import Workspace, WorkspaceStatus, access_links
 
 EMPTY = "—"
 
-# (background, foreground) of each status badge.
-STATUS_COLOURS: dict[WorkspaceStatus, tuple[str, str]] = {
-    WorkspaceStatus.PENDING: ("#fff3cd", "#7a5b00"),
-    WorkspaceStatus.RUNNING: ("#d4edda", "#155724"),
-    WorkspaceStatus.STOPPED: ("#e2e3e5", "#383d41"),
-    WorkspaceStatus.FAILED: ("#f8d7da", "#721c24"),
-    WorkspaceStatus.DELETED: ("#5a6268", "#ffffff"),
-    WorkspaceStatus.UNKNOWN: ("#e8dff5", "#4b2a7b"),
-}
 
-# The panel's row cells: (key, heading, CSS grid track). Name, template and access share what
-# room there is; the rest are fixed, so rows and the heading line up at any width.
-ROW_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("name", "Name", "minmax(80px, 1.4fr)"),
-    ("id", "ID", "68px"),
-    ("status", "Status", "88px"),
-    ("template", "Template", "minmax(70px, 1fr)"),
-    ("gpus", "GPUs", "84px"),
-    ("cpu_memory", "CPU / memory", "112px"),
-    ("age", "Age", "86px"),
-    ("expires", "Expires", "78px"),
-    ("access", "Access", "minmax(110px, 1.8fr)"),
+class Column(NamedTuple):
+    """One column of the workspaces table: its key (CSS ``exls-cell-<key>``), heading and track.
+
+    The panel's rows, its heading line and both fallbacks (HTML and text) all follow this table.
+    """
+
+    key: str
+    heading: str
+    track: str  # the CSS grid track of the panel's rows
+
+
+# Name, template and access share what room there is; the rest are fixed, so the rows and the
+# heading line up at any width.
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "Name", "minmax(80px, 1.4fr)"),
+    Column("id", "ID", "68px"),
+    Column("status", "Status", "88px"),
+    Column("template", "Template", "minmax(70px, 1fr)"),
+    Column("gpus", "GPUs", "84px"),
+    Column("cpu_memory", "CPU / memory", "112px"),
+    Column("age", "Age", "86px"),
+    Column("expires", "Expires", "78px"),
+    Column("access", "Access", "minmax(110px, 1.8fr)"),
 )
-ROW_TEMPLATE = " ".join(track for _, _, track in ROW_COLUMNS)
-_GRID = (f"display:grid;grid-template-columns:{ROW_TEMPLATE};column-gap:6px;"
-         "align-items:center;font-size:13px;line-height:1.6;width:100%")
-_CELL = "overflow:hidden;text-overflow:ellipsis;white-space:nowrap"
+ROW_TEMPLATE = " ".join(c.track for c in COLUMNS)
 
 
 def escape(value: Any) -> str:
@@ -48,28 +47,40 @@ def escape(value: Any) -> str:
 
 
 def status_badge(status: WorkspaceStatus | str | None) -> str:
-    """A coloured badge for a workspace status (unknown values show as UNKNOWN)."""
+    """A badge for a workspace status (unknown values show as UNKNOWN; colours: the stylesheet)."""
     parsed = status if isinstance(status, WorkspaceStatus) else WorkspaceStatus.parse(status)
-    bg, fg = STATUS_COLOURS[parsed]
-    return (f'<span class="exls-badge exls-badge-{parsed.value.lower()}" '
-            f'style="background:{bg};color:{fg};border-radius:4px;padding:1px 6px;'
-            f'font-size:11px;font-weight:600;letter-spacing:0.3px">{parsed.value}</span>')
+    return (f'<span class="exls-badge exls-badge-{parsed.value.lower()}">'
+            f"{parsed.value}</span>")
 
 
 def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(timezone.utc)
 
 
-def _span(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    if seconds < 86400:
-        return f"{seconds // 3600} h"
-    days = seconds // 86400
-    return f"{days} day" if days == 1 else f"{days} days"
+_UNITS = ((86400, "day"), (3600, "h"), (60, "min"), (1, "s"))
+
+
+def duration(seconds: float, parts: int = 1) -> str:
+    """A duration in its largest units: "8 s", "3 min", "2 days"; ``parts=2``: "2 min 05 s".
+
+    The one format for every age, expiry and elapsed time shown.
+    """
+    left = max(0, int(seconds))
+    if left < 60:
+        return f"{left} s"
+    out: list[str] = []
+    for size, unit in _UNITS:
+        if len(out) == parts:
+            break
+        amount, left = divmod(left, size)
+        if not out and amount == 0:
+            continue
+        if unit == "day":
+            text = f"{amount} day" if amount == 1 else f"{amount} days"
+        else:
+            text = f"{amount:02d} {unit}" if out else f"{amount} {unit}"
+        out.append(text)
+    return " ".join(out)
 
 
 def humanize_age(dt: datetime | None, now: datetime | None = None) -> str:
@@ -79,7 +90,7 @@ def humanize_age(dt: datetime | None, now: datetime | None = None) -> str:
     seconds = (_now(now) - dt).total_seconds()
     if seconds < 45:
         return "just now"
-    return f"{_span(seconds)} ago"
+    return f"{duration(seconds)} ago"
 
 
 def expires_in(dt: datetime | None, now: datetime | None = None) -> str:
@@ -89,7 +100,7 @@ def expires_in(dt: datetime | None, now: datetime | None = None) -> str:
     seconds = (dt - _now(now)).total_seconds()
     if seconds <= 0:
         return "expired"
-    return f"in {_span(seconds)}"
+    return f"in {duration(seconds)}"
 
 
 def short_id(workspace_id: str, length: int = 8) -> str:
@@ -110,9 +121,8 @@ def access_link_html(link: str) -> str:
     """A clickable link for an http(s) URL, else a copyable ``<code>`` (e.g. an ssh line)."""
     if is_web_url(link):
         return (f'<a class="exls-access-link" href="{escape(link)}" target="_blank" '
-                f'style="color:#0b5394;text-decoration:underline" '
                 f'rel="noopener noreferrer" title="{escape(link)}">{escape(link)}</a>')
-    return (f'<code class="exls-access-code" style="user-select:all;cursor:copy" '
+    return (f'<code class="exls-access-code" '
             f'title="{escape(link)} (click to select, then copy)">{escape(link)}</code>')
 
 
@@ -152,8 +162,9 @@ def cpu_memory(ws: Workspace) -> str:
     return " · ".join(parts) or EMPTY
 
 
-def _cells(ws: Workspace, now: datetime) -> dict[str, tuple[str, str]]:
-    """Each cell as (text, tooltip)."""
+def cells(ws: Workspace, now: datetime | None = None) -> dict[str, tuple[str, str]]:
+    """Each column's plain text and tooltip for one workspace."""
+    now = _now(now)
     links = ws.access_links
     return {
         "name": (ws.name or EMPTY, ws.description or ws.name),
@@ -170,129 +181,74 @@ def _cells(ws: Workspace, now: datetime) -> dict[str, tuple[str, str]]:
     }
 
 
+def _cell_html(key: str, ws: Workspace, text: str) -> str:
+    """One cell's inner HTML: a badge, links, or the escaped text."""
+    if key == "status":
+        return status_badge(ws.workspace_status)
+    if key == "access":
+        return access_html(ws.access_information)
+    if key == "name":
+        return f"<b>{escape(text)}</b>"
+    return escape(text)
+
+
 def workspace_row_html(ws: Workspace, now: datetime | None = None, note: str = "") -> str:
-    """One workspace as a fixed-width grid row (the panel's read-only cells).
+    """One workspace as a grid row of ``COLUMNS`` (the panel's read-only cells).
 
     ``note`` (e.g. "working…") is shown next to the status badge.
     """
-    cells = _cells(ws, _now(now))
-    out = [f'<div class="exls-cells" data-workspace-id="{escape(ws.id)}" style="{_GRID}">']
-    for key, _, _ in ROW_COLUMNS:
-        text, tip = cells[key]
-        if key == "status":
-            inner = status_badge(ws.workspace_status)
-            if note:
-                inner += f' <span class="exls-note" style="color:#666;font-style:italic">' \
-                         f'{escape(note)}</span>'
-        elif key == "access":
-            inner = access_html(ws.access_information)
-        elif key == "name":
-            inner = f"<b>{escape(text)}</b>"
-        else:
-            inner = escape(text)
-        out.append(f'<span class="exls-cell exls-cell-{key}" style="{_CELL}" '
-                   f'title="{escape(tip)}">{inner}</span>')
+    values = cells(ws, now)
+    out = [f'<div class="exls-cells" data-workspace-id="{escape(ws.id)}">']
+    for key, _, _ in COLUMNS:
+        text, tip = values[key]
+        inner = _cell_html(key, ws, text)
+        if key == "status" and note:
+            inner += f' <span class="exls-note">{escape(note)}</span>'
+        out.append(f'<span class="exls-cell exls-cell-{key}" title="{escape(tip)}">{inner}</span>')
     out.append("</div>")
     return "".join(out)
 
 
 def header_row_html() -> str:
     """The panel's column headings, aligned with ``workspace_row_html``."""
-    heads = "".join(f'<span style="{_CELL}">{escape(title)}</span>'
-                    for _, title, _ in ROW_COLUMNS)
-    return (f'<div class="exls-head" style="{_GRID};font-weight:600;color:#555;'
-            f'border-bottom:1px solid #ccc">{heads}</div>')
-
-
-def workspace_html(ws: Workspace, now: datetime | None = None) -> str:
-    """One workspace as a small HTML definition table."""
-    now = _now(now)
-    rows = [
-        ("Name", f"<b>{escape(ws.name)}</b>"),
-        ("ID", f"<code>{escape(ws.id)}</code>"),
-        ("Status", status_badge(ws.workspace_status)),
-        ("Cluster", f"<code>{escape(ws.cluster_id)}</code>"),
-        ("Template", escape(ws.template.name or EMPTY)),
-        ("Variables", escape(", ".join(f"{k}={v}" for k, v in ws.template.variables.items())
-                             or EMPTY)),
-        ("GPUs", escape(ws.resources.gpus)),
-        ("CPU / memory", escape(cpu_memory(ws))),
-        ("Storage", escape(f"{ws.resources.storage_gb} GB"
-                           if ws.resources.storage_gb is not None else EMPTY)),
-        ("Age", escape(humanize_age(ws.created_at, now))),
-        ("Expires", escape(expires_in(ws.to_be_deleted_at, now))),
-        ("Access", access_html(ws.access_information)),
-    ]
-    if ws.description:
-        rows.insert(1, ("Description", escape(ws.description)))
-    body = "".join(f'<tr><th style="text-align:left;padding-right:12px">{k}</th>'
-                   f'<td style="text-align:left">{v}</td></tr>' for k, v in rows)
-    return f'<table class="exls-workspace">{body}</table>'
-
-
-def workspace_text(ws: Workspace, now: datetime | None = None) -> str:
-    """One workspace as plain text lines."""
-    now = _now(now)
-    lines = [
-        f"{ws.name} ({ws.id})",
-        f"  status:   {ws.workspace_status.value}",
-        f"  cluster:  {ws.cluster_id}",
-        f"  template: {ws.template.name or EMPTY}",
-        f"  GPUs:     {ws.resources.gpus}",
-        f"  CPU/mem:  {cpu_memory(ws)}",
-        f"  age:      {humanize_age(ws.created_at, now)}",
-        f"  expires:  {expires_in(ws.to_be_deleted_at, now)}",
-        f"  access:   {access_text(ws.access_information)}",
-    ]
-    return "\n".join(lines)
-
-
-_TABLE_COLUMNS = (("name", "Name"), ("id", "ID"), ("status", "Status"),
-                  ("template", "Template"), ("gpus", "GPUs"), ("cpu_memory", "CPU / memory"),
-                  ("age", "Age"), ("expires", "Expires"), ("access", "Access"))
+    heads = "".join(f'<span class="exls-cell">{escape(c.heading)}</span>' for c in COLUMNS)
+    return f'<div class="exls-head">{heads}</div>'
 
 
 def workspaces_html(workspaces: Iterable[Workspace], now: datetime | None = None,
-                    total: int | None = None) -> str:
-    """A plain HTML table of workspaces (the fallback where widgets do not render)."""
+                    total: int | None = None, prelude: str = "") -> str:
+    """An HTML table of ``COLUMNS`` (the fallback where widgets do not render).
+
+    ``prelude`` (e.g. a ``<style>`` block) goes first inside the table.
+    """
     now = _now(now)
-    head = "".join(f'<th style="text-align:left">{title}</th>' for _, title in _TABLE_COLUMNS)
+    head = "".join(f"<th>{escape(c.heading)}</th>" for c in COLUMNS)
     rows = []
-    count = 0
     for ws in workspaces:
-        count += 1
-        cells = _cells(ws, now)
-        tds = []
-        for key, _ in _TABLE_COLUMNS:
-            text, tip = cells[key]
-            if key == "status":
-                inner = status_badge(ws.workspace_status)
-            elif key == "access":
-                inner = access_html(ws.access_information)
-            else:
-                inner = escape(text)
-            tds.append(f'<td style="text-align:left" title="{escape(tip)}">{inner}</td>')
-        rows.append(f"<tr>{''.join(tds)}</tr>")
+        values = cells(ws, now)
+        tds = "".join(f'<td title="{escape(values[key][1])}">'
+                      f"{_cell_html(key, ws, values[key][0])}</td>" for key, _, _ in COLUMNS)
+        rows.append(f"<tr>{tds}</tr>")
+    count = len(rows)
     if not rows:
-        rows.append(f'<tr><td colspan="{len(_TABLE_COLUMNS)}">no workspaces</td></tr>')
+        rows.append(f'<tr><td colspan="{len(COLUMNS)}">no workspaces</td></tr>')
     caption = ""
     if total is not None and total != count:
         caption = f"<caption>{count} of {total} workspaces</caption>"
-    return (f'<table class="exls-table">{caption}<thead><tr>{head}</tr></thead>'
+    return (f'<table class="exls-table">{prelude}{caption}<thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
 def workspaces_text(workspaces: Iterable[Workspace], now: datetime | None = None,
                     total: int | None = None) -> str:
-    """Workspaces as an aligned plain-text table."""
+    """Workspaces as an aligned plain-text table of ``COLUMNS``."""
     now = _now(now)
-    rows = [[title for _, title in _TABLE_COLUMNS]]
-    for ws in workspaces:
-        cells = _cells(ws, now)
-        rows.append([cells[key][0] for key, _ in _TABLE_COLUMNS])
+    rows = [[c.heading for c in COLUMNS]]
+    rows += [[values[c.key][0] for c in COLUMNS]
+             for values in (cells(ws, now) for ws in workspaces)]
     if len(rows) == 1:
         return "no workspaces"
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
              for r in rows]
     count = len(rows) - 1
@@ -303,9 +259,7 @@ def workspaces_text(workspaces: Iterable[Workspace], now: datetime | None = None
 
 def error_html(message: str) -> str:
     """A one-line error in red (``message`` is escaped)."""
-    return (f'<div class="exls-error-text" style="color:#b00020;white-space:nowrap;'
-            f'overflow:hidden;text-overflow:ellipsis" title="{escape(message)}">'
-            f"⚠ {escape(message)}</div>")
+    return f'<div class="exls-error-text" title="{escape(message)}">⚠ {escape(message)}</div>'
 
 
 def error_line(exc: BaseException, action: str = "") -> str:
@@ -325,14 +279,16 @@ def error_line(exc: BaseException, action: str = "") -> str:
 
 
 __all__ = [
+    "COLUMNS",
     "EMPTY",
-    "ROW_COLUMNS",
     "ROW_TEMPLATE",
-    "STATUS_COLOURS",
+    "Column",
     "access_html",
     "access_link_html",
     "access_text",
+    "cells",
     "cpu_memory",
+    "duration",
     "endpoint_label",
     "error_html",
     "error_line",
@@ -343,9 +299,7 @@ __all__ = [
     "is_web_url",
     "short_id",
     "status_badge",
-    "workspace_html",
     "workspace_row_html",
-    "workspace_text",
     "workspaces_html",
     "workspaces_text",
 ]

@@ -11,6 +11,7 @@ import pytest
 from exalsius_jupyter import render
 from exalsius_jupyter.errors import ConflictError, ConnectionFailedError
 from exalsius_jupyter.model.workspace import Workspace, WorkspaceStatus
+from exalsius_jupyter.widgets import style
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 EVIL = '<img src=x onerror="document.title=\'pwned\'">'
@@ -94,8 +95,10 @@ def test_every_status_has_its_own_colour() -> None:
         badge = render.status_badge(status)
         assert f"exls-badge-{status.value.lower()}" in badge
         assert f">{status.value}</span>" in badge
-        background = render.STATUS_COLOURS[status][0]
-        assert f"background:{background}" in badge
+        assert "style=" not in badge  # colours come from the one stylesheet
+        background = style.STATUS_COLOURS[status][0]
+        assert f".exls-badge-{status.value.lower()}{{background:{background};" in \
+            style.STYLESHEET
         colours.add(background)
     assert len(colours) == len(WorkspaceStatus)
 
@@ -120,6 +123,15 @@ def test_unknown_status_strings_show_as_unknown() -> None:
 ])
 def test_humanize_age(delta: timedelta, text: str) -> None:
     assert render.humanize_age(NOW - delta, NOW) == text
+
+
+@pytest.mark.parametrize(("seconds", "parts", "text"), [
+    (0, 1, "0 s"), (8.9, 1, "8 s"), (59, 2, "59 s"), (60, 1, "1 min"), (125, 1, "2 min"),
+    (125, 2, "2 min 05 s"), (3725, 1, "1 h"), (3725, 2, "1 h 02 min"), (86400, 1, "1 day"),
+    (2 * 86400 + 5, 1, "2 days"), (-5, 1, "0 s"),
+])
+def test_one_duration_format(seconds: float, parts: int, text: str) -> None:
+    assert render.duration(seconds, parts) == text
 
 
 def test_age_and_expiry_of_unknown_times_are_a_dash() -> None:
@@ -154,8 +166,8 @@ def test_http_access_is_a_link_that_opens_a_new_tab() -> None:
 def test_ssh_access_is_copyable_code_not_a_link() -> None:
     html = render.access_link_html("ssh -p 30022 dev@10.0.0.1")
     [(tag, attrs)] = tags_of(html)
-    assert tag == "code"
-    assert "user-select:all" in (attrs["style"] or "")
+    assert tag == "code" and "style" not in attrs
+    assert ".exls-access-code{user-select:all;" in style.STYLESHEET
     assert ">ssh -p 30022 dev@10.0.0.1</code>" in html
 
 
@@ -185,13 +197,6 @@ def test_endpoint_label_hides_credentials_and_query() -> None:
 # -- one workspace and tables: everything from the server is escaped ---------------------------
 
 
-def test_workspace_html_escapes_every_server_string() -> None:
-    html = render.workspace_html(evil_workspace(), NOW)
-    assert_inert(html)
-    assert "<img" not in html and "<script" not in html
-    assert "&lt;img src=x" in html
-
-
 def test_workspace_row_html_escapes_and_aligns() -> None:
     html = render.workspace_row_html(evil_workspace(), NOW, note="working…")
     assert_inert(html)
@@ -199,11 +204,14 @@ def test_workspace_row_html_escapes_and_aligns() -> None:
     assert first[0] == "div" and first[1]["data-workspace-id"] == f"id-{EVIL}"
     cells = [attrs for tag, attrs in tags_of(html)
              if tag == "span" and "exls-cell" in (attrs.get("class") or "").split()]
-    assert len(cells) == len(render.ROW_COLUMNS)
-    assert "working…" in html
+    assert len(cells) == len(render.COLUMNS)
+    assert "working…" in html and "style=" not in html
     head = render.header_row_html()
-    assert f"grid-template-columns:{render.ROW_TEMPLATE};" in head
-    assert f"grid-template-columns:{render.ROW_TEMPLATE};" in html
+    assert len([t for t, a in tags_of(head) if t == "span"]) == len(render.COLUMNS)
+    # rows and heading share one grid, written once in the stylesheet
+    assert 'class="exls-head"' in head and 'class="exls-cells"' in html
+    assert f".exls-cells,.exls-head{{display:grid;grid-template-columns:{render.ROW_TEMPLATE};" \
+        in style.STYLESHEET
 
 
 def test_row_cells_show_the_issue_s_columns() -> None:
@@ -213,11 +221,16 @@ def test_row_cells_show_the_issue_s_columns() -> None:
         assert text in html
 
 
-def test_workspace_text_is_plain() -> None:
-    text = render.workspace_text(ws(access_information="ssh -p 1 a@b"), NOW)
-    assert "ws-1 (0f8fad5b-d9cb-469f-a165-70867728950e)" in text
-    assert "status:   RUNNING" in text and "access:   ssh -p 1 a@b" in text
-    assert "3 min ago" in text
+def test_the_fallbacks_show_the_columns_of_the_panel_rows() -> None:
+    headings = [c.heading for c in render.COLUMNS]
+    html = render.workspaces_html([ws(access_information="ssh -p 1 a@b")], NOW)
+    assert [t for t, _ in tags_of(html)].count("th") == len(headings)
+    assert all(f"<th>{h}</th>" in html for h in ("Name", "CPU / memory", "Access"))
+    text = render.workspaces_text([ws(access_information="ssh -p 1 a@b")], NOW)
+    assert text.splitlines()[0].split() == " ".join(headings).split()
+    row = text.splitlines()[1]
+    for value in ("ws-1", "0f8fad5b", "RUNNING", "2 × A100", "3 min ago", "ssh -p 1 a@b"):
+        assert value in row
 
 
 def test_workspaces_html_table_is_escaped_and_has_a_row_each() -> None:
@@ -256,6 +269,21 @@ def test_error_html_escapes_the_message() -> None:
     html = render.error_html(f"Could not stop {EVIL}")
     assert_inert(html)
     assert "&lt;img" in html
+    assert "style=" not in html
+    assert f".exls-error-text{{color:{style.ERROR_RED};" in style.STYLESHEET
+
+
+def test_the_error_red_is_written_once() -> None:
+    import pathlib
+    import re
+
+    package = pathlib.Path(render.__file__).parent
+    views = ("__init__", "base", "style", "panel", "row", "header", "form", "progress")
+    files = [package / "render.py", *(package / "widgets" / f"{name}.py" for name in views)]
+    hits = {f.name: f.read_text(encoding="utf-8").lower().count("#b00020") for f in files}
+    assert sum(hits.values()) == 1 and hits["style.py"] == 1, hits
+    inline = {f.name for f in files if re.search(r'(?<!\w)style=\\?["\']', f.read_text("utf-8"))}
+    assert not inline, f"inline style= attributes in {inline}"
 
 
 HOSTILE_ACCESS: list[Any] = [
@@ -273,8 +301,8 @@ HOSTILE_ACCESS: list[Any] = [
 @pytest.mark.parametrize("access", HOSTILE_ACCESS)
 def test_hostile_access_information_is_inert_in_every_rendering(access: Any) -> None:
     w = evil_workspace(access_information=access)
-    for html in (render.access_html(access), render.workspace_html(w, NOW),
-                 render.workspace_row_html(w, NOW, EVIL), render.workspaces_html([w], NOW)):
+    for html in (render.access_html(access), render.workspace_row_html(w, NOW, EVIL),
+                 render.workspaces_html([w], NOW)):
         assert_inert(html)
         assert "<script" not in html and "<img" not in html
     assert EVIL not in render.error_html(EVIL)
