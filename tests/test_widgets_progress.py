@@ -15,7 +15,7 @@ from support import A100_CLUSTER, make_spec, wait_until
 from exalsius_jupyter.api.client import ExalsiusClient
 from exalsius_jupyter.sandbox import Sandbox
 from exalsius_jupyter.widgets import CreationProgress
-from exalsius_jupyter.widgets._base import shutdown_all, walk
+from exalsius_jupyter.widgets.base import shutdown_all, walk
 
 EVIL = '<img src=x onerror="document.title=\'pwned\'">'
 ONE = "/workspace/{id}"
@@ -94,7 +94,7 @@ def test_failed_creation_turns_red_and_says_why(made: list[CreationProgress]) ->
         assert row.bar.bar_style == "danger"
         assert "FAILED: asked for 12 × A100 GPUs" in row.detail.value
         assert "offers at most 8 GPUs" in row.detail.value  # from the server's logs
-        assert "#b00020" in row.detail.value
+        assert "exls-stage-failed" in row.detail.value  # red, by the one stylesheet
         assert "Finished: 1 failed" in p.status.value
         assert not row.cancel_button.disabled  # a failed workspace can still be deleted
 
@@ -174,12 +174,14 @@ def test_close_stops_polling_for_good(made: list[CreationProgress]) -> None:
         p.start()
         wait_until(lambda: p.watcher.requests >= 3, what="a few polls")
         p.close()
-        assert not p.running and progress_threads() == []
+        assert not p.running and p._thread not in progress_threads(), \
+            [t.name for t in progress_threads()]
         after_close = sb.request_count()
         time.sleep(0.4)  # several intervals
         assert sb.request_count() == after_close
+        before = progress_threads()
         p.start()  # a closed widget never starts again
-        assert progress_threads() == []
+        assert progress_threads() == before and not p.running
 
 
 def test_kernel_shutdown_stops_polling(made: list[CreationProgress]) -> None:
@@ -213,7 +215,9 @@ def test_display_bundle_starts_polling(made: list[CreationProgress]) -> None:
         bundle = p._repr_mimebundle_()
         assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == \
             p.widget.model_id
-        assert "Submitted" in bundle["text/plain"] and "<table" in bundle["text/html"]
+        assert bundle["text/plain"].startswith("CreationProgress:\n  ")  # a snapshot
+        assert "nb-1" in bundle["text/plain"] or wid in bundle["text/plain"]
+        assert '<table class="exls-progress-table">' in bundle["text/html"]
         p.start()  # idempotent
         p.wait(10)
         assert p.tracked[wid].stage == "Running"
@@ -283,4 +287,4 @@ def test_a_long_name_without_break_points_cannot_overlap_the_stage(
         rules = css_rules(sheet, ".exls-progress-name")
         assert "min-width:0" in rules and "overflow:hidden" in rules
         assert "overflow-wrap:anywhere" in rules or "text-overflow:ellipsis" in rules
-        assert f'title="{long}"' in name.value or f'title="{wid}"' in name.value
+        assert f'title="{long} ({wid})"' in name.value  # the whole name on hover

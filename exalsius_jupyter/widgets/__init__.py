@@ -3,7 +3,7 @@
 Importing this package builds no widget; widgets are built when a view is constructed.
 """
 
-from .panel import WorkspacePanel, WorkspaceRow
+from .panel import WorkspacePanel
 from .progress import CreationProgress
 
-__all__ = ["CreationProgress", "WorkspacePanel", "WorkspaceRow"]
+__all__ = ["CreationProgress", "WorkspacePanel"]

@@ -10,26 +10,12 @@ import ipywidgets as widgets
 
 from ..api.client import ExalsiusClient
 from ..errors import ExalsiusError, ValidationError
-from ..model.spec import validate_workspace_spec
+from ..model.spec import build_workspace_spec
 from ..render import error_html, error_line, escape
-from ._base import classed
+from .base import Guard, Jobs, classed, own_client, walk
 
 DEFAULT_TEMPLATE = "jupyter-notebook"
-
-
-def parse_variables(text: str) -> dict[str, str]:
-    """Template variables from ``key=value`` lines (blank lines and ``#`` comments ignored)."""
-    out: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        key, sep, value = stripped.partition("=")
-        if not sep or not key.strip():
-            raise ValidationError(
-                f"template variables, line {number}: expected key=value, got {stripped!r}")
-        out[key.strip()] = value.strip()
-    return out
+VARIABLES = "template variables"  # how errors name the Variables field
 
 
 class CreationForm:
@@ -41,12 +27,14 @@ class CreationForm:
         *,
         clusters: Callable[[], Sequence[str]],
         on_created: Callable[[str], None],
-        guard: Callable[[Callable[..., Any]], Callable[..., None]] | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.client = client
         self._clusters = clusters
         self._on_created = on_created
         self._lock = threading.Lock()
+        self._sending = False
+        self._jobs = Jobs("exalsius-form-create")
         wide = widgets.Layout(width="420px")
         narrow = widgets.Layout(width="200px")
         style = {"description_width": "110px"}
@@ -99,61 +87,73 @@ class CreationForm:
             self.cluster.value = known[0]
 
     def spec(self) -> dict[str, Any]:
-        """The workspace spec the fields describe, validated (ValidationError names the field)."""
-        resources: dict[str, Any] = {
-            "gpu_count": self.gpu_count.value,
-            "cpu_cores": self.cpu_cores.value,
-            "memory_gb": self.memory_gb.value,
-            "storage_gb": self.storage_gb.value,
-        }
-        if self.gpu_type.value.strip():
-            resources["gpu_type"] = self.gpu_type.value.strip()
-        spec = {
-            "name": self.name.value.strip(),
-            "cluster_id": self.cluster.value.strip(),
-            "template": {"name": self.template.value.strip(),
-                         "variables": parse_variables(self.variables.value)},
-            "resources": resources,
-        }
-        return validate_workspace_spec(spec)
+        """The workspace spec the fields describe, validated (ValidationError names the field).
 
-    def submit(self) -> str | None:
-        """Validate and create (one request even when clicked twice); the new id or None."""
-        if not self._lock.acquire(blocking=False):
-            return None
-        try:
-            if self.create_button.disabled:
-                return None
+        Built by the one builder the magic's ``create`` uses too (one rule for variables).
+        """
+        return build_workspace_spec(
+            name=self.name.value.strip(),
+            cluster_id=self.cluster.value.strip(),
+            template=self.template.value.strip(),
+            variables=self.variables.value,
+            gpu_count=self.gpu_count.value,
+            gpu_type=self.gpu_type.value.strip() or None,
+            cpu_cores=self.cpu_cores.value,
+            memory_gb=self.memory_gb.value,
+            storage_gb=self.storage_gb.value,
+            source=VARIABLES,
+        )
+
+    @property
+    def busy(self) -> bool:
+        """Whether a create is in flight."""
+        return self._sending
+
+    def submit(self) -> bool:
+        """Validate, then create off the kernel thread (one request even when clicked twice).
+
+        Returns whether a request was started; the outcome shows in ``message``.
+        """
+        with self._lock:
+            if self._sending or self.create_button.disabled:
+                return False
             try:
                 spec = self.spec()
             except ValidationError as exc:
                 self.message.value = error_html(str(exc))
-                return None
+                return False
+            self._sending = True
             self.create_button.disabled = True
             self.message.value = "<i>creating…</i>"
-            try:
-                workspace_id = self.client.create_workspace(spec)
-            except ExalsiusError as exc:
-                self.message.value = error_html(error_line(exc, f"Could not create {spec['name']}"))
-                return None
-            finally:
-                self.create_button.disabled = False
-            self.message.value = (f'<span style="color:#155724">Created <b>{escape(spec["name"])}'
+        self._jobs.run(lambda: self._create(spec))
+        return True
+
+    def _create(self, spec: dict[str, Any]) -> None:
+        """Send the create (a background job) and show its outcome."""
+        workspace_id: str | None = None
+        try:
+            with own_client(self.client) as client:
+                workspace_id = client.create_workspace(spec)
+            self.message.value = (f'<span class="exls-tone-ok">Created <b>{escape(spec["name"])}'
                                   f"</b> (<code>{escape(workspace_id)}</code>)</span>")
-            self._on_created(workspace_id)
-            return workspace_id
-        except Exception as exc:
+        except ExalsiusError as exc:
+            self.message.value = error_html(error_line(exc, f"Could not create {spec['name']}"))
+        except Exception as exc:  # a bug: say so where the user looks
             self.message.value = error_html(error_line(exc, "Unexpected error"))
-            raise
         finally:
-            self._lock.release()
+            with self._lock:
+                self._sending = False
+                self.create_button.disabled = False
+        if workspace_id is not None:
+            try:
+                self._on_created(workspace_id)
+            except Exception as exc:
+                self.message.value = error_html(error_line(exc, "Unexpected error"))
 
     def close(self) -> None:
         """Close the form's widgets."""
-        from ._base import walk
-
         for w in list(walk(self.widget)):
             w.close()
 
 
-__all__ = ["CreationForm", "parse_variables"]
+__all__ = ["CreationForm"]

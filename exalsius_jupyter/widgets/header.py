@@ -9,12 +9,11 @@ import ipywidgets as widgets
 
 from ..model.workspace import WorkspaceStatus
 from ..render import endpoint_label, escape
-from ._base import classed
+from .base import classed
 
 ALL = ""  # the filters' "no filter" value
 
-_SANDBOX_TAG = (' <span class="exls-sandbox" style="background:#e7f1ff;color:#0b5394;'
-                'border-radius:4px;padding:1px 6px;font-size:11px">sandbox</span>')
+_SANDBOX_TAG = ' <span class="exls-sandbox">sandbox</span>'
 
 
 def cluster_options(clusters: Iterable[str]) -> list[tuple[str, str]]:
@@ -33,11 +32,18 @@ def summary_html(total: int | None, status: str, shown: int, refreshed_at: datet
     if refreshed_at is not None:
         parts.append(f"refreshed {refreshed_at.astimezone():%H:%M:%S}")
     if paused:
-        parts.append('<span style="color:#b00020">auto-refresh paused after an error'
+        parts.append('<span class="exls-tone-error">auto-refresh paused after an error'
                      " (Refresh resumes it)</span>")
     elif auto_every is not None:
         parts.append(f"auto-refresh every {auto_every:g} s")
-    return '<span style="margin-left:8px">' + " · ".join(parts) + "</span>"
+    return '<span class="exls-summary-text">' + " · ".join(parts) + "</span>"
+
+
+def title_html(base_url: str, is_sandbox: bool) -> str:
+    """The panel's title: the endpoint, and a badge when it is the embedded sandbox."""
+    endpoint = escape(endpoint_label(base_url))
+    sandbox = _SANDBOX_TAG if is_sandbox else ""
+    return f"<b>exalsius workspaces</b> · <code>{endpoint}</code>{sandbox}"
 
 
 class PanelHeader:
@@ -45,11 +51,9 @@ class PanelHeader:
 
     def __init__(self, base_url: str, is_sandbox: bool, cluster: str, clusters: Iterable[str],
                  auto_refresh: bool) -> None:
-        endpoint = escape(endpoint_label(base_url))
-        sandbox = _SANDBOX_TAG if is_sandbox else ""
-        self.title = classed(widgets.HTML(
-            value=f"<b>exalsius workspaces</b> · <code>{endpoint}</code>{sandbox}"),
-            "exls-endpoint")
+        self._base_url = base_url
+        self.title = classed(widgets.HTML(value=title_html(base_url, is_sandbox)),
+                             "exls-endpoint")
         self.refresh_button = classed(widgets.Button(
             description="Refresh", icon="refresh", tooltip="List the workspaces again",
             layout=widgets.Layout(width="96px")), "exls-refresh")
@@ -70,6 +74,10 @@ class PanelHeader:
             [self.refresh_button, self.auto_toggle, self.cluster_filter, self.status_filter,
              self.summary], layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
 
+    def show_sandbox(self, is_sandbox: bool) -> None:
+        """Show (or drop) the "sandbox" badge: the server identified itself as the sandbox."""
+        self.title.value = title_html(self._base_url, is_sandbox)
+
     def set_clusters(self, clusters: Iterable[str]) -> None:
         """Offer these cluster ids, keeping the one selected."""
         value = self.cluster_filter.value
@@ -77,9 +85,8 @@ class PanelHeader:
         self.cluster_filter.value = value
 
     def show_summary(self, html: str) -> None:
-        """Show the summary line (no message when it is unchanged)."""
-        if self.summary.value != html:
-            self.summary.value = html
+        """Show the summary line (traitlets sends nothing when it is unchanged)."""
+        self.summary.value = html
 
 
-__all__ = ["ALL", "PanelHeader", "cluster_options", "summary_html"]
+__all__ = ["ALL", "PanelHeader", "cluster_options", "summary_html", "title_html"]

@@ -1,33 +1,32 @@
-"""WorkspacePanel: the workspaces as a table with actions, filters, pages and a creation form."""
+"""WorkspacePanel: the workspaces as a table with actions, filters, pages and a creation form.
+
+Wiring only: the rows, header, form and progress are components; every HTTP call runs off the
+kernel thread, each thread on its own clone of the client.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import math
 import threading
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 import ipywidgets as widgets
-from ipywidgets.widgets.widget_string import HTMLStyle
 
 from ..api.client import ExalsiusClient
 from ..errors import ExalsiusError, NotFoundError
 from ..model.workspace import Workspace, WorkspaceList, WorkspaceStatus
-from ..render import (
-    endpoint_label,
-    escape,
-    header_row_html,
-    workspaces_html,
-    workspaces_text,
-)
-from ._base import (
+from ..render import endpoint_label, escape, header_row_html, workspaces_html, workspaces_text
+from ..watch import Backoff
+from .base import (
     Displayable,
     ErrorArea,
+    Jobs,
     classed,
     guarded,
     join_thread,
+    own_client,
     set_traits,
     stop_at_exit,
     walk,
@@ -35,13 +34,28 @@ from ._base import (
 from .form import CreationForm
 from .header import ALL, PanelHeader, summary_html
 from .progress import CreationProgress
-from .row import BUTTON_PX, DELETE_BUTTON_PX, WorkspaceRow
+from .row import RowCallbacks, WorkspaceRow
+from .style import STYLESHEET, RowStyle, stylesheet_widget
 
 MAX_PROGRESS_ENTRIES = 5
+LOADING = "<i>loading…</i>"
+EMPTY = "<i>No workspaces.</i>"
 
 
 class WorkspacePanel(Displayable):
-    """The workspaces of one endpoint as a live table with Stop/Start/Delete and a creation form."""
+    """The workspaces of one endpoint as a live table with Stop/Start/Delete and a creation form.
+
+    The constructor returns at once; the first list runs in the background ("loading…").
+
+    Args:
+        client: the client to use; default the kernel's (``session.get_client()``). Each
+            background thread works on its own ``client.clone()``.
+        cluster_id: show only this cluster's workspaces (the cluster filter's first value).
+        auto_refresh: list again by itself once displayed, slowing down while nothing changes.
+        page_size: rows per page (at least 1).
+        interval: seconds between auto-refreshes while something changes.
+        max_interval: the longest pause between auto-refreshes.
+    """
 
     def __init__(
         self,
@@ -60,6 +74,7 @@ class WorkspacePanel(Displayable):
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.client = client
+        self._is_sandbox = client.is_sandbox
         self.page_size = int(page_size)
         self.interval = float(interval)
         self.max_interval = max(float(max_interval), self.interval)
@@ -67,52 +82,53 @@ class WorkspacePanel(Displayable):
         self._gen = 0
         self._inflight = 0
         self._listing: WorkspaceList | None = None
-        self._overrides: dict[str, Workspace | None] = {}
+        self._overrides: dict[str, Workspace | None] = {}  # action answers newer than the list
+        self._held: set[str] = set()  # rows an action just answered: kept until the next list
+        self._deleted: set[str] = set()  # deletes the server confirmed: never shown again
         self._clusters: set[str] = {cluster_id} if cluster_id else set()
         self._offers_start: bool | None = None
         self._refreshed_at: datetime | None = None
         self._page = 0
-        self._rows: list[WorkspaceRow] = []
+        self._rows: list[WorkspaceRow] = []  # every row made, the shown ones first, in order
+        self._shown: list[WorkspaceRow] = []
         self._progress: list[CreationProgress] = []
         self._closed = False
         self._quiet = False
         self._started = False
         self._paused = False
-        self._delay = self.interval
+        self._backoff = Backoff(self.interval, self.max_interval)
         self._wake = threading.Event()
         self._auto_stop: threading.Event | None = None
         self._auto_thread: threading.Thread | None = None
         self.errors = ErrorArea()
-        self._guard: Callable[[Callable[..., Any]], Callable[..., None]] = guarded(self.errors)
+        self._guard = guarded(self.errors)
+        self._jobs = Jobs("exalsius-panel-action", self.errors)
+        self._style = RowStyle()
+        self._callbacks = RowCallbacks(
+            on_stop=lambda row: self._act(row, "stop"),
+            on_delete=lambda row: self._act(row, "delete"),
+            on_start=lambda row: self._act(row, "start"),
+            on_ask=self.errors.clear, guard=self._guard)
         self._build(cluster_id or ALL, auto_refresh)
         stop_at_exit(self)
-        self.refresh()
+        self._jobs.run(self._refresh_in_background, "Could not list workspaces")
 
     # -- construction ----------------------------------------------------------------------
 
     def _build(self, cluster: str, auto_refresh: bool) -> None:
-        self._cells_layout = widgets.Layout(flex="1 1 0%", min_width="0", margin="0 6px 0 0")
-        self._html_style = HTMLStyle()
-        self._button_layout = widgets.Layout(width=f"{BUTTON_PX}px", margin="0 2px")
-        self._delete_layout = widgets.Layout(width=f"{DELETE_BUTTON_PX}px", margin="0 2px")
-        self._confirm_layout = widgets.Layout(width="100%", justify_content="flex-end",
-                                              align_items="center", padding="0 0 4px 0")
-        self._button_style = widgets.ButtonStyle()
-        self._row_layout = widgets.Layout(align_items="center", flex_flow="row wrap",
-                                          min_height="30px",
-                                          border_bottom="1px solid #eee")
-        header = PanelHeader(self.client.base_url, self.client.is_sandbox, cluster,
+        header = PanelHeader(self.client.base_url, self._is_sandbox, cluster,
                              self._clusters, auto_refresh)
         self.header = header
         self.title, self.summary = header.title, header.summary
         self.refresh_button, self.auto_toggle = header.refresh_button, header.auto_toggle
         self.cluster_filter, self.status_filter = header.cluster_filter, header.status_filter
-        self.head = classed(widgets.HTML(value=header_row_html(), layout=self._cells_layout),
+        self.head = classed(widgets.HTML(value=header_row_html(), layout=self._style.cells),
                             "exls-table-head")
-        self._head_spacer = widgets.Box(layout=widgets.Layout(width=self._actions_width()))
+        self._head_spacer = widgets.Box(layout=widgets.Layout(
+            width=self._style.actions_width(False)))
         head_row = widgets.HBox([self.head, self._head_spacer])
-        self.empty = classed(widgets.HTML(value="<i>No workspaces.</i>"), "exls-empty")
-        self.rows_box = classed(widgets.VBox([]), "exls-rows")
+        self.empty = classed(widgets.HTML(value=LOADING), "exls-empty")
+        self.rows_box = classed(widgets.VBox([self.empty]), "exls-rows")
         self.prev_button = classed(widgets.Button(description="Prev", icon="chevron-left",
                                                   layout=widgets.Layout(width="80px")),
                                    "exls-prev")
@@ -130,18 +146,14 @@ class WorkspacePanel(Displayable):
                                                    selected_index=None), "exls-form")
         self.accordion.observe(self._guard(self._on_accordion), "selected_index")
         self.widget = classed(widgets.VBox(
-            [self.title, header.controls, *self.errors.widgets(), head_row, self.rows_box,
-             self.pager, self.progress_box, self.accordion]), "exls-panel")
+            [stylesheet_widget(), self.title, header.controls, *self.errors.widgets(), head_row,
+             self.rows_box, self.pager, self.progress_box, self.accordion]), "exls-panel")
         self.refresh_button.on_click(self._guard(lambda _b: self._on_refresh_click()))
         self.prev_button.on_click(self._guard(lambda _b: self._turn(-1)))
         self.next_button.on_click(self._guard(lambda _b: self._turn(+1)))
         self.auto_toggle.observe(self._guard(self._on_auto_toggle), "value")
         self.cluster_filter.observe(self._guard(self._on_cluster_filter), "value")
         self.status_filter.observe(self._guard(self._on_status_filter), "value")
-
-    def _actions_width(self) -> str:
-        buttons = 2 if self._offers_start else 1
-        return f"{buttons * (BUTTON_PX + 4) + DELETE_BUTTON_PX + 4}px"
 
     @property
     def form(self) -> CreationForm:
@@ -164,19 +176,19 @@ class WorkspacePanel(Displayable):
     def rows(self) -> list[WorkspaceRow]:
         """The rows shown on the current page, in order."""
         with self._lock:
-            return [r for r in self._rows if r.box in self.rows_box.children]
+            return list(self._shown)
 
     def row(self, key: str) -> WorkspaceRow:
         """The shown row of a workspace, by name or id (KeyError if not on this page)."""
         for r in self.rows:
-            if r.workspace is not None and key in (r.workspace.id, r.workspace.name):
+            if key in (r.workspace.id, r.workspace.name):
                 return r
         raise KeyError(f"no workspace {key!r} on this page")
 
     @property
     def workspaces(self) -> list[Workspace]:
         """The workspaces shown on the current page."""
-        return [r.workspace for r in self.rows if r.workspace is not None]
+        return [r.workspace for r in self.rows]
 
     @property
     def total(self) -> int | None:
@@ -206,16 +218,16 @@ class WorkspacePanel(Displayable):
     @property
     def refresh_delay(self) -> float:
         """Seconds until the next auto-refresh: grows while nothing changes."""
-        return self._delay
+        return self._backoff.delay()
+
+    @property
+    def busy(self) -> bool:
+        """Whether background work started by a click (or the first list) is still running."""
+        return self._jobs.busy
 
     def refresh(self) -> None:
-        """List the workspaces once (one request) and redraw; errors show in the panel."""
-        if self._refresh("refresh") is not None and self._paused:
-            self._paused = False
-            if self._started and self.auto_toggle.value:
-                self._start_auto()
-            with self._lock:
-                self._render_summary()
+        """List the workspaces once (one request, on the calling thread) and redraw."""
+        self._refresh_with(self.client, "refresh")
 
     def go_to_page(self, page: int) -> None:
         """Show page ``page`` (from 0; clamped to the pages there are)."""
@@ -238,6 +250,7 @@ class WorkspacePanel(Displayable):
                 return
             self._closed = True
         self._stop_auto()
+        self._jobs.join()
         for p in self._progress:
             p.close()
         if self._form is not None:
@@ -247,9 +260,8 @@ class WorkspacePanel(Displayable):
             w.close()
         for r in rows:
             r.close()
-        for w in (self._cells_layout, self._html_style, self._button_layout, self._delete_layout,
-                  self._button_style, self._row_layout, self._confirm_layout, self.empty):
-            w.close()
+        self._style.close()
+        self.empty.close()
 
     # -- display ---------------------------------------------------------------------------
 
@@ -259,13 +271,13 @@ class WorkspacePanel(Displayable):
             total = self.total
         return (f"<div><b>exalsius workspaces</b> · "
                 f"<code>{escape(endpoint_label(self.client.base_url))}</code></div>"
-                + workspaces_html(shown, total=total))
+                + workspaces_html(shown, total=total, prelude=STYLESHEET))
 
     def __repr__(self) -> str:
         with self._lock:
             shown = self.workspaces
             total = self.total
-        sandbox = " (sandbox)" if self.client.is_sandbox else ""
+        sandbox = " (sandbox)" if self._is_sandbox else ""
         count = ("not listed yet" if total is None
                  else f"{total} workspace{'s' if total != 1 else ''}")
         head = f"WorkspacePanel {endpoint_label(self.client.base_url)}{sandbox}: {count}"
@@ -273,12 +285,24 @@ class WorkspacePanel(Displayable):
 
     # -- refreshing ------------------------------------------------------------------------
 
-    def _refresh(self, source: str) -> bool | None:
+    def _refresh_in_background(self) -> None:
+        with own_client(self.client) as client:
+            self._refresh_with(client, "refresh")
+
+    def _refresh_with(self, client: ExalsiusClient, source: str) -> None:
+        if self._refresh(client, source) is not None and self._paused:
+            self._paused = False
+            if self._started and self.auto_toggle.value:
+                self._start_auto()
+            with self._lock:
+                self._render_summary()
+
+    def _refresh(self, client: ExalsiusClient, source: str) -> bool | None:
         """Fetch and apply the list; True if it changed, None on error."""
         gen = self._gen
         cluster = self.cluster_filter.value or None
         try:
-            listing = self.client.list_workspaces(cluster_id=cluster)
+            listing = client.list_workspaces(cluster_id=cluster)
         except ExalsiusError as exc:
             with self._lock:
                 if not self._closed:
@@ -286,22 +310,29 @@ class WorkspacePanel(Displayable):
             return None
         if self._offers_start is None:
             with contextlib.suppress(ExalsiusError):  # else asked again at the next refresh
-                self._offers_start = self.client.offers("start")
+                self._offers_start = client.offers("start")
         with self._lock:
             if self._closed:
                 return False
-            if gen != self._gen or self._inflight:
-                return True  # an action ran meanwhile: this answer may be stale
+            if gen != self._gen or self._inflight or cluster != (self.cluster_filter.value or None):
+                return True  # an action or a filter change came meanwhile: this may be stale
             changed = self._listing is None or listing.raw != self._listing.raw
             self._listing = listing
             self._overrides.clear()
+            self._held.clear()
+            self._deleted &= {raw.get("id") for raw in listing.raw if isinstance(raw, dict)}
             self._refreshed_at = datetime.now(timezone.utc)
             self.errors.clear("list")
+            if client.is_sandbox != self._is_sandbox:  # known once the server has answered
+                self._is_sandbox = client.is_sandbox
+                self.header.show_sandbox(self._is_sandbox)
             self._update_clusters(listing)
             if self._offers_start:
                 for r in self._rows:
                     r.add_start()
-                self._head_spacer.layout.width = self._actions_width()
+                self._head_spacer.layout.width = self._style.actions_width(True)
+            for r in self._rows:
+                r.settle()
             self._render_page()
         return changed
 
@@ -324,18 +355,19 @@ class WorkspacePanel(Displayable):
         if listing is None:
             return []
         wanted = self.status_filter.value
-        if not wanted:
-            return list(range(len(listing)))
         out = []
         for i, raw in enumerate(listing.raw):
             wid = raw.get("id") if isinstance(raw, dict) else None
-            if wid in self._overrides:
-                ws = self._overrides[wid]
-                status = ws.workspace_status.value if ws is not None else None
-            else:
-                status = WorkspaceStatus.parse(
-                    raw.get("workspace_status") if isinstance(raw, dict) else None).value
-            if status == wanted:
+            if isinstance(wid, str) and (wid in self._deleted or (
+                    wid in self._overrides and self._overrides[wid] is None)):
+                continue  # gone, by the server's own answer
+            if not wanted or (isinstance(wid, str) and wid in self._held):
+                out.append(i)
+                continue
+            ws = self._overrides.get(wid) if isinstance(wid, str) else None
+            status = ws.workspace_status if ws is not None else WorkspaceStatus.parse(
+                raw.get("workspace_status") if isinstance(raw, dict) else None)
+            if status.value == wanted:
                 out.append(i)
         return out
 
@@ -343,7 +375,7 @@ class WorkspacePanel(Displayable):
         assert self._listing is not None
         raw = self._listing.raw[index]
         wid = raw.get("id") if isinstance(raw, dict) else None
-        if wid in self._overrides:
+        if isinstance(wid, str) and wid in self._overrides:
             return self._overrides[wid]
         try:
             return self._listing[index]
@@ -351,7 +383,11 @@ class WorkspacePanel(Displayable):
             return None  # an item the models cannot read is left out
 
     def _render_page(self) -> None:
-        """Redraw the current page from the last list (call with the lock held)."""
+        """Redraw the current page from the last list (call with the lock held).
+
+        Rows are keyed by workspace id: a workspace keeps its row, a row with an action in
+        flight is never given to another workspace, and free rows are reused in order.
+        """
         if self._closed:
             return
         now = datetime.now(timezone.utc)
@@ -359,19 +395,31 @@ class WorkspacePanel(Displayable):
         pages = max(1, math.ceil(len(indices) / self.page_size))
         self._page = min(self._page, pages - 1)
         start = self._page * self.page_size
-        shown = [ws for ws in (self._workspace_at(i) for i in indices[start:start + self.page_size])
-                 if ws is not None]
-        for row, ws in zip(self._rows, shown, strict=False):
+        shown: list[Workspace] = []
+        for i in indices[start:start + self.page_size]:
+            ws = self._workspace_at(i)
+            if ws is not None and ws.id not in {w.id for w in shown}:
+                shown.append(ws)
+        wanted = {ws.id for ws in shown}
+        by_id = {r.workspace.id: r for r in self._rows}
+        free = [r for r in self._rows if r.workspace.id not in wanted and not r.busy]
+        rows: list[WorkspaceRow] = []
+        for ws in shown:
+            row = by_id.get(ws.id)
+            if row is None and free:
+                row = free.pop(0)
+            if row is None:
+                row = WorkspaceRow(ws, now, style=self._style, callbacks=self._callbacks,
+                                   with_start=bool(self._offers_start))
             row.show(ws, now)
-        for ws in shown[len(self._rows):]:
-            self._rows.append(WorkspaceRow(self, ws, now, with_start=bool(self._offers_start)))
-        for row in self._rows[len(shown):]:
-            row.leave_question()
-        children: tuple[widgets.Widget, ...] = tuple(r.box for r in self._rows[:len(shown)])
-        if not children:
-            children = (self.empty,)
-        if self.rows_box.children != children:
-            self.rows_box.children = children
+            rows.append(row)
+        for row in self._rows:
+            if row not in rows:
+                row.leave_question()
+        self._rows = rows + [r for r in self._rows if r not in rows]
+        self._shown = rows
+        self.empty.value = EMPTY
+        self.rows_box.children = tuple(r.box for r in rows) or (self.empty,)
         self.page_label.value = f"page {self._page + 1} of {pages}"
         set_traits(self.prev_button, disabled=self._page == 0)
         set_traits(self.next_button, disabled=self._page >= pages - 1)
@@ -380,7 +428,7 @@ class WorkspacePanel(Displayable):
     def _render_summary(self) -> None:
         status = self.status_filter.value
         shown = len(self._visible_indices()) if status else 0
-        auto = self._delay if self.auto_toggle.value and self._started else None
+        auto = self.refresh_delay if self.auto_toggle.value and self._started else None
         self.header.show_summary(summary_html(self.total, status, shown, self._refreshed_at,
                                               self._paused, auto))
 
@@ -392,7 +440,7 @@ class WorkspacePanel(Displayable):
                 return
             stop = threading.Event()
             self._auto_stop = stop
-            self._delay = self.interval
+            self._backoff.reset()
             self._wake.clear()
             self._auto_thread = threading.Thread(target=self._auto_loop, args=(stop,),
                                                  name="exalsius-panel-refresh", daemon=True)
@@ -407,30 +455,33 @@ class WorkspacePanel(Displayable):
         join_thread(thread)
 
     def _auto_loop(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            self._wake.wait(self._delay)
-            self._wake.clear()
-            if stop.is_set():
-                return
-            try:
-                changed = self._refresh("auto")
-            except Exception as exc:  # a bug: show it, stop refreshing
-                self.errors.show_exception(exc, "Auto-refresh stopped")
-                changed = None
-            with self._lock:
-                if stop.is_set() or self._closed:
+        with own_client(self.client) as client:
+            while not stop.is_set():
+                self._wake.wait(self._backoff.delay())
+                self._wake.clear()
+                if stop.is_set():
                     return
-                if changed is None:
-                    self._paused = True
+                try:
+                    changed = self._refresh(client, "auto")
+                except Exception as exc:  # a bug: show it, stop refreshing
+                    self.errors.show_exception(exc, "Auto-refresh stopped")
+                    changed = None
+                with self._lock:
+                    if stop.is_set() or self._closed:
+                        return
+                    if changed is None:
+                        self._paused = True
+                        self._render_summary()
+                        return
+                    if changed:
+                        self._backoff.reset()
+                    else:
+                        self._backoff.quiet()
                     self._render_summary()
-                    return
-                self._delay = (self.interval if changed
-                               else min(self._delay * 1.5, self.max_interval))
-                self._render_summary()
 
     def _poke(self) -> None:
         """Refresh soon: reset the backoff and wake the auto-refresh thread."""
-        self._delay = self.interval
+        self._backoff.reset()
         self._wake.set()
 
     def _shutdown(self) -> None:
@@ -443,8 +494,8 @@ class WorkspacePanel(Displayable):
 
     def _on_refresh_click(self) -> None:
         self.errors.clear()
-        self.refresh()
-        self._delay = self.interval
+        self._backoff.reset()
+        self._jobs.run(self._refresh_in_background, "Could not list workspaces")
 
     def _turn(self, step: int) -> None:
         self.go_to_page(self._page + step)
@@ -463,75 +514,67 @@ class WorkspacePanel(Displayable):
         if self._quiet:
             return
         self._page = 0
-        self.refresh()
+        self._jobs.run(self._refresh_in_background, "Could not list workspaces")
 
     def _on_status_filter(self, change: dict[str, Any]) -> None:
         with self._lock:
             self._page = 0
             self._render_page()
 
-    def _run_action(self, row: WorkspaceRow, action: str, confirmed: bool) -> None:
-        """Send one action for a row's workspace and show the server's answer in the row."""
+    # -- actions ---------------------------------------------------------------------------
+
+    def _act(self, row: WorkspaceRow, action: str) -> None:
+        """A row asked for ``action`` (it is already busy): send it off the kernel thread."""
         ws = row.workspace
-        if ws is None or row.busy:
-            return
-        needs_confirm = action in ("stop", "delete")
-        button = {"stop": row.stop_button, "delete": row.delete_button,
-                  "start": row.start_button}[action]
-        if (needs_confirm and not confirmed) or button is None or button.disabled:
-            return
         self.errors.clear()
         with self._lock:
-            row.busy = True
-            row.leave_question()
             self._inflight += 1
             self._gen += 1
-            row.render()
+        self._jobs.run(lambda: self._perform(row, ws, action))
+
+    def _perform(self, row: WorkspaceRow, ws: Workspace, action: str) -> None:
+        """Send one action and show the server's answer in the row (a background job)."""
         result: Workspace | None = ws
-        gone = False
+        ok = False
         try:
-            result = self._perform(action, ws.id)
-            gone = result is None
-        except NotFoundError as exc:  # the server no longer has it: that is its answer
+            with own_client(self.client) as client:
+                try:
+                    result = self._send(client, action, ws.id)
+                    ok = True
+                except NotFoundError as exc:  # the server no longer has it: that is its answer
+                    self.errors.show_exception(exc, f"Could not {action} {ws.name}")
+                    result = None
+                except ExalsiusError as exc:
+                    self.errors.show_exception(exc, f"Could not {action} {ws.name}")
+                    result = _describe_quietly(client, ws.id) or ws
+        except Exception as exc:  # a bug: shown with its traceback, the row usable again
             self.errors.show_exception(exc, f"Could not {action} {ws.name}")
-            result, gone = None, True
-        except ExalsiusError as exc:
-            self.errors.show_exception(exc, f"Could not {action} {ws.name}")
-            result = self._describe_quietly(ws.id) or ws
         finally:
             with self._lock:
-                row.busy = False
                 self._inflight -= 1
                 self._gen += 1
-                if result is not None and row.workspace is not None \
-                        and row.workspace.id == ws.id:
-                    row.workspace = result
                 self._overrides[ws.id] = result
-                row.render()
+                self._held.add(ws.id)
+                if ok and action == "delete":
+                    self._deleted.add(ws.id)
+                row.finish(action, result, ok)
                 self._render_page()
-        if gone:
-            self.refresh()
-        self._poke()
+            self._backoff.reset()  # the next auto-refresh comes an interval from now
 
-    def _perform(self, action: str, workspace_id: str) -> Workspace | None:
-        """Call the client (the same calls the magics make), then describe the workspace."""
+    def _send(self, client: ExalsiusClient, action: str, workspace_id: str) -> Workspace | None:
+        """Call the client (the same calls the magics make); the workspace after, None if gone."""
         if action == "stop":
-            self.client.stop_workspace(workspace_id)
+            client.stop_workspace(workspace_id)
         elif action == "delete":
-            self.client.delete_workspace(workspace_id)
+            client.delete_workspace(workspace_id)
+            return None  # the server confirmed it: the row goes now, not when it is forgotten
         elif action == "start":
-            self.client.start_workspace(workspace_id)
+            client.start_workspace(workspace_id)
         else:
             raise ValueError(f"unknown action {action!r}")
         try:
-            return self.client.describe_workspace(workspace_id)
+            return client.describe_workspace(workspace_id)
         except NotFoundError:
-            return None
-
-    def _describe_quietly(self, workspace_id: str) -> Workspace | None:
-        try:
-            return self.client.describe_workspace(workspace_id)
-        except ExalsiusError:
             return None
 
     def _on_created(self, workspace_id: str) -> None:
@@ -544,8 +587,14 @@ class WorkspacePanel(Displayable):
         for p in old:
             p.close()
         progress.start()
-        self.refresh()
-        self._poke()
+        self._jobs.run(self._refresh_in_background, "Could not list workspaces")
 
 
-__all__ = ["WorkspacePanel", "WorkspaceRow"]
+def _describe_quietly(client: ExalsiusClient, workspace_id: str) -> Workspace | None:
+    try:
+        return client.describe_workspace(workspace_id)
+    except ExalsiusError:
+        return None
+
+
+__all__ = ["WorkspacePanel"]

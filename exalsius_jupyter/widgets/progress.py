@@ -10,55 +10,60 @@ import ipywidgets as widgets
 
 from ..api.client import ExalsiusClient
 from ..errors import ExalsiusError
-from ..render import access_html, access_text, cpu_memory, error_line, escape, short_id
-from ..watch import Tracked, WorkspaceWatcher
-from ._base import (
+from ..render import access_html, access_text, cpu_memory, duration, error_line, escape, short_id
+from ..watch import Backoff, Stage, Tracked, WorkspaceWatcher
+from .base import (
     ConfirmBar,
     Displayable,
     ErrorArea,
+    Guard,
+    Jobs,
     classed,
     guarded,
     join_thread,
+    own_client,
     set_traits,
     stop_at_exit,
     walk,
 )
+from .style import STYLESHEET, stage_class, stylesheet_widget
 
-STAGE_PERCENT = {"Submitted": 10, "Pending": 50, "Running": 100, "Failed": 100,
-                 "Stopped": 100, "Deleted": 100, "Timed out": 100, "Cancelled": 100}
-STAGE_STYLE = {"Submitted": "info", "Pending": "info", "Running": "success", "Failed": "danger",
-               "Stopped": "danger", "Deleted": "danger", "Timed out": "warning",
-               "Cancelled": ""}
-STAGE_COLOUR = {"Running": "#155724", "Failed": "#b00020", "Stopped": "#b00020",
-                "Deleted": "#b00020", "Timed out": "#8a5a00", "Cancelled": "#555"}
+STAGE_PERCENT = {Stage.SUBMITTED: 10, Stage.PENDING: 50, Stage.RUNNING: 100, Stage.FAILED: 100,
+                 Stage.STOPPED: 100, Stage.DELETED: 100, Stage.TIMED_OUT: 100,
+                 Stage.CANCELLED: 100}
+STAGE_BAR = {Stage.SUBMITTED: "info", Stage.PENDING: "info", Stage.RUNNING: "success",
+             Stage.FAILED: "danger", Stage.STOPPED: "danger", Stage.DELETED: "danger",
+             Stage.TIMED_OUT: "warning", Stage.CANCELLED: ""}
+FINISHED = frozenset({Stage.RUNNING, Stage.DELETED, Stage.CANCELLED})  # nothing left to cancel
+CANCELLED_FROM = frozenset({Stage.DELETED, Stage.SUBMITTED, Stage.PENDING})
 TICK = 1.0  # seconds between redraws of the elapsed time
 
 
-def format_elapsed(seconds: float) -> str:
-    """Elapsed time as "8 s" or "2 min 05 s"."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    return f"{seconds // 60} min {seconds % 60:02d} s"
+def elapsed_text(seconds: float) -> str:
+    """Elapsed time as "8 s" or "2 min 05 s" (the one duration format, to the second)."""
+    return duration(seconds, parts=2)
 
 
 class ProgressRow:
     """One tracked workspace: name, stage, bar, elapsed time, access link and Cancel."""
 
-    def __init__(self, owner: CreationProgress, workspace_id: str) -> None:
-        self._owner = owner
+    def __init__(self, workspace_id: str, *, guard: Guard,
+                 on_cancel: Callable[[ProgressRow], None]) -> None:
         self.workspace_id = workspace_id
-        self.lock = threading.Lock()
+        self._on_cancel = on_cancel
+        self._lock = threading.RLock()
+        self.title = workspace_id  # the name, once the server told it
         self.busy = False
         self.cancelled = False
         self.reason: str | None = None
         self.name = classed(widgets.HTML(value=f"<b>{escape(short_id(workspace_id))}</b>",
                                          layout=widgets.Layout(width="180px")),
                             "exls-progress-name")
-        self.stage = classed(widgets.Label(value="Submitted",
+        self.stage = classed(widgets.Label(value=Stage.SUBMITTED.value,
                                            layout=widgets.Layout(width="100px")),
                              "exls-progress-stage")
-        self.bar = classed(widgets.IntProgress(value=STAGE_PERCENT["Submitted"], min=0, max=100,
+        self.bar = classed(widgets.IntProgress(value=STAGE_PERCENT[Stage.SUBMITTED], min=0,
+                                               max=100,
                                                bar_style="info",
                                                layout=widgets.Layout(width="220px")),
                            "exls-progress-bar")
@@ -77,7 +82,6 @@ class ProgressRow:
             [self.name, self.stage, self.bar, self.elapsed, self.access, self.cancel_button],
             layout=widgets.Layout(align_items="center"))
         self.box = classed(widgets.VBox([self.line, self.detail]), "exls-progress-row")
-        guard = owner._guard
         self.cancel_button.on_click(guard(lambda _b: self.ask()))
         self._confirm.yes.on_click(guard(lambda _b: self._on_confirm()))
         self._confirm.no.on_click(guard(lambda _b: self._leave_question()))
@@ -97,65 +101,64 @@ class ProgressRow:
         """The confirmation question currently shown ("" when none)."""
         return self._confirm.label.value if self.asking else ""
 
-    def stage_name(self, t: Tracked) -> str:
+    def stage_name(self, t: Tracked) -> Stage:
         """The stage shown: the watcher's, or Cancelled after a confirmed Cancel."""
-        if self.cancelled and (t.done or t.stage in ("Deleted", "Submitted", "Pending")):
-            return "Cancelled"
+        if self.cancelled and (t.done or t.stage in CANCELLED_FROM):
+            return Stage.CANCELLED
         return t.stage
 
     def render(self, t: Tracked, now: float) -> None:
         """Bring the row's widgets in line with what the watcher knows."""
-        stage = self.stage_name(t)
-        name = t.name if t.workspace else short_id(t.workspace_id)
-        set_traits(self.name, value=f'<b title="{escape(t.workspace_id)}">{escape(name)}</b>')
-        label = "cancelling…" if self.busy else stage
-        set_traits(self.stage, value=label)
-        set_traits(self.bar, value=STAGE_PERCENT.get(stage, 50),
-                   bar_style=STAGE_STYLE.get(stage, "info"))
-        set_traits(self.elapsed, value=format_elapsed(t.elapsed(now)))
-        ws = t.workspace
-        access = access_html(ws.access_information) if stage == "Running" and ws else ""
-        set_traits(self.access, value=access)
-        set_traits(self.detail, value=self._detail_html(t, stage))
-        finished = stage in ("Running", "Deleted", "Cancelled")
-        set_traits(self.cancel_button, disabled=self.busy or finished)
-        if self.asking and (finished or self.busy):
-            self._leave_question()
+        with self._lock:
+            stage = self.stage_name(t)
+            self.title = t.name
+            name = t.name if t.workspace else short_id(t.workspace_id)
+            self.name.value = (f'<b title="{escape(name)} ({escape(t.workspace_id)})">'
+                               f"{escape(name)}</b>")
+            self.stage.value = "cancelling…" if self.busy else stage.value
+            set_traits(self.bar, value=STAGE_PERCENT.get(stage, 50),
+                       bar_style=STAGE_BAR.get(stage, "info"))
+            self.elapsed.value = elapsed_text(t.elapsed(now))
+            ws = t.workspace
+            self.access.value = (access_html(ws.access_information)
+                                 if stage is Stage.RUNNING and ws else "")
+            self.detail.value = self._detail_html(t, stage)
+            finished = stage in FINISHED
+            self.cancel_button.disabled = self.busy or finished
+            if self.asking and (finished or self.busy):
+                self._leave_question()
 
-    def _detail_html(self, t: Tracked, stage: str) -> str:
+    def _detail_html(self, t: Tracked, stage: Stage) -> str:
         ws = t.workspace
-        colour = STAGE_COLOUR.get(stage)
-        if stage == "Failed" and ws is not None:
+        if stage is Stage.FAILED and ws is not None:
             text = (f"FAILED: asked for {ws.resources.gpus} GPUs, {cpu_memory(ws)} on cluster "
                     f"{short_id(ws.cluster_id)}")
             if self.reason:
                 text += f" — {self.reason}"
-        elif stage == "Timed out":
+        elif stage is Stage.TIMED_OUT:
             status = t.status.value if t.status else "not seen yet"
-            text = (f"Timed out after {format_elapsed(t.elapsed(t.finished or 0))}: still "
+            text = (f"Timed out after {elapsed_text(t.elapsed(t.finished or 0))}: still "
                     f"{status}; it was not RUNNING in time (not a success)")
-        elif stage in ("Stopped", "Deleted"):
-            text = f"{stage.upper()} before it was RUNNING"
-        elif stage == "Cancelled":
+        elif stage in (Stage.STOPPED, Stage.DELETED):
+            text = f"{stage.value.upper()} before it was RUNNING"
+        elif stage is Stage.CANCELLED:
             text = "Cancelled: the workspace was deleted"
         else:
             return ""
-        return (f'<div class="exls-detail-text" style="color:{colour};font-size:12px;'
-                f'margin-left:4px" title="{escape(text)}">'
+        return (f'<div class="exls-detail-text {stage_class(stage)}" title="{escape(text)}">'
                 f"{escape(text)}</div>")
 
     def ask(self) -> None:
         """Show "Delete NAME? Confirm / Keep" in place of the Cancel button."""
-        with self._owner._lock:
+        with self._lock:
             if self.busy or self.cancel_button.disabled:
                 return
-            t = self._owner.watcher.tracked[self.workspace_id]
-            self._confirm.ask(f"Delete {t.name}?", "delete", self.workspace_id)
+            self._confirm.ask(f"Delete {self.title}?", "delete", self.workspace_id)
             self.asking = True
             self.line.children = (*self.line.children[:-1], *self._confirm.children)
 
     def _leave_question(self) -> None:
-        with self._owner._lock:
+        with self._lock:
             self._confirm.take(None)
             if self.asking:
                 self.asking = False
@@ -163,14 +166,14 @@ class ProgressRow:
                                       self.cancel_button)
 
     def _on_confirm(self) -> None:
-        if self._confirm.take(self.workspace_id) is None:
-            return
-        if not self.lock.acquire(blocking=False):
-            return
-        try:
-            self._owner._cancel(self)
-        finally:
-            self.lock.release()
+        with self._lock:
+            if self._confirm.take(self.workspace_id) is None or self.busy:
+                return
+            self.busy = True  # set on the clicking thread: a second click finds it
+            self.stage.value = "cancelling…"
+            self.cancel_button.disabled = True
+            self._leave_question()
+        self._on_cancel(self)
 
     def close(self) -> None:
         """Close the row's widgets."""
@@ -180,10 +183,18 @@ class ProgressRow:
         self._button_layout.close()
 
 
-
-
 class CreationProgress(Displayable):
-    """Watch new workspaces come up (Submitted → Pending → Running) without blocking the kernel."""
+    """Watch new workspaces come up (Submitted → Pending → Running) without blocking the kernel.
+
+    Args:
+        workspace_ids: the workspaces to watch (one id or several; repeats are ignored).
+        client: the client to use; default the kernel's (``session.get_client()``). The polling
+            thread and Cancel each work on their own ``client.clone()``.
+        timeout: seconds until a workspace that is not RUNNING counts as timed out.
+        interval: seconds between polls while something changes.
+        max_interval: the longest pause between polls (the backoff's cap).
+        on_done: called (from the polling thread) once every workspace has ended.
+    """
 
     def __init__(
         self,
@@ -205,7 +216,8 @@ class CreationProgress(Displayable):
 
             client = get_client()
         self.client = client
-        self.watcher = WorkspaceWatcher(client, ids, timeout=timeout, interval=interval,
+        # The watcher polls from the polling thread only: it gets a client of its own.
+        self.watcher = WorkspaceWatcher(client.clone(), ids, timeout=timeout, interval=interval,
                                         max_interval=max_interval)
         self._on_done = on_done
         self._lock = threading.RLock()
@@ -218,11 +230,13 @@ class CreationProgress(Displayable):
         self._crashed = False
         self.errors = ErrorArea()
         self._guard = guarded(self.errors)
+        self._jobs = Jobs("exalsius-progress-cancel", self.errors)
         self.status = classed(widgets.HTML(value=""), "exls-progress-status")
-        self.rows = {wid: ProgressRow(self, wid) for wid in ids}
+        self.rows = {wid: ProgressRow(wid, guard=self._guard, on_cancel=self._cancel)
+                     for wid in ids}
         self.widget = classed(widgets.VBox(
-            [self.status, *[r.box for r in self.rows.values()], *self.errors.widgets()]),
-            "exls-progress")
+            [stylesheet_widget(), self.status, *[r.box for r in self.rows.values()],
+             *self.errors.widgets()]), "exls-progress")
         stop_at_exit(self)
         self._render()
 
@@ -256,12 +270,12 @@ class CreationProgress(Displayable):
         """Block until polling has finished (or ``timeout`` seconds passed); the outcomes."""
         self.start()
         deadline = None if timeout is None else time.monotonic() + timeout
-        thread = self._thread
-        while thread is not None and thread.is_alive():
-            left = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
-            if left <= 0:
-                break
-            thread.join(left)
+        for thread in (self._thread, *self._jobs.threads()):
+            while thread is not None and thread.is_alive():
+                left = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+                if left <= 0:
+                    break
+                thread.join(left)
         return self.watcher.tracked
 
     def close(self) -> None:
@@ -273,6 +287,8 @@ class CreationProgress(Displayable):
         self._stop.set()
         self._wake.set()
         join_thread(self._thread)
+        self._jobs.join()
+        self.watcher.client.close()
         for row in self.rows.values():
             row.close()
         for w in list(walk(self.widget)):
@@ -285,15 +301,14 @@ class CreationProgress(Displayable):
         rows = []
         for wid, t in self.watcher.tracked.items():
             stage = self.rows[wid].stage_name(t)
-            colour = STAGE_COLOUR.get(stage, "#0b5394")
             access = access_html(t.workspace.access_information) \
-                if stage == "Running" and t.workspace else ""
-            rows.append(f'<tr><td><b>{escape(t.name)}</b></td>'
-                        f'<td style="color:{colour}">{escape(stage)}</td>'
-                        f"<td>{escape(format_elapsed(t.elapsed(now)))}</td><td>{access}</td></tr>")
-        return (f'<table class="exls-progress-table"><thead><tr><th>Workspace</th><th>Stage</th>'
-                f"<th>Elapsed</th><th>Access</th></tr></thead><tbody>{''.join(rows)}</tbody>"
-                "</table>")
+                if stage is Stage.RUNNING and t.workspace else ""
+            rows.append(f"<tr><td><b>{escape(t.name)}</b></td>"
+                        f'<td class="{stage_class(stage)}">{escape(stage.value)}</td>'
+                        f"<td>{escape(elapsed_text(t.elapsed(now)))}</td><td>{access}</td></tr>")
+        return (f'<table class="exls-progress-table">{STYLESHEET}<thead><tr><th>Workspace</th>'
+                f"<th>Stage</th><th>Elapsed</th><th>Access</th></tr></thead>"
+                f"<tbody>{''.join(rows)}</tbody></table>")
 
     def __repr__(self) -> str:
         now = self.watcher.clock()
@@ -301,8 +316,8 @@ class CreationProgress(Displayable):
         for wid, t in self.watcher.tracked.items():
             stage = self.rows[wid].stage_name(t)
             access = access_text(t.workspace.access_information) \
-                if stage == "Running" and t.workspace else ""
-            line = f"  {t.name}  {stage}  {format_elapsed(t.elapsed(now))}"
+                if stage is Stage.RUNNING and t.workspace else ""
+            line = f"  {t.name}  {stage.value}  {elapsed_text(t.elapsed(now))}"
             lines.append(f"{line}  {access}" if access else line)
         return "\n".join(lines)
 
@@ -311,7 +326,7 @@ class CreationProgress(Displayable):
     def _loop(self) -> None:
         w = self.watcher
         next_poll = w.clock()
-        failures = 0
+        failing = Backoff(w.interval, w.max_interval, factor=2.0)  # errors that are not transient
         try:
             while not self._stop.is_set():
                 if self._poll_now or w.clock() >= next_poll:
@@ -321,13 +336,12 @@ class CreationProgress(Displayable):
                         w.poll()
                         if w.requests != asked:  # the deadline tick asks nothing: keep the error
                             self._error = w.last_error
-                        failures = 0
+                        failing.reset()
                         delay = w.next_delay()
                     except ExalsiusError as exc:  # not transient (e.g. 401): keep trying, slower
                         self._error = exc
-                        failures += 1
-                        delay = min(w.interval * 2 ** failures, w.max_interval,
-                                    max(0.0, w.deadline - w.clock()))
+                        failing.quiet()
+                        delay = min(failing.delay(), max(0.0, w.deadline - w.clock()))
                     self._find_reasons()
                     next_poll = w.clock() + delay
                 if self._stop.is_set():
@@ -341,6 +355,7 @@ class CreationProgress(Displayable):
             self._crashed = True
             self.errors.show_exception(exc, "Polling stopped")
         finally:
+            w.client.close()  # this thread's own session; a later use opens a new connection
             if not self._closed:
                 self._render()
         if self._on_done is not None and w.done and not self._closed:
@@ -351,15 +366,16 @@ class CreationProgress(Displayable):
 
     def _find_reasons(self) -> None:
         """For a newly FAILED workspace, fetch what the server's logs say (when it has logs)."""
+        client = self.watcher.client  # the polling thread's own
         for wid, t in self.watcher.tracked.items():
             row = self.rows[wid]
-            if t.stage != "Failed" or row.reason is not None:
+            if t.stage is not Stage.FAILED or row.reason is not None:
                 continue
             row.reason = ""
             try:
-                if not self.client.offers("logs"):
+                if not client.offers("logs"):
                     continue
-                records = self.client.workspace_logs(wid, limit=200)
+                records = client.workspace_logs(wid, limit=200)
             except ExalsiusError:
                 continue
             messages = [str(r.get("log_message") or r.get("message") or "") for r in records
@@ -375,7 +391,7 @@ class CreationProgress(Displayable):
             now = self.watcher.clock()
             for wid, t in self.watcher.tracked.items():
                 self.rows[wid].render(t, now)
-            set_traits(self.status, value=self._status_html())
+            self.status.value = self._status_html()
 
     def _status_html(self) -> str:
         tracked = list(self.watcher.tracked.values())
@@ -383,44 +399,48 @@ class CreationProgress(Displayable):
         noun = "workspace" if n == 1 else "workspaces"
         stages = [self.rows[t.workspace_id].stage_name(t) for t in tracked]
         if self.watcher.done:
-            if all(s == "Running" for s in stages):
-                return f'<span style="color:#155724">✔ {n} {noun} RUNNING</span>'
-            counts: dict[str, int] = {}
+            if all(s is Stage.RUNNING for s in stages):
+                return f'<span class="exls-tone-ok">✔ {n} {noun} RUNNING</span>'
+            counts: dict[Stage, int] = {}
             for s in stages:
                 counts[s] = counts.get(s, 0) + 1
-            summary = ", ".join(f"{c} {s.lower()}" for s, c in counts.items())
+            summary = ", ".join(f"{c} {s.value.lower()}" for s, c in counts.items())
             if self._error is not None:  # why it never saw them: the last error, not lost
                 summary += f"; last error: {error_line(self._error)}"
-            return f'<span style="color:#b00020">Finished: {escape(summary)}</span>'
+            return f'<span class="exls-tone-error">Finished: {escape(summary)}</span>'
         if self._crashed:
-            return '<span style="color:#b00020">Stopped watching after an unexpected error</span>'
+            return '<span class="exls-tone-error">Stopped watching after an unexpected error</span>'
         if self._closed or self._stop.is_set():
             return "Stopped watching."
         if self._error is not None:
-            return (f'<span style="color:#8a5a00">retrying… '
+            return (f'<span class="exls-tone-warning">retrying… '
                     f"({escape(error_line(self._error))})</span>")
         waiting = sum(1 for t in tracked if not t.done)
         if waiting == n:
             return f"Waiting for {n} {noun} to be RUNNING…"
         return f"Waiting for {waiting} of {n} {noun} to be RUNNING…"
 
+    # -- cancel ----------------------------------------------------------------------------
+
     def _cancel(self, row: ProgressRow) -> None:
-        """Delete a tracked workspace after its confirmation; the poller then sees it go."""
-        with self._lock:
-            row.busy = True
-            self._render_row(row)
+        """A row's Cancel was confirmed (the row is busy): delete off the kernel thread."""
+        self._jobs.run(lambda: self._delete(row))
+
+    def _delete(self, row: ProgressRow) -> None:
+        """Delete a tracked workspace (a background job); the poller then sees it go."""
         try:
-            self.client.delete_workspace(row.workspace_id)
+            with own_client(self.client) as client:
+                client.delete_workspace(row.workspace_id)
             row.cancelled = True
         except ExalsiusError as exc:
-            self.errors.show_exception(exc, f"Could not delete {row.workspace_id}")
+            self.errors.show_exception(exc, f"Could not delete {row.title}")
         finally:
             with self._lock:
                 row.busy = False
                 self._render_row(row)
-                set_traits(self.status, value=self._status_html())
-        self._poll_now = True
-        self._wake.set()
+                self.status.value = self._status_html()
+            self._poll_now = True
+            self._wake.set()
 
     def _render_row(self, row: ProgressRow) -> None:
         if not self._closed:
@@ -432,4 +452,4 @@ class CreationProgress(Displayable):
         self._wake.set()
 
 
-__all__ = ["CreationProgress", "ProgressRow", "format_elapsed"]
+__all__ = ["CreationProgress", "ProgressRow", "elapsed_text"]

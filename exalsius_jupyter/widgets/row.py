@@ -1,122 +1,150 @@
-"""One row of the WorkspacePanel: a workspace's cells, its action buttons and their confirmation."""
+"""One row of the workspaces table: a workspace's cells, its action buttons and their question.
+
+A row is a component: it gets its style objects and its callbacks, and knows nothing of the panel.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ipywidgets as widgets
 
 from ..model.workspace import Workspace, WorkspaceStatus
 from ..render import workspace_row_html
-from ._base import ConfirmBar, classed, set_traits
-
-if TYPE_CHECKING:
-    from .panel import WorkspacePanel
+from .base import ConfirmBar, Guard, classed, set_traits
+from .style import RowStyle
 
 STOPPABLE = frozenset({WorkspaceStatus.PENDING, WorkspaceStatus.RUNNING})
 STARTABLE = frozenset({WorkspaceStatus.STOPPED})
+CONFIRMED = frozenset({"stop", "delete"})  # the actions that need a confirmation
 WORKING = "working…"
-BUTTON_PX = 72
-DELETE_BUTTON_PX = 88
+_VERBS = {"stop": ("Stop", "Stopping", "Stopped"), "delete": ("Delete", "Deleting", "Deleted"),
+          "start": ("Start", "Starting", "Started")}
+
+
+@dataclass(frozen=True)
+class RowCallbacks:
+    """What a row calls: each action gets the row (already marked busy), ``on_ask`` nothing."""
+
+    on_stop: Callable[[WorkspaceRow], None]
+    on_delete: Callable[[WorkspaceRow], None]
+    on_start: Callable[[WorkspaceRow], None]
+    on_ask: Callable[[], None]
+    guard: Guard
 
 
 class WorkspaceRow:
-    """One reusable table row: the read-only cells in one HTML and the action buttons."""
+    """One reusable table row: the read-only cells in one HTML, the buttons and a question line.
 
-    def __init__(self, panel: WorkspacePanel, ws: Workspace, now: datetime,
-                 with_start: bool) -> None:
-        self._panel = panel
-        self.lock = threading.Lock()
-        self.workspace: Workspace | None = ws
+    Args:
+        ws: the workspace shown first.
+        now: the time ages and expiries are counted from.
+        style: the layout and style objects shared by every row.
+        callbacks: the actions and the error guard for the buttons.
+        with_start: whether the row has a Start button (the server offers start).
+    """
+
+    def __init__(self, ws: Workspace, now: datetime, *, style: RowStyle,
+                 callbacks: RowCallbacks, with_start: bool) -> None:
+        self._style = style
+        self._callbacks = callbacks
+        self._lock = threading.RLock()
+        self.workspace: Workspace = ws
         self.busy = False
-        self._now: datetime | None = now
-        self._confirm: ConfirmBar | None = None
-        self._confirm_line: widgets.HBox | None = None
         self.asking = False
+        self._now = now
+        self._line_shown = False
         # Each widget is created with its first state: no update message follows its creation.
         state = self._state()
-        self.cells = widgets.HTML(value=state["cells"], layout=panel._cells_layout,
-                                  style=panel._html_style, _dom_classes=("exls-cells-widget",))
-        bsty = panel._button_style
-        self.stop_button = widgets.Button(description="Stop", icon="stop",
-                                          layout=panel._button_layout, style=bsty,
-                                          _dom_classes=("exls-stop",), **state["stop"])
+        guard = callbacks.guard
+        self.cells = widgets.HTML(value=state["cells"], layout=style.cells, style=style.html,
+                                  _dom_classes=("exls-cells-widget",))
+        self.stop_button = widgets.Button(description="Stop", icon="stop", layout=style.button,
+                                          style=style.button_style, _dom_classes=("exls-stop",),
+                                          **state["stop"])
         self.delete_button = widgets.Button(description="Delete", icon="trash",
-                                            button_style="danger", layout=panel._delete_layout,
-                                            style=bsty, _dom_classes=("exls-delete",),
-                                            **state["delete"])
+                                            button_style="danger", layout=style.delete,
+                                            style=style.button_style,
+                                            _dom_classes=("exls-delete",), **state["delete"])
         self.start_button: widgets.Button | None = None
         if with_start:
             self.start_button = self._make_start(state["start"])
-        guard = panel._guard
         self.stop_button.on_click(guard(lambda _b: self.ask("stop")))
         self.delete_button.on_click(guard(lambda _b: self.ask("delete")))
-        self.box = widgets.HBox(self._normal_children(), layout=panel._row_layout,
-                                _dom_classes=("exls-row",))
+        self._confirm = ConfirmBar(style.button)
+        self._confirm.yes.on_click(guard(lambda _b: self._on_confirm()))
+        self._confirm.no.on_click(guard(lambda _b: self.leave_question()))
+        self.confirm_line = classed(widgets.HBox(self._confirm.children, layout=style.confirm),
+                                    "exls-confirm-line")
+        self.box = widgets.HBox(self._children(), layout=style.row, _dom_classes=("exls-row",))
 
     # -- widgets ---------------------------------------------------------------------------
 
     @property
-    def confirm_button(self) -> widgets.Button | None:
-        """The Confirm button of the inline confirmation (None until one was asked)."""
-        return self._confirm.yes if self._confirm else None
+    def confirm_button(self) -> widgets.Button:
+        """The Confirm button of the inline question."""
+        return self._confirm.yes
 
     @property
-    def cancel_button(self) -> widgets.Button | None:
-        """The Cancel button of the inline confirmation (None until one was asked)."""
-        return self._confirm.no if self._confirm else None
+    def cancel_button(self) -> widgets.Button:
+        """The Cancel button of the inline question."""
+        return self._confirm.no
 
     @property
     def question(self) -> str:
         """The confirmation question currently shown ("" when none)."""
-        return self._confirm.label.value if self._confirm and self.asking else ""
+        return self._confirm.label.value if self.asking else ""
+
+    @property
+    def line_text(self) -> str:
+        """What the question line shows: a question, the action under way or its outcome."""
+        return self._confirm.label.value if self._line_shown else ""
 
     def _make_start(self, state: dict[str, Any]) -> widgets.Button:
-        p = self._panel
-        button = widgets.Button(description="Start", icon="play", layout=p._button_layout,
-                                style=p._button_style, _dom_classes=("exls-start",), **state)
-        button.on_click(p._guard(lambda _b: self.run("start")))
+        button = widgets.Button(description="Start", icon="play", layout=self._style.button,
+                                style=self._style.button_style, _dom_classes=("exls-start",),
+                                **state)
+        button.on_click(self._callbacks.guard(lambda _b: self.run("start")))
         return button
 
     def add_start(self) -> None:
         """Give the row a Start button (the server offers start)."""
-        if self.start_button is not None:
-            return
-        self.start_button = self._make_start(self._state()["start"])
-        if not self.asking:
-            self.box.children = self._normal_children()
+        with self._lock:
+            if self.start_button is None:
+                self.start_button = self._make_start(self._state()["start"])
+                self.box.children = self._children()
 
-    def _normal_children(self) -> tuple[widgets.Widget, ...]:
+    def _children(self) -> tuple[widgets.Widget, ...]:
         buttons = [self.start_button] if self.start_button is not None else []
-        return (self.cells, *buttons, self.stop_button, self.delete_button)
+        line = [self.confirm_line] if self._line_shown else []
+        return (self.cells, *buttons, self.stop_button, self.delete_button, *line)
 
     def close(self) -> None:
-        """Close the row's widgets."""
+        """Close the row's widgets (not the shared style objects)."""
         for w in (self.cells, self.stop_button, self.delete_button, self.start_button,
-                  self.box):
+                  self.confirm_line, self.box):
             if w is not None:
                 w.close()
-        if self._confirm:
-            self._confirm.close()
-        if self._confirm_line:
-            self._confirm_line.close()
+        self._confirm.close()
 
     # -- state -----------------------------------------------------------------------------
 
     def show(self, ws: Workspace, now: datetime) -> None:
-        """Bind the row to ``ws`` and render it (traits change only when values do)."""
-        if self.workspace is None or self.workspace.id != ws.id:
-            self._cancel_question()
-        self.workspace, self._now = ws, now
-        self.render()
+        """Bind the row to ``ws`` and render it; another workspace drops the question line."""
+        with self._lock:
+            if ws.id != self.workspace.id:
+                self._drop_line()
+            self.workspace, self._now = ws, now
+            self.render()
 
     def _state(self) -> dict[str, Any]:
         """What the cells and buttons show for the bound workspace."""
-        ws = self.workspace
-        assert ws is not None
-        status, busy = ws.workspace_status, self.busy
+        ws, busy = self.workspace, self.busy
+        status = ws.workspace_status
         return {
             "cells": workspace_row_html(ws, self._now, WORKING if busy else ""),
             "stop": {"disabled": busy or status not in STOPPABLE,
@@ -131,68 +159,106 @@ class WorkspaceRow:
 
     def render(self) -> None:
         """Bring cells and button states in line with the bound workspace."""
-        if self.workspace is None:
-            return
-        state = self._state()
-        if self.cells.value != state["cells"]:
+        with self._lock:
+            state = self._state()
             self.cells.value = state["cells"]
-        set_traits(self.stop_button, **state["stop"])
-        set_traits(self.delete_button, **state["delete"])
-        if self.start_button is not None:
-            set_traits(self.start_button, **state["start"])
-        if self._confirm is not None and self.asking:
-            set_traits(self._confirm.yes, disabled=self.busy)
+            set_traits(self.stop_button, **state["stop"])
+            set_traits(self.delete_button, **state["delete"])
+            if self.start_button is not None:
+                set_traits(self.start_button, **state["start"])
 
-    # -- actions ---------------------------------------------------------------------------
+    def _button(self, action: str) -> widgets.Button | None:
+        return {"stop": self.stop_button, "delete": self.delete_button,
+                "start": self.start_button}[action]
+
+    # -- the question line -----------------------------------------------------------------
 
     def ask(self, action: str) -> None:
-        """Show the inline confirmation for ``action`` ("stop" or "delete")."""
-        with self._panel._lock:
-            ws = self.workspace
-            button = self.stop_button if action == "stop" else self.delete_button
-            if ws is None or self.busy or button.disabled:
+        """Show the inline question for ``action`` ("stop" or "delete"), naming this workspace."""
+        with self._lock:
+            button = self._button(action)
+            if self.busy or button is None or button.disabled:
                 return
-            self._panel.errors.clear()
-            if self._confirm is None:
-                p = self._panel
-                self._confirm = ConfirmBar(p._button_layout)
-                self._confirm.yes.on_click(p._guard(lambda _b: self._on_confirm()))
-                self._confirm.no.on_click(p._guard(lambda _b: self._cancel_question()))
-                self._confirm_line = classed(widgets.HBox(self._confirm.children,
-                                                          layout=p._confirm_layout),
-                                             "exls-confirm-line")
-            verb = "Stop" if action == "stop" else "Delete"
-            self._confirm.ask(f"{verb} {ws.name}?", action, ws.id, danger=action == "delete")
+            verb = _VERBS[action][0]
+            self._confirm.ask(f"{verb} {self.workspace.name}?", action, self.workspace.id,
+                              danger=action == "delete")
+            set_traits(self._confirm.yes, disabled=False, layout=self._style.button)
+            set_traits(self._confirm.no, disabled=False, layout=self._style.button)
             self.asking = True
-            self.box.children = (*self._normal_children(), self._confirm_line)
+            self._show_line()
+        self._callbacks.on_ask()
 
-    def _cancel_question(self) -> None:
-        with self._panel._lock:
-            if self._confirm is not None:
-                self._confirm.take(None)
+    def leave_question(self) -> None:
+        """Drop an open question (a line that reports an action stays until ``settle``)."""
+        with self._lock:
+            self._confirm.take(None)
             if self.asking:
                 self.asking = False
-                self.box.children = self._normal_children()
+                self._drop_line()
+
+    def settle(self) -> None:
+        """Drop the line that reported a finished action (a new list has been shown)."""
+        with self._lock:
+            if not self.asking and not self.busy:
+                self._drop_line()
+
+    def _show_line(self) -> None:
+        self._line_shown = True
+        self.box.children = self._children()
+
+    def _drop_line(self) -> None:
+        self._confirm.take(None)
+        self.asking = False
+        if self._line_shown:
+            self._line_shown = False
+            self.box.children = self._children()
 
     def _on_confirm(self) -> None:
-        if self._confirm is None or self.workspace is None:
-            return
-        action = self._confirm.take(self.workspace.id)
+        with self._lock:
+            action = self._confirm.take(self.workspace.id)
         if action is not None:
             self.run(action, confirmed=True)
 
-    def run(self, action: str, *, confirmed: bool = False) -> None:
-        """Send ``action`` for the bound workspace: at most one request in flight per row."""
-        if not self.lock.acquire(blocking=False):
-            return
-        try:
-            self._panel._run_action(self, action, confirmed)
-        finally:
-            self.lock.release()
+    # -- actions ---------------------------------------------------------------------------
 
-    def leave_question(self) -> None:
-        """Drop any open confirmation and show the action buttons again."""
-        self._cancel_question()
+    def run(self, action: str, *, confirmed: bool = False) -> bool:
+        """Mark the row busy and hand ``action`` to its callback; at most one at a time.
+
+        Stop and Delete need ``confirmed``. The question line stays where it is, saying what is
+        under way, so nothing below the row moves while the user may still be clicking.
+        """
+        with self._lock:
+            button = self._button(action)
+            if self.busy or button is None or button.disabled:
+                return False
+            if action in CONFIRMED and not confirmed:
+                return False
+            self.busy = True
+            self.asking = False
+            self._confirm.take(None)
+            if self._line_shown:
+                self._confirm.label.value = f"{_VERBS[action][1]} {self.workspace.name}…"
+                set_traits(self._confirm.yes, disabled=True)
+                set_traits(self._confirm.no, disabled=True)
+            self.render()
+        callback = {"stop": self._callbacks.on_stop, "delete": self._callbacks.on_delete,
+                    "start": self._callbacks.on_start}[action]
+        callback(self)
+        return True
+
+    def finish(self, action: str, ws: Workspace | None, ok: bool) -> None:
+        """The action's answer: show ``ws`` (None: the workspace is gone) and the outcome."""
+        with self._lock:
+            name = self.workspace.name
+            self.busy = False
+            if ws is not None and ws.id == self.workspace.id:
+                self.workspace = ws
+            if self._line_shown and not self.asking:
+                self._confirm.label.value = (f"{_VERBS[action][2]} {name}" if ok
+                                             else f"Could not {action} {name}")
+                set_traits(self._confirm.yes, layout=self._style.hidden)
+                set_traits(self._confirm.no, layout=self._style.hidden)
+            self.render()
 
 
-__all__ = ["BUTTON_PX", "DELETE_BUTTON_PX", "STARTABLE", "STOPPABLE", "WORKING", "WorkspaceRow"]
+__all__ = ["CONFIRMED", "STARTABLE", "STOPPABLE", "WORKING", "RowCallbacks", "WorkspaceRow"]

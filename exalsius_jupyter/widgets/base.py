@@ -1,4 +1,4 @@
-"""Helpers shared by the widgets: classes, display bundles, error capture, shutdown."""
+"""Helpers shared by the widgets: classes, display bundles, error capture, background jobs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import atexit
 import contextlib
 import functools
 import threading
+import time
 import traceback
 import weakref
 from collections.abc import Callable, Iterator
@@ -28,31 +29,18 @@ def classed(widget: W, *classes: str) -> W:
 
 
 def set_traits(widget: widgets.Widget, **traits: Any) -> None:
-    """Set only the traits whose values differ, in one sync message."""
-    changed = {k: v for k, v in traits.items() if getattr(widget, k) != v}
-    if not changed:
-        return
+    """Set several traits in one sync message (traitlets itself skips values that are equal)."""
     with widget.hold_sync():
-        for k, v in changed.items():
-            setattr(widget, k, v)
-
-
-def mime_bundle(widget: widgets.Widget, text: str, html: str) -> dict[str, Any]:
-    """One display bundle: the live widget view plus HTML and text fallbacks."""
-    bundle: dict[str, Any] = {"text/plain": text, "text/html": html}
-    if widget.model_id:
-        bundle["application/vnd.jupyter.widget-view+json"] = {
-            "version_major": 2,
-            "version_minor": 0,
-            "model_id": widget.model_id,
-        }
-    return bundle
+        for name, value in traits.items():
+            setattr(widget, name, value)
 
 
 class Displayable:
-    """One display bundle (widget view, HTML, text), like dask's ``Cluster._ipython_display_``.
+    """One display bundle: the widget's own (from ipywidgets) plus HTML and text fallbacks.
 
-    Subclasses provide ``widget``, ``start()``, ``_repr_html_()`` and ``__repr__``.
+    As dask.distributed's ``Cluster._ipython_display_`` does: the widget-view part comes from
+    ``widget._repr_mimebundle_()``, so it follows ipywidgets' protocol. Subclasses provide
+    ``widget``, ``start()``, ``_repr_html_()`` and ``__repr__``.
     """
 
     widget: widgets.Widget
@@ -66,7 +54,10 @@ class Displayable:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         self.start()
-        return mime_bundle(self.widget, repr(self), self._repr_html_())
+        bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
+        bundle["text/plain"] = repr(self)
+        bundle["text/html"] = self._repr_html_()
+        return bundle
 
     def _ipython_display_(self, **kwargs: Any) -> None:
         from IPython.display import display
@@ -217,13 +208,80 @@ def join_thread(thread: threading.Thread | None, timeout: float = JOIN_TIMEOUT) 
         thread.join(timeout)
 
 
+class Jobs:
+    """Runs each job on its own daemon thread, off the kernel thread; knows which still run.
+
+    A job should catch and show its own errors; one that escapes is shown in ``errors`` (if
+    given).
+    """
+
+    def __init__(self, name: str, errors: ErrorArea | None = None) -> None:
+        self.name = name
+        self._errors = errors
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def run(self, job: Callable[[], Any], action: str = "Unexpected error") -> threading.Thread:
+        """Start ``job`` now on a new daemon thread and return the thread."""
+        target = guarded(self._errors, action)(job) if self._errors is not None else job
+        thread = threading.Thread(target=target, name=self.name, daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+        return thread
+
+    def threads(self) -> list[threading.Thread]:
+        """The jobs' threads that may still run."""
+        with self._lock:
+            return [t for t in self._threads if t.is_alive()]
+
+    @property
+    def busy(self) -> bool:
+        """Whether any job is still running."""
+        with self._lock:
+            return any(t.is_alive() for t in self._threads)
+
+    def join(self, timeout: float = JOIN_TIMEOUT) -> bool:
+        """Wait (at most ``timeout`` seconds) for the running jobs; True if none is left."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._threads)
+        for t in threads:
+            join_thread(t, max(0.0, deadline - time.monotonic()))
+        return not self.busy
+
+
+C = TypeVar("C", bound="Cloneable")
+
+
+class Cloneable(Protocol):
+    """A client that can make a copy of itself with its own HTTP session."""
+
+    def clone(self: C) -> C: ...
+
+    def close(self) -> None: ...
+
+
+@contextlib.contextmanager
+def own_client(client: C) -> Iterator[C]:
+    """A clone of ``client`` for the calling thread (a Session is never shared), closed after."""
+    mine = client.clone()
+    try:
+        yield mine
+    finally:
+        mine.close()
+
+
 __all__ = [
+    "ConfirmBar",
     "Displayable",
     "ErrorArea",
+    "Jobs",
     "classed",
     "guarded",
     "join_thread",
-    "mime_bundle",
+    "own_client",
     "set_traits",
     "shutdown_all",
     "stop_at_exit",
