@@ -1,4 +1,4 @@
-"""Signing in (api/auth.py) over real HTTP against the sandbox's identity provider: no mocks.
+"""Signing in (api/oauth.py and api/credentials.py) over real HTTP against the sandbox's identity provider: no mocks.
 
 The device flow (approve, deny, expire, slow_down, pending, cancel), refresh across expiry,
 rotation, one refresh for many threads, reuse detection, the credential command, the exls
@@ -23,27 +23,29 @@ import pytest
 import requests
 from support import wait_until
 
-from exalsius_jupyter.api.auth import (
+from exalsius_jupyter.api.credentials import (
+    CommandToken,
+    KeyringTokens,
+    OAuthSession,
+    StaticToken,
+    TokenSource,
+    resolve_token_source,
+)
+from exalsius_jupyter.api.oauth import (
     DEFAULT_CLIENT_ID,
     KEYRING_SERVICE,
     SIGNED_OUT,
     AuthSettings,
-    CommandToken,
     CredentialCommandError,
     DeviceLogin,
     KeyringError,
-    KeyringTokens,
-    OAuthSession,
     SignInCancelledError,
     SignInDeniedError,
     SignInError,
     SignInExpiredError,
-    StaticToken,
     Tokens,
-    TokenSource,
     jwt_claims,
     refresh_tokens,
-    resolve_token_source,
     revoke,
 )
 from exalsius_jupyter.errors import AuthenticationError, ValidationError

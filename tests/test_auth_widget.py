@@ -18,7 +18,7 @@ import requests
 from ipywidgets.widgets.widget import _instances
 from support import wait_until
 
-from exalsius_jupyter.api.auth import AuthSettings, DeviceLogin, SignInDeniedError, Tokens
+from exalsius_jupyter.api.oauth import AuthSettings, DeviceLogin, SignInDeniedError, Tokens
 from exalsius_jupyter.sandbox import Sandbox
 from exalsius_jupyter.widgets.login import (
     DeviceLoginWidget,

@@ -18,7 +18,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..api.auth import (
+from ..api.oauth import (
     AuthSettings,
     DeviceCode,
     DeviceLogin,
