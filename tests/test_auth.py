@@ -1,4 +1,4 @@
-"""Signing in (api/oauth.py and api/credentials.py) over real HTTP against the sandbox's identity provider: no mocks.
+"""Signing in (api/oauth.py, api/credentials.py) over real HTTP against the sandbox: no mocks.
 
 The device flow (approve, deny, expire, slow_down, pending, cancel), refresh across expiry,
 rotation, one refresh for many threads, reuse detection, the credential command, the exls
