@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from .api.client import DEFAULT_API_URL, ExalsiusClient
 from .errors import InsecureTransportError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the client (requests, urllib3) is imported when one is first built
+    from .api.client import ExalsiusClient
     from .sandbox import Sandbox
+
+# The settings a client is built from; the others (poll_interval, wait_timeout) keep it.
+_CLIENT_SETTINGS = frozenset({"api_url", "timeout"})
 
 
 @dataclass(frozen=True)
@@ -67,10 +70,16 @@ class Session:
         return self._sandbox_options
 
     def configure(self, **changes: Any) -> None:
-        """Change settings; the client is rebuilt on its next use."""
+        """Change settings; if the endpoint or the timeout changed, the client is rebuilt."""
+        unknown = set(changes) - {f.name for f in fields(Settings)}
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
         with self._lock:
-            self._settings = replace(self._settings, **changes)
-            self._drop_client()
+            before = self._settings
+            self._settings = replace(before, **changes)
+            if any(getattr(before, k) != getattr(self._settings, k)
+                   for k in _CLIENT_SETTINGS & set(changes)):
+                self._drop_client()
 
     def set_token(self, token: str | None) -> None:
         """Use ``token`` (None: forget it) for the configured endpoint."""
@@ -108,6 +117,8 @@ class Session:
 
     def build_client(self, api_url: str | None = None) -> ExalsiusClient:
         """A new client from the state (``api_url`` overrides the setting, for validation)."""
+        from .api.client import ExalsiusClient
+
         timeout = self._settings.timeout
         if self._sandbox is not None and api_url is None:
             return ExalsiusClient(self._sandbox.url, "", timeout=timeout)
@@ -123,6 +134,8 @@ class Session:
 
     def endpoint(self) -> str:
         """The endpoint the settings name, whether or not a client can be built for it."""
+        from .api.client import DEFAULT_API_URL
+
         if self._sandbox is not None:
             return self._sandbox.url
         return self._settings.api_url or os.environ.get("EXALSIUS_API_URL") or DEFAULT_API_URL
@@ -143,6 +156,14 @@ class Session:
         if sandbox is not None:
             sandbox.stop()
         with self._lock:
+            self._drop_client()
+
+    def reset(self) -> None:
+        """A fresh session: stop the sandbox, close the client, forget the token and settings."""
+        self.close()
+        with self._lock:
+            self._settings = Settings()
+            self._token = None
             self._drop_client()
 
     def _drop_client(self) -> None:

@@ -141,18 +141,17 @@ def test_register_twice_keeps_one_instance(shell: InteractiveShell) -> None:
 def test_unload_removes_magics_and_configurable_and_stops_the_sandbox(
         shell: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
     from exalsius_jupyter.magics import Exalsius
-    from exalsius_jupyter.session import get_client
+    from exalsius_jupyter.session import current_session, get_client
 
     ok(shell, capsys, "%exalsius sandbox start --pending-seconds 0")
-    magics = shell.magics_manager.registry["Exalsius"]
-    sandbox = magics._sandbox
+    sandbox = current_session().sandbox
     assert sandbox is not None and get_client().base_url == sandbox.url
 
     shell.run_line_magic("unload_ext", "exalsius_jupyter")
     assert "exalsius" not in shell.magics_manager.magics["line"]
     assert "exalsius" not in shell.magics_manager.magics["cell"]
     assert not any(isinstance(c, Exalsius) for c in shell.configurables)
-    assert magics._sandbox is None
+    assert current_session().sandbox is None
     assert sandbox._server is None  # stopped: its port is closed
     assert get_client().base_url != sandbox.url
 
@@ -341,19 +340,37 @@ def test_question_mark_help_documents_every_subcommand_and_the_cell_body(
     for sub in ("list", "describe", "create", "stop", "delete", "start", "wait", "panel",
                 "sandbox", "config", "login", "--where", "--dry-run", "--yes", "--watch",
                 "%%exalsius create", "$name", "{name}", "PyYAML", "logout",
-                "--pending-seconds", "--no-extras", "--api"):
+                "--pending-seconds", "--no-extras", "--api", "logs", "--tail", "--follow"):
         assert sub in doc, sub
     info = shell.object_inspect("%exalsius")
     assert info["found"] and "--where" in (info["docstring"] or "")
 
 
 @pytest.mark.parametrize("sub", ["list", "describe", "create", "stop", "delete", "start",
-                                 "wait", "panel", "sandbox", "config", "login"])
+                                 "wait", "logs", "panel", "sandbox", "config", "login"])
 def test_every_subcommand_has_help(shell: InteractiveShell, capsys: pytest.CaptureFixture[str],
                                    sub: str) -> None:
     ran = ok(shell, capsys, f"%exalsius {sub} --help")
     assert ran.out.startswith(f"usage: %exalsius {sub}")
     assert ran.value is None
+
+
+def test_every_registered_subcommand_is_in_the_full_help_and_has_help(
+        shell: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    from exalsius_jupyter.magics import Exalsius
+    from exalsius_jupyter.magics.commands import COMMANDS
+
+    doc = Exalsius.exalsius.__doc__ or ""
+    overview = ok(shell, capsys, "%exalsius").out
+    names = [command.NAME for command in COMMANDS]
+    assert "logs" in names and len(set(names)) == len(names)
+    for command in COMMANDS:
+        assert f"usage: %exalsius {command.NAME}" in doc, command.NAME
+        assert f"    {command.NAME}" in overview and command.HELP in overview, command.NAME
+        assert "\n" not in command.HELP, command.NAME
+        ran = ok(shell, capsys, f"%exalsius {command.NAME} --help")
+        assert ran.out.startswith(f"usage: %exalsius {command.NAME}") and ran.value is None
+        assert ok(shell, capsys, f"%exalsius help {command.NAME}").out == ran.out
 
 
 def test_bare_magic_and_help_subcommand_print_the_overview(
@@ -402,12 +419,12 @@ def test_api_problem_detail_is_one_line(shell: InteractiveShell, sandbox: Sandbo
 def test_unexpected_bugs_still_show_a_traceback(
         shell: InteractiveShell, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from exalsius_jupyter import _magic_commands
+    from exalsius_jupyter.magics.commands import REGISTRY
 
     def broken(*args: Any) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(_magic_commands, "cmd_list", broken)
+    monkeypatch.setattr(REGISTRY["list"], "run", broken)
     ran = run(shell, capsys, "%exalsius list")
     assert isinstance(ran.result.error_in_exec, RuntimeError)
     assert "Traceback" in ran.out + ran.err and "a bug" in ran.out + ran.err

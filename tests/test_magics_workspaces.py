@@ -110,7 +110,7 @@ def test_unknown_target_is_one_line(shell: InteractiveShell, sandbox: Sandbox,
 
 
 def test_resolution_order_exact_id_then_unique_prefix_then_name() -> None:
-    from exalsius_jupyter.targets import AmbiguousTargetError, resolve_one
+    from exalsius_jupyter.magics.targets import AmbiguousTargetError, resolve_one
 
     raw = [
         {"id": "abc123", "name": "first", "cluster_id": "c1"},
@@ -271,15 +271,28 @@ def test_cell_repeated_name_on_one_cluster_sends_nothing(
 def test_cell_substitutes_variables_and_keeps_json_braces(
         shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     shell.user_ns.update(ws_name="subst", gpus=2, cluster=A100)
-    body = ('{"name": "$ws_name", "cluster_id": "{cluster}", "description": "costs $$5", '
+    body = ('{"name": "${ws_name}", "cluster_id": "$cluster", "description": "costs $$5", '
             '"template": {"name": "jupyter-notebook", "variables": {"x": "{nosuch}"}}, '
-            '"resources": {"gpu_count": {gpus}}}')
+            '"resources": {"gpu_count": $gpus}}')
     wid = ok(shell, capsys, "%%exalsius create\n" + body).value
     stored = sandbox.get(wid)
     assert stored["name"] == "subst" and stored["cluster_id"] == A100
     assert stored["resources"]["gpu_count"] == 2
     assert stored["description"] == "costs $5"
     assert stored["template"]["variables"] == {"x": "{nosuch}"}
+
+
+def test_cell_old_brace_form_of_a_notebook_variable_is_a_clear_error(
+        shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    # {name} collided with YAML flow mappings and JSON; it is no longer substituted.
+    shell.user_ns.update(gpus=2)
+    body = (f"name: braces\ncluster_id: {A100}\ntemplate: {{name: t, variables: {{}}}}\n"
+            "resources: {gpu_count: {gpus}}\n")
+    usage_error(shell, capsys, "%%exalsius create\n" + body,
+                "{gpus} is no longer substituted", "$gpus")
+    usage_error(shell, capsys, "%%exalsius create\n" + BODY % ("costs $5", A100),
+                "line 1 column 18", "written $$ for a literal $")
+    assert sandbox.request_count("POST", "/workspaces") == 0
 
 
 def test_cell_unknown_dollar_variable_is_an_error(shell: InteractiveShell, sandbox: Sandbox,
@@ -343,7 +356,7 @@ def test_run_cell_with_magic_not_last_line(shell: InteractiveShell, sandbox: San
 def test_interrupting_a_wait_is_one_line_and_says_how_to_resume(
         shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from exalsius_jupyter.textprogress import TextProgress
+    from exalsius_jupyter.magics.textprogress import TextProgress
 
     def interrupted(self: TextProgress, watcher: object) -> None:
         raise KeyboardInterrupt  # what Ctrl-C / the kernel's interrupt does mid-wait

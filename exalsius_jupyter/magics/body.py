@@ -5,32 +5,50 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from string import Template
 from typing import Any
 
-from .errors import ValidationError
-from .model.spec import validate_workspace_spec
+from ..errors import ValidationError
+from ..model.spec import validate_workspace_spec
 
-_VARIABLE = re.compile(r"\$(\$|[A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# {name} was substituted before 0.2; now it is only reported, where name is a notebook variable.
+_BRACED = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def substitute(text: str, namespace: Mapping[str, Any]) -> str:
-    """Replace ``$name`` (unknown: error; ``$$``: a literal $) and ``{name}`` (known names only).
+    """Replace ``$name`` / ``${name}`` with the variable as text (``string.Template``).
 
-    One pass, so a substituted value is never expanded again.
+    ``$$`` is a literal ``$``; an unknown name, a ``$`` that starts no name, and the old
+    ``{name}`` form where ``name`` is a notebook variable are one-line errors. One pass, so a
+    substituted value is never expanded again.
     """
+    for match in _BRACED.finditer(text):
+        name = match.group(1)
+        if name in namespace:
+            raise ValidationError(
+                f"cell body: {{{name}}} is no longer substituted; write ${name} for the "
+                f"variable (or ${{{name}}} next to letters)")
+    try:
+        return Template(text).substitute(namespace)
+    except KeyError as exc:
+        name = exc.args[0] if exc.args else "?"
+        raise ValidationError(
+            f"cell body: ${name} is not a notebook variable (write $$ for a literal $)") from None
+    except ValueError:
+        line, column = _invalid_dollar(text)
+        raise ValidationError(
+            f"cell body, line {line} column {column}: a $ must start a variable ($name) or be "
+            "written $$ for a literal $") from None
 
-    def replace(match: re.Match[str]) -> str:
-        dollar, braced = match.group(1), match.group(2)
-        if dollar == "$":
-            return "$"
-        if dollar is not None:
-            if dollar not in namespace:
-                raise ValidationError(
-                    f"cell body: ${dollar} is not a notebook variable (write $$ for a literal $)")
-            return str(namespace[dollar])
-        return str(namespace[braced]) if braced in namespace else match.group(0)
 
-    return _VARIABLE.sub(replace, text)
+def _invalid_dollar(text: str) -> tuple[int, int]:
+    """Where the first ``$`` that string.Template refuses is (1-based line and column)."""
+    match = Template.pattern.search(text)
+    while match is not None and match.group("invalid") is None:
+        match = Template.pattern.search(text, match.end())
+    index = match.start("invalid") if match is not None else 0
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
 def parse_body(text: str) -> Any:

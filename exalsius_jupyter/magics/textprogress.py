@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from .watch import WorkspaceWatcher
+    from ..watch import WorkspaceWatcher
 
 
 class TextProgress:

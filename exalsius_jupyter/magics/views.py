@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .model.workspace import Workspace
-    from .watch import Tracked
+    from ..model.workspace import Workspace
+    from ..watch import Tracked
 
 
 class WorkspaceDescription:

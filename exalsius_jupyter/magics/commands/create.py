@@ -1,0 +1,132 @@
+"""``%exalsius create`` from options, and ``%%exalsius create`` from a JSON/YAML cell body."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from ...errors import ExalsiusError, ValidationError
+from ..parser import CommandParser, RawHelpFormatter, add_progress, non_negative_int
+
+if TYPE_CHECKING:
+    from ..context import CommandContext
+
+NAME = "create"
+HELP = "create a workspace (validated before sending)"
+CELL_USAGE = ("%%exalsius create [--cluster ID] [--wait|--watch] [--dry-run], with a JSON or "
+              "YAML body")
+SUBSTITUTION_HELP = """\
+The cell body is JSON or YAML (YAML needs PyYAML: pip install 'exalsius-jupyter[yaml]'): one
+mapping shaped like the API's Workspace body, or a list of them. Before parsing, variables from
+the notebook are substituted into the text (string.Template):
+  $name     the value of `name` (a Python identifier) as text (${name} where letters follow);
+            an unknown $name is an error; $$ is a literal $.
+  {name}    no longer substituted: where `name` is a notebook variable it is an error (write
+            $name); any other brace (JSON or YAML flow mappings such as {"a": 1}) is left alone.
+Values are inserted as text (str(value)), so quote strings in JSON: "name": "$ws_name".
+(IPython's own $var/{expr} expansion is not used for the body: it evaluates any {...} and gives
+up on the whole text at the first brace it cannot evaluate, which breaks JSON.)
+Items are validated one by one (numbered from 1) before any is sent: one bad item and nothing is
+created. --cluster ID on the line fills in cluster_id for items that lack it."""
+
+
+def key_value(text: str) -> tuple[str, str]:
+    """Parse ``KEY=VALUE`` for --var (the rule of ``model.spec.parse_variable``)."""
+    from ...model.spec import parse_variable
+
+    try:
+        return parse_variable(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}") from None
+
+
+def add_parser(top: CommandParser) -> CommandParser:
+    """``create --name N --cluster ID --template T [--var K=V ...] [resources] ...``."""
+    p = top.child(NAME, help=HELP,
+                  description="Create a workspace; returns its id, or with --wait the final "
+                              "state. The cell magic %%exalsius create takes a JSON/YAML body "
+                              "instead (see %exalsius?).")
+    p.add_argument("--name", required=True)
+    p.add_argument("--cluster", required=True, metavar="ID", help="the cluster's UUID")
+    p.add_argument("--template", required=True, metavar="T", help="the template's name")
+    p.add_argument("--var", action="append", type=key_value, default=[], metavar="KEY=VALUE",
+                   help="a template variable (repeatable)")
+    p.add_argument("--gpus", type=non_negative_int, metavar="N", help="GPU count")
+    p.add_argument("--gpu-type", metavar="T", help="e.g. A100")
+    p.add_argument("--gpu-vendor", metavar="V", help="e.g. NVIDIA")
+    p.add_argument("--cpus", type=non_negative_int, metavar="N", help="CPU cores")
+    p.add_argument("--memory", type=non_negative_int, metavar="GB", help="memory in GB")
+    p.add_argument("--storage", type=non_negative_int, metavar="GB", help="storage in GB")
+    p.add_argument("--description", metavar="TEXT")
+    p.add_argument("--dry-run", action="store_true",
+                   help="validate and return the request body; send nothing")
+    add_progress(p, "it is")
+    return p
+
+
+def cell_parser() -> CommandParser:
+    """The parser for the line of ``%%exalsius create``."""
+    p = CommandParser(prog="%%exalsius create", description=SUBSTITUTION_HELP,
+                      formatter_class=RawHelpFormatter)
+    p.add_argument("--cluster", metavar="ID", help="cluster_id for items that do not name one")
+    p.add_argument("--dry-run", action="store_true",
+                   help="validate and return the request bodies; send nothing")
+    add_progress(p, "they are")
+    return p
+
+
+def create_spec(args: argparse.Namespace) -> dict[str, Any]:
+    """The validated create body from the line's options (the form builds it the same way)."""
+    from ...model.spec import build_workspace_spec
+
+    return build_workspace_spec(
+        name=args.name, cluster_id=args.cluster, template=args.template, variables=args.var,
+        gpu_count=args.gpus, gpu_type=args.gpu_type, gpu_vendor=args.gpu_vendor,
+        cpu_cores=args.cpus, memory_gb=args.memory, storage_gb=args.storage,
+        description=args.description, where=f"workspace {args.name!r}")
+
+
+def run(ctx: CommandContext, args: argparse.Namespace) -> Any:
+    """One workspace from the line's options."""
+    body = create_spec(args)
+    if args.dry_run:
+        print("Dry run: the request body is valid; nothing was sent.")
+        return body
+    return create_and_follow(ctx, [body], args, many=False)
+
+
+def run_cell(ctx: CommandContext, args: argparse.Namespace, cell: str) -> Any:
+    """One or many workspaces from a JSON/YAML body."""
+    from ..body import body_specs
+
+    specs, many = body_specs(cell, ctx.user_ns, cluster_id=args.cluster)
+    if args.dry_run:
+        noun = "body is" if len(specs) == 1 else f"{len(specs)} bodies are"
+        print(f"Dry run: the request {noun} valid; nothing was sent.")
+        return specs if many else specs[0]
+    return create_and_follow(ctx, specs, args, many=many)
+
+
+def create_and_follow(ctx: CommandContext, specs: list[dict[str, Any]],
+                      args: argparse.Namespace, *, many: bool) -> Any:
+    """Create every (already validated) spec, then wait or watch as asked."""
+    from ..follow import follow
+
+    client = ctx.client()
+    ids: list[str] = []
+    for spec in specs:
+        try:
+            ids.append(client.create_workspace(spec))
+        except ExalsiusError as err:
+            if not ids:
+                raise
+            done = ", ".join(s["name"] for s in specs[: len(ids)])
+            raise UsageError(f"created {len(ids)} of {len(specs)} ({done}); then "
+                             f"{spec['name']!r} failed: {err}") from None
+    if args.wait or args.watch:
+        return follow(ctx, ids, timeout=args.timeout, block=args.wait)
+    if many:
+        return ids
+    return ids[0]

@@ -1,0 +1,32 @@
+"""What a subcommand gets to work with: the session, the shell, and whether a kernel runs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..api.client import ExalsiusClient
+    from ..session import Session
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """The kernel's session, the IPython shell (user_ns, stdin) and whether widgets can show.
+
+    A subcommand gets this, never the Magics object.
+    """
+
+    session: Session
+    shell: Any
+    in_kernel: bool = False
+
+    @property
+    def user_ns(self) -> dict[str, Any]:
+        """The notebook's variables (``-o VAR`` writes here; ``$name`` and ``@var`` read here)."""
+        ns = getattr(self.shell, "user_ns", None)
+        return ns if isinstance(ns, dict) else {}
+
+    def client(self) -> ExalsiusClient:
+        """The session's client (raises, in one line, why the settings give none)."""
+        return self.session.client()
