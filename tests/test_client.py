@@ -391,7 +391,7 @@ def test_no_token_no_auth_header(sandbox: Sandbox, monkeypatch: pytest.MonkeyPat
 
 def test_token_masked_in_repr() -> None:
     client = ExalsiusClient("https://api.exalsius.ai/v1", token=TOKEN)
-    assert TOKEN not in repr(client) and "set (" in repr(client)
+    assert TOKEN not in repr(client) and "token='explicit token (expiry unknown)'" in repr(client)
     assert mask_secret(TOKEN) == "set (…" + TOKEN[-4:] + ")"
     assert mask_secret("short") == "set (****)" and mask_secret(None) == "not set"
 

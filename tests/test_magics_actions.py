@@ -234,7 +234,9 @@ def test_start_where_the_server_lacks_it_is_one_line(
         try:
             add(bare, "alpha", status="STOPPED")
             usage_error(sh, capsys, "%exalsius start alpha", "does not offer start")
-            assert bare.request_count("POST", "/workspace/{id}/start") == 1  # the probe only
+            # The probe is a GET (never a mutating request); nothing was POSTed to start.
+            assert bare.request_count("POST", "/workspace/{id}/start") == 0
+            assert bare.request_count("GET", "/workspace/{id}/start") == 1
         finally:
             close_shell(sh)
 

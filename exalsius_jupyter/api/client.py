@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -31,6 +32,7 @@ from ..errors import (
 from ..model.spec import validate_workspace_spec
 from ..model.workspace import Workspace, WorkspaceList, WorkspaceStatus
 from . import decode, transport
+from .credentials import StaticToken, TokenSource
 from .deadline import deadline as call_deadline
 from .problems import error_from_response
 from .urls import api_target, is_loopback
@@ -57,8 +59,12 @@ _R = TypeVar("_R")
 REDACTED = "[redacted]"
 
 
-def _redact_text(value: Any, secret: str | None) -> Any:
-    return value.replace(secret, REDACTED) if secret and isinstance(value, str) else value
+def _redact_text(value: Any, *secrets: str | None) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret:
+                value = value.replace(secret, REDACTED)
+    return value
 
 
 def _operation(
@@ -72,37 +78,62 @@ def _operation(
             with call_deadline(self.deadline):
                 return method(self, *args, **kwargs)
         except ExalsiusError as exc:
-            _redact_error(exc, self._token)
+            _redact_error(exc, *self._auth.sent)
             raise
 
     return wrapper
 
 
-def _redact_error(exc: ExalsiusError, secret: str | None) -> None:
-    if not secret:
+def _redact_error(exc: ExalsiusError, *secrets: str | None) -> None:
+    if not any(secrets):
         return
-    exc.args = tuple(_redact_text(a, secret) for a in exc.args)
+    exc.args = tuple(_redact_text(a, *secrets) for a in exc.args)
     for name in ("title", "detail", "instance", "type"):
-        setattr(exc, name, _redact_text(getattr(exc, name), secret))
+        setattr(exc, name, _redact_text(getattr(exc, name), *secrets))
 
 
 class _TokenAuth(AuthBase):
-    """Sets the credential header on each request; its repr never shows the credential."""
+    """Sets the credential header on each request from a token source; never shows the token.
 
-    def __init__(self, token: str | None, *, api_key_header: bool) -> None:
-        self.token = token
+    It remembers the last tokens it sent, so errors can be scrubbed of them and a 401 can ask
+    the source to renew exactly the token the server refused.
+    """
+
+    def __init__(self, source: TokenSource | None, *, api_key_header: bool) -> None:
+        self.source = source
         self.api_key_header = api_key_header
+        self.sent: deque[str] = deque(maxlen=4)
+
+    @property
+    def token(self) -> str | None:
+        """The token most recently sent, if any."""
+        return self.sent[-1] if self.sent else None
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if self.token:
+        if self.source is not None:
+            token = self.source.token()
+            if not self.sent or self.sent[-1] != token:
+                self.sent.append(token)
             if self.api_key_header:
-                request.headers["X-API-Key"] = self.token
+                request.headers["X-API-Key"] = token
             else:
-                request.headers["Authorization"] = f"Bearer {self.token}"
+                request.headers["Authorization"] = f"Bearer {token}"
         return request
 
     def __repr__(self) -> str:
-        return f"<credential {mask_secret(self.token)}>"
+        return f"<credential {self.source.describe() if self.source else 'not set'}>"
+
+
+def _token_source(token: str | TokenSource | None) -> TokenSource | None:
+    """The source behind ``token=``: a string is fixed; None means ``$EXALSIUS_TOKEN``."""
+    if token is None:
+        token = os.environ.get("EXALSIUS_TOKEN") or None
+        name = "EXALSIUS_TOKEN"
+    else:
+        name = "explicit token"
+    if isinstance(token, str):
+        return StaticToken(token, name) if token.strip() else None
+    return token
 
 
 def mask_secret(secret: str | None) -> str:
@@ -122,7 +153,8 @@ class ExalsiusClient:
     Args:
         base_url: the API root with its version path; default ``$EXALSIUS_API_URL``, else
             ``https://api.exalsius.ai/v1``.
-        token: the bearer token (or API key); default ``$EXALSIUS_TOKEN``. Never shown.
+        token: the bearer token (or API key), or a ``TokenSource`` that renews it (a sign-in,
+            a credential command); default ``$EXALSIUS_TOKEN``. Never shown.
         timeout: seconds per connect and per read, or a ``(connect, read)`` pair; a number
             caps the connect timeout at 5 s.
         deadline: seconds one operation may take in all; default 3 × the read timeout.
@@ -136,7 +168,7 @@ class ExalsiusClient:
     def __init__(
         self,
         base_url: str | None = None,
-        token: str | None = None,
+        token: str | TokenSource | None = None,
         *,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         deadline: float | None = None,
@@ -146,17 +178,16 @@ class ExalsiusClient:
         backoff_factor: float = 0.5,
     ) -> None:
         url = (base_url or os.environ.get("EXALSIUS_API_URL") or DEFAULT_API_URL).strip()
-        secret = token if token is not None else (os.environ.get("EXALSIUS_TOKEN") or None)
         # The credential lives only in the auth hook (masked repr), never in session.headers.
-        self._auth = _TokenAuth(secret or None, api_key_header=api_key_header)
+        self._auth = _TokenAuth(_token_source(token), api_key_header=api_key_header)
         try:
             scheme, host = api_target(url)
         except ValidationError as exc:
-            shown = _redact_text(url, self._token)
+            shown = _redact_text(url, token if isinstance(token, str) else None)
             raise ValidationError(f"{exc}, got {shown!r}") from None
         self._base_url = url.rstrip("/")
         self._host = host
-        if self._token and scheme == "http" and not is_loopback(host) and not allow_insecure:
+        if self.has_token and scheme == "http" and not is_loopback(host) and not allow_insecure:
             raise InsecureTransportError(
                 f"refusing to send credentials over plain http:// to {host}; "
                 "use https:// or pass allow_insecure=True", host=host)
@@ -184,9 +215,14 @@ class ExalsiusClient:
         return self._auth.token
 
     @property
+    def token_source(self) -> TokenSource | None:
+        """Where the credential comes from (its ``describe()`` never shows the token)."""
+        return self._auth.source
+
+    @property
     def has_token(self) -> bool:
         """Whether a credential is configured (its value is never shown)."""
-        return bool(self._token)
+        return self._auth.source is not None
 
     @property
     def is_sandbox(self) -> bool:
@@ -194,17 +230,19 @@ class ExalsiusClient:
         return self._sandbox_seen and is_loopback(self._host)
 
     def clone(self) -> ExalsiusClient:
-        """A new client with the same endpoint, credential and settings, on its own Session.
+        """A new client with the same endpoint, credential source and settings, on its own Session.
 
         requests does not promise that a Session is thread-safe: give each thread its own.
         """
-        return ExalsiusClient(
-            self._base_url, self._token or "", timeout=self.timeout, deadline=self.deadline,
+        return type(self)(
+            self._base_url, self._auth.source or "", timeout=self.timeout, deadline=self.deadline,
             api_key_header=self._api_key_header, allow_insecure=self._allow_insecure,
             retries=self._retries, backoff_factor=self._backoff_factor)
 
     def __repr__(self) -> str:
-        return f"ExalsiusClient(base_url={self._base_url!r}, token={mask_secret(self._token)!r})"
+        source = self._auth.source
+        shown = source.describe() if source is not None else "not set"
+        return f"ExalsiusClient(base_url={self._base_url!r}, token={shown!r})"
 
     def close(self) -> None:
         """Close the underlying HTTP session."""
@@ -338,7 +376,7 @@ class ExalsiusClient:
                 with call_deadline(remaining):
                     listing = self._list_raw(cluster_id)
             except ExalsiusError as exc:
-                _redact_error(exc, self._token)
+                _redact_error(exc, *self._auth.sent)
                 reason = f"{lost}; looking it up failed: {exc}"
                 continue
             found = [ws for ws in listing if ws.name == name and ws.cluster_id == cluster_id
@@ -377,12 +415,44 @@ class ExalsiusClient:
         feature: str | None = None,
         accept: str = JSON_ACCEPT,
     ) -> requests.Response:
-        """Send one request; the body of a 2xx answer is left unread for ``_json``."""
+        """Send one request; the body of a 2xx answer is left unread for ``_json``.
+
+        A 401 from a source that can renew its token (a sign-in, a credential command) renews it
+        once and sends the request once more, POSTs included: the server did not act on it.
+        """
         data = None
         headers = {"Accept": accept}
         if json_body is not None:
             data = json.dumps(json_body).encode("utf-8")
             headers["Content-Type"] = "application/json"
+        resp = self._send(method, path, params, data, headers)
+        source = self._auth.source
+        if resp.status_code == 401 and source is not None and not isinstance(source, StaticToken):
+            refused = self._auth.token
+            resp.close()
+            source.refresh(refused)
+            resp = self._send(method, path, params, data, headers)
+        if resp.status_code >= 400:
+            body = transport.read_body(resp, self.timeout)
+            for token in self._auth.sent:  # an excerpt could otherwise carry an echoed token
+                body = body.replace(token.encode("utf-8"), REDACTED.encode())
+            resp.close()
+            if feature and resp.status_code in (404, 501) and _route_missing(body):
+                self._offers[feature] = False
+                raise NotSupportedError(
+                    f"this server ({self._base_url}) does not offer '{feature}'",
+                    status=resp.status_code)
+            raise error_from_response(resp.status_code, body, resp.reason or "")
+        if resp.status_code >= 300:
+            resp.close()
+            raise InvalidResponseError(
+                f"unexpected redirect (HTTP {resp.status_code}) from {method} {path}",
+                status=resp.status_code)
+        return resp
+
+    def _send(self, method: str, path: str, params: Mapping[str, str] | None,
+              data: bytes | None, headers: dict[str, str]) -> requests.Response:
+        """One HTTP exchange (with urllib3's safe retries); transport failures become typed."""
         try:
             resp = self.session.request(method, self._base_url + path, params=params, data=data,
                                         headers=headers, timeout=self.timeout, stream=True,
@@ -398,22 +468,6 @@ class ExalsiusClient:
             raise
         if resp.headers.get(SANDBOX_HEADER) == "1":
             self._sandbox_seen = True
-        if resp.status_code >= 400:
-            body = transport.read_body(resp, self.timeout)
-            if self._token:  # an excerpt could otherwise carry part of an echoed token
-                body = body.replace(self._token.encode("utf-8"), REDACTED.encode())
-            resp.close()
-            if feature and resp.status_code in (404, 501) and _route_missing(body):
-                self._offers[feature] = False
-                raise NotSupportedError(
-                    f"this server ({self._base_url}) does not offer '{feature}'",
-                    status=resp.status_code)
-            raise error_from_response(resp.status_code, body, resp.reason or "")
-        if resp.status_code >= 300:
-            resp.close()
-            raise InvalidResponseError(
-                f"unexpected redirect (HTTP {resp.status_code}) from {method} {path}",
-                status=resp.status_code)
         return resp
 
     def _json(self, resp: requests.Response) -> Any:
@@ -428,7 +482,8 @@ class ExalsiusClient:
                 return decode.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
             # Redacted before the excerpt is cut, which could otherwise keep part of a token.
-            text = decode.clean_text(_redact_text(data.decode("utf-8", "replace"), self._token))
+            text = decode.clean_text(
+                _redact_text(data.decode("utf-8", "replace"), *self._auth.sent))
             excerpt = text[:80].replace("\n", " ")
             why = "nested too deeply" if "nested" in str(exc) else "not JSON"
             raise InvalidResponseError(
