@@ -75,7 +75,7 @@ def test_describe_by_name_id_and_prefix(shell: InteractiveShell, sandbox: Sandbo
     assert url and view.access_url == url
     assert re.search(rf"^access +{re.escape(url)}$", repr(view), re.MULTILINE)
     assert "access_information" not in repr(view)  # shown once, as the link
-    assert f"href='{url}'" in view._repr_html_()
+    assert f'href="{url}"' in view._repr_html_()
 
 
 def test_describe_o_stores_the_one_row_frame(shell: InteractiveShell, sandbox: Sandbox,
@@ -90,6 +90,33 @@ def test_describe_escapes_html(shell: InteractiveShell, sandbox: Sandbox,
     wid = add(sandbox, "<b>bold</b>")
     html = ok(shell, capsys, f"%exalsius describe {wid}").value._repr_html_()
     assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+MALFORMED_ACCESS = ["http://host:80/a b", 'http://x/"onmouseover', "http://x/'y'",
+                    "http://x/<b>", "http://x/a\tb"]
+
+
+@pytest.mark.parametrize("url", MALFORMED_ACCESS)
+def test_describe_shows_a_malformed_access_url_as_text_as_the_panel_does(
+        shell: InteractiveShell, capsys: pytest.CaptureFixture[str], url: str) -> None:
+    """#7.19: describe and the panel share one rule; a URL with quotes or spaces is no link."""
+    from exalsius_jupyter import render
+    from exalsius_jupyter.model.workspace import WorkspaceList
+    from exalsius_jupyter.session import set_client
+
+    raw = [{"id": "0f0f0f0f-0000-4000-8000-000000000001", "name": "odd", "cluster_id": A100,
+            "workspace_status": "RUNNING", "template": {"name": "jupyter-notebook", "variables": {}},
+            "resources": {"gpu_count": 1}, "access_information": url}]
+
+    class OneWorkspace:
+        def list_workspaces(self, cluster_id: str | None = None) -> WorkspaceList:
+            return WorkspaceList(list(raw))
+
+    set_client(OneWorkspace())  # type: ignore[arg-type]
+    html = ok(shell, capsys, "%exalsius describe odd").value._repr_html_()
+    assert "<a " not in html and "href" not in html
+    assert render.access_link_html(url) in html  # the panel's own rendering of it
+    assert render.escape(url) in html
 
 
 def test_same_name_in_two_clusters_is_ambiguous_and_lists_candidates(

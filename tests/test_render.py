@@ -172,7 +172,10 @@ def test_ssh_access_is_copyable_code_not_a_link() -> None:
 
 
 @pytest.mark.parametrize("link", ["javascript:alert(1)", "data:text/html,<script>x</script>",
-                                  "http://a b", "file:///etc/passwd"])
+                                  "http://a b", "file:///etc/passwd", "http://host:80/a b",
+                                  'http://x/"onmouseover', "http://x/'onmouseover='y'",
+                                  "http://x/<b>", "http://x/a\tb", "http://x/a\\b",
+                                  "http://x/`y`", "http://x/\x7f"])
 def test_only_http_urls_become_links(link: str) -> None:
     html = render.access_link_html(link)
     assert [t for t, _ in tags_of(html)] == ["code"]
