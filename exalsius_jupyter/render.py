@@ -108,13 +108,23 @@ def short_id(workspace_id: str, length: int = 8) -> str:
     return workspace_id[:length]
 
 
+# Characters a well-formed URL never holds raw (RFC 3986): whitespace and controls, quotes,
+# angle brackets, backslash and backtick. A link with one is shown as text, never as an <a>.
+_NOT_IN_URLS = frozenset('"\'<>\\`{}|^') | {chr(c) for c in (*range(0x21), 0x7F)}
+
+
 def is_web_url(link: str) -> bool:
-    """Whether ``link`` is an http(s) URL that may become a clickable link."""
+    """Whether ``link`` is a well-formed http(s) URL that may become a clickable link.
+
+    The one rule for the panel, the progress widget and ``%exalsius describe``.
+    """
+    if any(ch in _NOT_IN_URLS for ch in link):
+        return False
     try:
         parts = urlsplit(link)
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in link
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def access_link_html(link: str) -> str:

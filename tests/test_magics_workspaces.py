@@ -105,7 +105,8 @@ def test_describe_shows_a_malformed_access_url_as_text_as_the_panel_does(
     from exalsius_jupyter.session import set_client
 
     raw = [{"id": "0f0f0f0f-0000-4000-8000-000000000001", "name": "odd", "cluster_id": A100,
-            "workspace_status": "RUNNING", "template": {"name": "jupyter-notebook", "variables": {}},
+            "workspace_status": "RUNNING",
+            "template": {"name": "jupyter-notebook", "variables": {}},
             "resources": {"gpu_count": 1}, "access_information": url}]
 
     class OneWorkspace:

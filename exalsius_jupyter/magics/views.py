@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from ..render import access_link_html
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -35,12 +37,7 @@ class WorkspaceDescription:
             f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
             for k, v in self._fields() if v)
         url = self.access_url
-        link = ""
-        if url and url.lower().startswith(("http://", "https://")):
-            safe = html.escape(url, quote=True)
-            link = f"<p>Access: <a href='{safe}' target='_blank' rel='noopener'>{safe}</a></p>"
-        elif url:
-            link = f"<p>Access: <code>{html.escape(url)}</code></p>"
+        link = f"<p>Access: {access_link_html(url)}</p>" if url else ""  # the panel's rule
         title = html.escape(self.workspace.name or self.workspace.id or "workspace")
         return f"<div><h4>{title}</h4><table>{rows}</table>{link}</div>"
 
