@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 MAX_RECORDS = 10_000
 
 
-class Headers(dict):  # type: ignore[type-arg]
+class Headers(dict[str, Any]):
     """Request headers keyed by lower-cased name; lookups ignore case."""
 
     def __init__(self, items: Any = ()) -> None:
@@ -22,7 +22,7 @@ class Headers(dict):  # type: ignore[type-arg]
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and super().__contains__(key.lower())
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         """The header's value (any case of `key`), or default."""
         return super().get(key.lower(), default)
 
