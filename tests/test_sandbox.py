@@ -1190,3 +1190,23 @@ def test_every_response_identifies_the_sandbox(
         status, headers = raw_exchange(sb, request)
         assert status in (400, 431)
         assert headers.get(SANDBOX_HEADER[0]) == SANDBOX_HEADER[1], request
+
+
+@pytest.mark.parametrize("seed", [1, 3, 7])
+def test_every_synthetic_workspace_fits_its_cluster(seed: int) -> None:
+    """Demo data makes sense: GPU type and vendor are the cluster's (none on demo-cpu); a
+    workspace is FAILED exactly when its cluster refuses what it asks for."""
+    import random
+
+    from exalsius_jupyter.sandbox.populate import synthetic_records
+
+    records = synthetic_records(2000, random.Random(seed), now=1.8e9)
+    for r in records:
+        cluster = DEMO_CLUSTERS[r.cluster_id]
+        res = r.resources
+        assert res.get("gpu_type") == cluster.gpu_type, (r.name, cluster.name, res)
+        assert res.get("gpu_vendor") == cluster.gpu_vendor, (r.name, cluster.name, res)
+        refused = cluster.refuses(int(res.get("gpu_count") or 0), res.get("gpu_type"))
+        assert (refused is not None) == (r.status == "FAILED"), (r.name, r.status, refused)
+    assert {r.status for r in records if DEMO_CLUSTERS[r.cluster_id].max_gpus == 0} >= {
+        "RUNNING", "FAILED"}

@@ -28,7 +28,9 @@ def synthetic_records(n: int, rng: random.Random, now: float | None = None) -> l
     """Build n workspaces spread over the demo clusters, templates, statuses and the past 30 days.
 
     Names are unique ("<project>-<index>"). Pre-populated PENDING workspaces have no due time,
-    so they stay PENDING until stopped or started; FAILED ones ask for more than their cluster has.
+    so they stay PENDING until stopped or started. Every workspace asks for its cluster's GPU type
+    (none on a CPU-only cluster); FAILED ones ask for more GPUs than their cluster has (on a
+    CPU-only cluster: any GPU), which is why the cluster refused them.
     """
     now = time.time() if now is None else now
     clusters = list(DEMO_CLUSTERS.items())
@@ -48,9 +50,9 @@ def synthetic_records(n: int, rng: random.Random, now: float | None = None) -> l
         if status == "FAILED":
             gpus = cluster.max_gpus + pick((1, 2, 3, 4))
         resources: dict[str, object] = {"gpu_count": gpus}
-        if cluster.gpu_type or gpus:
-            resources["gpu_vendor"] = cluster.gpu_vendor or "NVIDIA"
-            resources["gpu_type"] = cluster.gpu_type or "A100"
+        if cluster.gpu_type:  # the cluster's own GPUs; none named on a CPU-only cluster
+            resources["gpu_vendor"] = cluster.gpu_vendor
+            resources["gpu_type"] = cluster.gpu_type
         resources["cpu_cores"] = pick((2, 4, 8, 16, 32))
         resources["memory_gb"] = pick((8, 16, 32, 64, 128))
         resources["storage_gb"] = pick((20, 50, 100, 200, 500))
