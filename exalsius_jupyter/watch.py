@@ -120,7 +120,17 @@ _STAGES = {
 
 
 class WorkspaceWatcher:
-    """Waits for workspaces to reach RUNNING (or fail) with one API request per tick."""
+    """Waits for workspaces to reach RUNNING (or fail) with one API request per tick.
+
+    Args:
+        client: the client to poll with (used from one thread at a time).
+        workspace_ids: the workspaces to wait for (repeats are ignored).
+        timeout: seconds until a workspace that has not ended counts as timed out.
+        interval: seconds between polls while something changes.
+        max_interval: the longest pause between polls (the backoff's cap).
+        cluster_id: list only this cluster's workspaces (one list call answers for all).
+        clock: a monotonic clock in seconds (tests pass a fake one).
+    """
 
     def __init__(
         self,

@@ -27,18 +27,37 @@ APIS = ("1.5.1", "1.46")
 class Sandbox:
     """An exalsius-compatible Workspaces API on a local port; use as a context manager.
 
-    auth: also play the identity provider at the server's root (see sandbox.auth) and answer
-        every API request without a valid bearer access token with 401.
-    token_ttl: access token lifetime in seconds (auth mode).
-    device_code_ttl, device_interval: `expires_in` and `interval` of device authorizations;
-        the interval may be a float (RFC 8628 says integer seconds) so tests can poll fast.
-    slow_down_step: seconds a device grant's interval grows on each slow_down (RFC 8628: 5).
-    client_id, audience: the only client id accepted and the API's audience (exls defaults).
-    user_name, user_email: the demo user's ID token claims.
-    oauth_errors: "rfc" (OAuth errors are 400, invalid_client 401) or "auth0" (403, slow_down 429).
+    Args:
+        host: the address to bind (loopback by default).
+        port: the port; 0 picks a free one (``url`` then tells which).
+        pending_seconds: how long a created (or started) workspace is PENDING before it is
+            RUNNING, or FAILED when its cluster cannot satisfy it.
+        deleted_ttl: seconds a deleted workspace stays listed as DELETED before it is gone.
+        workspaces: how many synthetic demo workspaces to start with (each fits its cluster).
+        seed: makes the demo workspaces and the injected faults the same on every run.
+        state: a file that keeps the workspaces across restarts (see ``--state`` in ``-h``).
+        latency: seconds added to every request.
+        error_rate: the probability of an injected 500 (or 503 with Retry-After).
+        drop_rate: the probability that a request's connection is dropped unanswered.
+        retry_after: the Retry-After seconds of injected 503s.
+        api: ``"1.5.1"`` answers as the contract; ``"1.46"`` as today's live API.
+        extras: serve the ``start`` and ``logs`` endpoints (the 1.5.1 contract has neither).
+        quiet: no request log on stderr.
+        auth: also play the identity provider at the server's root (see sandbox.auth) and
+            answer every API request without a valid bearer access token with 401.
+        token_ttl: access token lifetime in seconds (auth mode).
+        device_code_ttl, device_interval: ``expires_in`` and ``interval`` of device
+            authorizations; the interval may be a float (RFC 8628 says integer seconds) so
+            tests can poll fast.
+        slow_down_step: seconds a device grant's interval grows on each slow_down (RFC 8628: 5).
+        client_id, audience: the only client id accepted and the API's audience (exls defaults).
+        user_name, user_email: the demo user's ID token claims.
+        oauth_errors: ``"rfc"`` (OAuth errors are 400, invalid_client 401) or ``"auth0"`` (403,
+            slow_down 429).
+
     In auth mode ``idp`` is the IdentityProvider, with test hooks ``counts()``,
-    ``interval(user_code)`` and ``revoke_all()``; ``issuer_url`` is its issuer URL.
-    The other parameters: see the package docstring and ``python -m exalsius_jupyter.sandbox -h``.
+    ``interval(user_code)`` and ``revoke_all()``; ``issuer_url`` is its issuer URL. The package
+    docstring describes the lifecycle and the faults.
     """
 
     def __init__(
