@@ -163,6 +163,49 @@ class CannedServer:
         self._thread.join(timeout=5)
 
 
+class SocketServer:
+    """A raw TCP server on ``host`` that hands each connection to ``handle`` in a thread.
+
+    For servers that misbehave below HTTP (drip, stall, drop); ``close()`` stops it.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.sock = socket.socket()
+        self.sock.bind((host, 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://{host}:{self.port}/v1"
+        self.stopped = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                self.handle(conn)
+            except OSError:
+                return
+
+    def handle(self, conn: socket.socket) -> None:
+        """Serve one connection (subclasses)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop accepting and close the listening socket."""
+        self.stopped.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
 def free_port() -> int:
     """A free 127.0.0.1 port: bound, then released, so nothing listens on it."""
     with socket.socket() as sock:

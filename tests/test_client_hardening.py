@@ -9,13 +9,12 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support import Canned, CannedServer, make_spec
+from support import Canned, CannedServer, SocketServer, make_spec
 
 from exalsius_jupyter.api.client import ExalsiusClient
 from exalsius_jupyter.api.problems import error_from_response
@@ -36,47 +35,23 @@ SLACK = 2.0  # scheduling slack on a busy two-core machine, on top of the docume
 # -- a server that drips its answer, one byte at a time ----------------------------------------
 
 
-class DrippingServer:
+class DrippingServer(SocketServer):
     """Answers every request with one byte every ``every`` seconds, in the headers or the body."""
 
     def __init__(self, phase: str, every: float = 0.2) -> None:
         self.phase, self.every = phase, every
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
-
-    def _drip(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9999\r\n\r\n"
         payload = head + b"[" * 9999 if self.phase == "headers" else b"[" * 9999
-        with conn:
-            try:
-                conn.recv(65536)
-                if self.phase == "body":
-                    conn.sendall(head)
-                for byte in payload:
-                    if self._stop.wait(self.every):
-                        return
-                    conn.sendall(bytes([byte]))
-            except OSError:
+        conn.recv(65536)
+        if self.phase == "body":
+            conn.sendall(head)
+        for byte in payload:
+            if self.stopped.wait(self.every):
                 return
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
+            conn.sendall(bytes([byte]))
 
 
 @pytest.fixture(params=["headers", "body"])
@@ -214,7 +189,7 @@ def test_a_log_line_that_is_not_an_object_is_invalid(canned: CannedServer, line:
 # -- creates whose answer is lost ------------------------------------------------------------
 
 
-class LossyProxy:
+class LossyProxy(SocketServer):
     """Forwards to the sandbox; loses the answer to ``POST /v1/workspaces`` as ``mode`` says.
 
     ``lost``: forwards, then closes without answering; ``stall``: forwards, then answers only
@@ -224,66 +199,42 @@ class LossyProxy:
     def __init__(self, target: str, mode: str, stall: float = 3.0) -> None:
         self.target = target.split("//", 1)[1].split("/", 1)[0]
         self.mode, self.stall = mode, stall
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5)
-            try:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                head, body = data.split(b"\r\n\r\n", 1)
-                lines = head.decode("latin-1").split("\r\n")
-                method, path, _ = lines[0].split(" ", 2)
-                headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
-                length = int(headers.get("Content-Length", "0"))
-                while len(body) < length:
-                    body += conn.recv(65536)
-                lossy = method == "POST" and path.endswith("/workspaces")
-                if lossy and self.mode == "swallow":
-                    return
-                upstream = http.client.HTTPConnection(self.target, timeout=5)
-                upstream.request(method, path, body=body or None,
-                                 headers={k: v for k, v in headers.items()
-                                          if k.lower() not in ("connection", "host")})
-                resp = upstream.getresponse()
-                payload = resp.read()
-                upstream.close()
-                if lossy and self.mode == "lost":
-                    return
-                if lossy and self.mode == "stall" and self._stop.wait(self.stall):
-                    return
-                out = f"HTTP/1.1 {resp.status} {resp.reason}\r\n"
-                out += "".join(f"{k}: {v}\r\n" for k, v in resp.getheaders()
-                               if k.lower() not in ("connection", "content-length"))
-                out += f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
-                conn.sendall(out.encode("latin-1") + payload)
-            except OSError:
+    def handle(self, conn: socket.socket) -> None:
+        conn.settimeout(5)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
                 return
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
+            data += chunk
+        head, body = data.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        length = int(headers.get("Content-Length", "0"))
+        while len(body) < length:
+            body += conn.recv(65536)
+        lossy = method == "POST" and path.endswith("/workspaces")
+        if lossy and self.mode == "swallow":
+            return
+        upstream = http.client.HTTPConnection(self.target, timeout=5)
+        upstream.request(method, path, body=body or None,
+                         headers={k: v for k, v in headers.items()
+                                  if k.lower() not in ("connection", "host")})
+        resp = upstream.getresponse()
+        payload = resp.read()
+        upstream.close()
+        if lossy and self.mode == "lost":
+            return
+        if lossy and self.mode == "stall" and self.stopped.wait(self.stall):
+            return
+        out = f"HTTP/1.1 {resp.status} {resp.reason}\r\n"
+        out += "".join(f"{k}: {v}\r\n" for k, v in resp.getheaders()
+                       if k.lower() not in ("connection", "content-length"))
+        out += f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+        conn.sendall(out.encode("latin-1") + payload)
 
 
 @pytest.fixture

@@ -6,13 +6,12 @@ A URL that two parsers read differently (``http://192.0.2.1\\@127.0.0.1/`` is 12
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from support import SocketServer
 from test_magics_shell import close_shell, make_shell, run
 
 from exalsius_jupyter.api.client import ExalsiusClient
@@ -85,35 +84,16 @@ def test_ambiguous_urls_are_refused_even_without_a_token(url: str) -> None:
     assert "\n" not in str(info.value)
 
 
-class _Listener:
+class _Listener(SocketServer):
     """A TCP listener on 127.0.0.2 that records whatever bytes reach it."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.2", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
         self.received = b""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__("127.0.0.2")
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(1)
-                with contextlib.suppress(OSError):
-                    self.received += conn.recv(65536)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
+    def handle(self, conn: socket.socket) -> None:
+        conn.settimeout(1)
+        self.received += conn.recv(65536)
 
 
 @pytest.fixture
