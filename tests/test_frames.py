@@ -6,9 +6,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from test_fast_path import both_frames  # every frame here goes through both paths
 
 from exalsius_jupyter.model import frames
-from exalsius_jupyter.model.frames import COLUMNS, dtypes, workspaces_frame
+from exalsius_jupyter.model.frames import COLUMNS, dtypes
 from exalsius_jupyter.model.workspace import STATUS_VALUES, Workspace, WorkspaceList
 
 RAW: list[dict[str, Any]] = [
@@ -45,7 +46,7 @@ def test_columns_include_the_documented_ones() -> None:
 
 
 def test_dtypes_per_column() -> None:
-    df = workspaces_frame(RAW, total=10)
+    df = both_frames(RAW, total=10)
     _check_dtypes(df)
     assert isinstance(df["workspace_status"].dtype, pd.CategoricalDtype)
     assert list(df["workspace_status"].cat.categories) == list(STATUS_VALUES)
@@ -58,7 +59,7 @@ def test_dtypes_per_column() -> None:
 
 
 def test_values() -> None:
-    df = workspaces_frame(RAW)
+    df = both_frames(RAW)
     assert df.attrs["total"] == 3
     assert list(df["workspace_status"]) == ["RUNNING", "UNKNOWN", "UNKNOWN"]
     assert list(df["template"].astype(object)) == ["jupyter-notebook", "ssh-pod", pd.NA]
@@ -72,11 +73,11 @@ def test_values() -> None:
 
 
 def test_total_attr() -> None:
-    assert workspaces_frame(RAW, total=123).attrs["total"] == 123
+    assert both_frames(RAW, total=123).attrs["total"] == 123
 
 
 def test_empty_frame_same_columns_and_dtypes() -> None:
-    df = workspaces_frame([], total=0)
+    df = both_frames([], total=0)
     assert df.empty and len(df) == 0
     _check_dtypes(df)
     assert df.attrs["total"] == 0
@@ -85,7 +86,7 @@ def test_empty_frame_same_columns_and_dtypes() -> None:
 def test_nullable_ints_with_missing_and_junk() -> None:
     raw = [{"id": "1", "resources": {"gpu_count": None, "cpu_cores": "4", "memory_gb": True}},
            {"id": "2", "resources": None}, {"id": "3"}]
-    df = workspaces_frame(raw)
+    df = both_frames(raw)
     _check_dtypes(df)
     assert df[["gpu_count", "cpu_cores", "memory_gb"]].isna().all().all()
     assert df["gpu_count"].sum() == 0
@@ -93,7 +94,7 @@ def test_nullable_ints_with_missing_and_junk() -> None:
 
 def test_junk_rows_and_timestamps_do_not_crash() -> None:
     raw: list[Any] = ["junk", {"id": "x", "created_at": "yesterday", "to_be_deleted_at": 5}]
-    df = workspaces_frame(raw)
+    df = both_frames(raw)
     _check_dtypes(df)
     assert len(df) == 2 and df["created_at"].isna().all()
     assert list(df["workspace_status"]) == ["UNKNOWN", "UNKNOWN"]
@@ -103,14 +104,14 @@ def test_junk_rows_and_timestamps_do_not_crash() -> None:
 def test_unhashable_or_odd_status_is_unknown(status: Any) -> None:
     # Regression: a list/dict status (a newer API's richer shape) raised TypeError
     # ("unhashable type") while the model turns it into UNKNOWN.
-    df = workspaces_frame([{"id": "x", "workspace_status": status}])
+    df = both_frames([{"id": "x", "workspace_status": status}])
     assert list(df["workspace_status"]) == ["UNKNOWN"]
 
 
 def test_status_agrees_with_the_model() -> None:
     # Regression: the model reads "running" as RUNNING, the frame said UNKNOWN.
     raw = [{"id": "x", "workspace_status": "running"}, {"id": "y", "workspace_status": "Failed"}]
-    df = workspaces_frame(raw)
+    df = both_frames(raw)
     model = [Workspace.from_api(r).workspace_status.value for r in raw]
     assert list(df["workspace_status"]) == model == ["RUNNING", "FAILED"]
 
@@ -118,14 +119,14 @@ def test_status_agrees_with_the_model() -> None:
 def test_integral_floats_agree_with_the_model() -> None:
     # Regression: the model reads 4.0 cores as 4, the frame dropped it to <NA>.
     raw = [{"id": "x", "resources": {"cpu_cores": 4.0, "gpu_count": 1.5}}]
-    df = workspaces_frame(raw)
+    df = both_frames(raw)
     ws = Workspace.from_api(raw[0])
     assert df.loc[0, "cpu_cores"] == ws.resources.cpu_cores == 4
     assert pd.isna(df.loc[0, "gpu_count"]) and ws.resources.gpu_count is None
 
 
 def test_frame_matches_models_for_the_same_rows() -> None:
-    df = workspaces_frame(RAW)
+    df = both_frames(RAW)
     for i, ws in enumerate(WorkspaceList(RAW)):
         assert df.loc[i, "id"] == ws.id
         assert df.loc[i, "workspace_status"] == ws.workspace_status.value
@@ -143,7 +144,7 @@ def test_datetimes_with_nanoseconds_and_offsets() -> None:
     raw = [{"id": "x", "created_at": "2025-01-01T00:00:00.123456789Z"},
            {"id": "y", "created_at": "2025-06-01T12:00:00-05:00"},
            {"id": "z", "created_at": "2025-01-01t00:00:00z"}]
-    df = workspaces_frame(raw)
+    df = both_frames(raw)
     assert df.loc[0, "created_at"] == pd.Timestamp("2025-01-01T00:00:00.123456789Z")
     assert df.loc[1, "created_at"] == pd.Timestamp("2025-06-01T17:00:00Z")
     # Regression: RFC 3339's lower-case t/z parsed in the model but became NaT here.
@@ -160,7 +161,7 @@ def test_pandas_major_version_supported() -> None:
 def test_timestamps_beyond_nanosecond_range_are_nat(text: str) -> None:
     # Regression (pandas 3): the parse picked a coarser unit, then as_unit("ns") overflowed
     # with OutOfBoundsDatetime instead of leaving the cell empty.
-    df = workspaces_frame([{"id": "x", "created_at": text},
+    df = both_frames([{"id": "x", "created_at": text},
                            {"id": "y", "created_at": "2025-01-01T00:00:00Z"}])
     _check_dtypes(df)
     assert pd.isna(df.loc[0, "created_at"])
@@ -170,7 +171,7 @@ def test_timestamps_beyond_nanosecond_range_are_nat(text: str) -> None:
 @pytest.mark.parametrize("info", [" ", " http://h:1 ", ["", "x"], ["  "], "\tssh h\n"])
 def test_access_cell_is_the_models_primary_access(info: Any) -> None:
     # Regression: plain strings skipped the model's cleaning (" " showed as a blank link).
-    df = workspaces_frame([{"id": "x", "access_information": info}, {"id": "y"}])
+    df = both_frames([{"id": "x", "access_information": info}, {"id": "y"}])
     cell = df.loc[0, "access_information"]
     want = Workspace.from_api({"id": "x", "access_information": info}).access_url
     assert (pd.isna(cell) and want is None) or cell == want
@@ -181,7 +182,7 @@ def test_model_and_frame_agree_on_falsy_and_float_text() -> None:
     # Regression: the model read 0/False as a missing id or name, the frame showed "0"/"False".
     raw = [{"id": 0, "name": False, "cluster_id": 1.5, "template": {"name": 0}}]
     ws = Workspace.from_api(raw[0])
-    df = workspaces_frame(raw)
+    df = both_frames(raw)
     assert (ws.id, ws.name, ws.cluster_id, ws.template.name) == ("0", "False", "1.5", "0")
     assert df.loc[0, ["id", "name", "cluster_id", "template"]].tolist() == ["0", "False", "1.5",
                                                                              "0"]
@@ -192,7 +193,7 @@ def test_nan_is_missing_in_model_and_frame() -> None:
     raw = [{"id": "x", "owner": float("nan"), "name": float("nan"),
             "resources": {"gpu_type": float("nan")}}]
     ws = Workspace.from_api(raw[0])
-    df = workspaces_frame(raw)
+    df = both_frames(raw)
     assert ws.owner is None and ws.name == "" and ws.resources.gpu_type is None
     assert df.loc[0, ["owner", "name", "gpu_type"]].isna().all()
 
@@ -200,7 +201,7 @@ def test_nan_is_missing_in_model_and_frame() -> None:
 @pytest.mark.parametrize("template", [5, ["jupyter"], True, {"variables": {}}])
 def test_template_that_is_not_an_object_or_name_is_missing(template: Any) -> None:
     # Regression: the frame showed str(template) ("5", "['jupyter']") where the model has "".
-    df = workspaces_frame([{"id": "x", "template": template}])
+    df = both_frames([{"id": "x", "template": template}])
     assert Workspace.from_api({"id": "x", "template": template}).template.name == ""
     assert pd.isna(df.loc[0, "template"])
 
@@ -211,7 +212,7 @@ def test_naive_timestamps_after_offset_ones_stay_utc() -> None:
            {"id": "b", "created_at": "2000-01-01T00:00:00"},
            {"id": "c", "created_at": "2000-01-01"},
            {"id": "d", "created_at": "2000-01-01T00:00:00\n"}]
-    df = workspaces_frame(raw)
+    df = both_frames(raw)
     assert df["created_at"].tolist() == [pd.Timestamp("1999-12-31T22:00:00Z")] + [
         pd.Timestamp("2000-01-01T00:00:00Z")] * 3
     assert df["created_at"].tolist() == [Workspace.from_api(r).created_at for r in raw]
@@ -220,7 +221,7 @@ def test_naive_timestamps_after_offset_ones_stay_utc() -> None:
 @pytest.mark.parametrize("value", [[], [None], [1, 2], {}])
 def test_list_valued_text_fields_do_not_crash(value: Any) -> None:
     # Regression (pandas 2): a column of equal-length lists became a 2-D buffer (ValueError).
-    df = workspaces_frame([{"id": value, "name": value, "owner": value}])
+    df = both_frames([{"id": value, "name": value, "owner": value}])
     _check_dtypes(df)
     ws = Workspace.from_api({"id": value, "name": value, "owner": value})
     assert df.loc[0, ["id", "name", "owner"]].tolist() == [ws.id, ws.name, ws.owner]

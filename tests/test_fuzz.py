@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_fast_path import both_frames, typed_workspace  # every frame: both paths
 
 from exalsius_jupyter.api.problems import error_from_response
 from exalsius_jupyter.errors import (
@@ -15,7 +16,7 @@ from exalsius_jupyter.errors import (
     InvalidResponseError,
     ValidationError,
 )
-from exalsius_jupyter.model.frames import COLUMNS, dtypes, workspaces_frame
+from exalsius_jupyter.model.frames import COLUMNS, dtypes
 from exalsius_jupyter.model.spec import validate_workspace_spec
 from exalsius_jupyter.model.workspace import (
     Workspace,
@@ -144,7 +145,7 @@ def test_validate_workspace_spec_raises_only_validation_error(spec: Any) -> None
 @FUZZ
 @given(rows)
 def test_frame_has_documented_columns_and_dtypes(raw: list[Any]) -> None:
-    df = workspaces_frame(raw, total=len(raw))
+    df = both_frames(raw, total=len(raw))
     assert tuple(df.columns) == COLUMNS and len(df) == len(raw)
     for col, dtype in dtypes().items():
         assert df[col].dtype == dtype, col
@@ -174,9 +175,10 @@ def _same_text(cell: Any, model: str | None) -> bool:
 
 
 @FUZZ
-@given(st.lists(workspace_like.filter(lambda w: w.get("id") or w.get("name")), max_size=6))
+@given(st.lists(st.one_of(workspace_like, typed_workspace).filter(
+    lambda w: w.get("id") or w.get("name")), max_size=6))
 def test_frame_rows_match_the_models(raw: list[dict[str, Any]]) -> None:
-    df = workspaces_frame(raw)
+    df = both_frames(raw)
     models = WorkspaceList(raw)
     assert len(df) == len(models)
     for i, ws in enumerate(models):
@@ -207,7 +209,7 @@ def test_extreme_years_do_not_crash() -> None:
 @FUZZ
 @given(st.lists(timestamps, min_size=1, max_size=20))
 def test_frame_times_match_the_model(values: list[Any]) -> None:
-    df = workspaces_frame([{"id": str(i), "created_at": v} for i, v in enumerate(values)])
+    df = both_frames([{"id": str(i), "created_at": v} for i, v in enumerate(values)])
     for i, value in enumerate(values):
         cell = _cell(df.loc[i, "created_at"])
         got = None if cell is None else cell.floor("us").to_pydatetime()

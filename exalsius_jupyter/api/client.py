@@ -261,6 +261,20 @@ class ExalsiusClient:
         """List workspaces, optionally of one cluster; ``.total`` comes from X-Total-Count."""
         params = {"cluster_id": cluster_id} if cluster_id else None
         resp = self._request("GET", "/workspaces", params=params)
+        from ..model import fast  # issue #10: with msgspec, a well-formed body becomes records
+
+        if fast.enabled():
+            try:
+                data = transport.read_body(resp, self.timeout)
+            except ExalsiusError as exc:
+                exc.request_sent = True  # as in _json: the server answered
+                raise
+            listed = fast.decode_list(data)
+            if listed is not None:
+                count = len(listed.records)
+                return WorkspaceList.from_fast(
+                    listed, total=_total(resp, {"total": listed.total}, count))
+            resp._content, resp._content_consumed = data, True  # _json reads the same bytes
         body = self._json(resp)
         items = body.get("workspaces") if isinstance(body, dict) else None
         if not isinstance(items, list):

@@ -44,10 +44,15 @@ def workspaces_frame(raw: list[dict[str, Any]], total: int | None = None) -> pd.
     res = _column(items, "resources")
     if not _all_types(res, _DICT):
         res = [_mapping(r) for r in res]
-    data = {f.name: _COLUMN_BUILDERS[f.kind](_column(res if f.parent else items, f.key))
-            for f in COLUMN_FIELDS}
+    values = {f.name: _column(res if f.parent else items, f.key) for f in COLUMN_FIELDS}
+    return columns_frame(values, len(raw) if total is None else total)
+
+
+def columns_frame(values: Mapping[str, list[Any]], total: int) -> pd.DataFrame:
+    """Build the frame from each column's values as read from the objects (None when absent)."""
+    data = {f.name: _COLUMN_BUILDERS[f.kind](values[f.name]) for f in COLUMN_FIELDS}
     frame = pd.DataFrame({col: data[col] for col in COLUMNS}, copy=False)
-    frame.attrs["total"] = len(raw) if total is None else int(total)
+    frame.attrs["total"] = int(total)
     return frame
 
 
@@ -163,8 +168,13 @@ def _zoned(value: Any) -> str | None:
 
 
 def _templates(values: list[Any]) -> pd.arrays.StringArray:
-    names = _column(values, "name") if _all_types(values, _DICT) else list(
-        map(template_name, values))
+    types = set(map(type, values))
+    if types <= _STR:  # bare names (and the fast path's names): template_name is the identity
+        names = values
+    elif types <= _DICT:
+        names = _column(values, "name")
+    else:
+        names = list(map(template_name, values))
     return _strings(names)
 
 

@@ -39,6 +39,8 @@ __all__ = [
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .fast import FastList
+
 
 
 
@@ -170,20 +172,32 @@ class Workspace:
 class WorkspaceList(Sequence[Workspace]):
     """Workspaces from one list call: parsed lazily, with ``.total`` and ``.to_dataframe()``."""
 
-    __slots__ = ("_parsed", "_raw", "total")
+    __slots__ = ("_fast", "_len", "_parsed", "_raw", "total")
 
     def __init__(self, raw: list[dict[str, Any]], total: int | None = None) -> None:
-        self._raw = raw
+        self._raw: list[dict[str, Any]] | None = raw
+        self._fast: FastList | None = None
+        self._len = len(raw)
         self._parsed: dict[int, Workspace] = {}
         self.total = len(raw) if total is None else total
+
+    @classmethod
+    def from_fast(cls, fast: FastList, total: int | None = None) -> WorkspaceList:
+        """A list the msgspec fast path decoded: its JSON objects are decoded on first use."""
+        self = cls([], total=len(fast.records) if total is None else total)
+        self._raw, self._fast, self._len = None, fast, len(fast.records)
+        return self
 
     @property
     def raw(self) -> list[dict[str, Any]]:
         """The JSON objects exactly as the server sent them."""
+        if self._raw is None:
+            assert self._fast is not None
+            self._raw = self._fast.raw()
         return self._raw
 
     def __len__(self) -> int:
-        return len(self._raw)
+        return self._len
 
     @overload
     def __getitem__(self, index: int) -> Workspace: ...
@@ -192,27 +206,29 @@ class WorkspaceList(Sequence[Workspace]):
 
     def __getitem__(self, index: int | slice) -> Workspace | list[Workspace]:
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self._raw)))]
+            return [self[i] for i in range(*index.indices(self._len))]
         if index < 0:
-            index += len(self._raw)
-        if not 0 <= index < len(self._raw):
+            index += self._len
+        if not 0 <= index < self._len:
             raise IndexError("workspace index out of range")
         ws = self._parsed.get(index)
         if ws is None:
-            ws = self._parsed[index] = Workspace.from_api(self._raw[index])
+            ws = self._parsed[index] = Workspace.from_api(self.raw[index])
         return ws
 
     def __iter__(self) -> Iterator[Workspace]:
-        return (self[i] for i in range(len(self._raw)))
+        return (self[i] for i in range(self._len))
 
     def __repr__(self) -> str:
         return f"<WorkspaceList {len(self)} of {self.total} workspaces>"
 
     def to_dataframe(self) -> pd.DataFrame:
         """The workspaces as a pandas DataFrame (columns and dtypes in ``frames``)."""
-        from .frames import workspaces_frame
+        from .frames import columns_frame, workspaces_frame
 
-        return workspaces_frame(self._raw, total=self.total)
+        if self._fast is not None:  # the records decoded by msgspec: no dicts needed
+            return columns_frame(self._fast.columns(), self.total)
+        return workspaces_frame(self.raw, total=self.total)
 
 
 def _extra(data: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:

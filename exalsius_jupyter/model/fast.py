@@ -1,0 +1,210 @@
+"""The optional msgspec fast path (``exalsius-jupyter[fast]``, issue #10): list bodies decoded
+straight into typed records, their columns built by the same code as the stdlib path.
+
+The records' types are derived from ``COLUMN_FIELDS``, so a new row of the field table needs no
+edit here. They are deliberately narrow (text is ``str | None``, ints are ``int | None``, …): a body
+that does not fit them exactly (another type, NaN, a lone surrogate, invalid UTF-8, a depth bomb)
+is not decoded here at all, and the caller falls back to the tolerant stdlib path. A body that fits
+gives every column builder the very values the stdlib path reads from the dicts, so both frames
+are identical. The JSON objects themselves (``WorkspaceList.raw``, ``Workspace`` parsing) are
+decoded from the kept bytes only when somebody asks for them.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import importlib.util
+import json
+import os
+import threading
+from collections.abc import Callable
+from operator import attrgetter
+from typing import Any
+
+from ..errors import InvalidResponseError
+from .fields import COLUMN_FIELDS, Field, Kind
+
+ENV = "EXALSIUS_FAST"
+
+
+def enabled() -> bool:
+    """True when msgspec is installed and ``EXALSIUS_FAST`` is not ``0``."""
+    return os.environ.get(ENV, "1").strip() != "0" and _installed()
+
+
+@functools.lru_cache(maxsize=1)
+def _installed() -> bool:
+    """Whether msgspec can be imported (it is imported on first use: ~20 ms)."""
+    return importlib.util.find_spec("msgspec") is not None
+
+
+def _types() -> tuple[Any, dict[str, Callable[[list[Any]], list[Any]]]]:
+    """The list body's Struct, and per column how its record values become the stdlib's."""
+    import msgspec
+
+    access_item = msgspec.defstruct("AccessItem", [
+        ("access_protocol", str | None, None),
+        ("port_number", int | str | None, None),
+        ("external_ips", list[str | None] | str | None, None),
+    ], gc=False)
+    template = msgspec.defstruct("Template", [("name", str | None, None)], gc=False)
+    by_kind: dict[Kind, Any] = {
+        Kind.TEXT: str | None, Kind.UUID: str | None, Kind.INT: int | None,
+        Kind.TIME: str | None, Kind.STATUS: str | None, Kind.TEMPLATE: template | str | None,
+        Kind.ACCESS: str | list[str | access_item] | None,  # type: ignore[valid-type]
+    }
+
+    def struct(name: str, fields: tuple[Field, ...], extra: list[Any]) -> Any:
+        spec = [(f.name, by_kind[f.kind], None) for f in fields] + extra
+        return msgspec.defstruct(name, spec, rename={f.name: f.key for f in fields}, gc=False)
+
+    parents = tuple(dict.fromkeys(f.parent for f in COLUMN_FIELDS if f.parent))
+    nested = {p: struct(p.title(), tuple(f for f in COLUMN_FIELDS if f.parent == p), [])
+              for p in parents}
+    record = struct("WorkspaceRecord", tuple(f for f in COLUMN_FIELDS if not f.parent),
+                    [(p, nested[p] | None, None) for p in parents])
+    body = msgspec.defstruct("ListBody", [("workspaces", list[record]),  # type: ignore[valid-type]
+                                          ("total", int | None, None)], gc=False)
+    _EMPTY_PARENTS.update({p: nested[p]() for p in parents})
+    convert: dict[str, Callable[[list[Any]], list[Any]]] = {}
+    for f in COLUMN_FIELDS:
+        if f.kind is Kind.TEMPLATE:
+            convert[f.name] = _template_names(template)
+        elif f.kind is Kind.ACCESS:
+            convert[f.name] = _access_values
+    return body, convert
+
+
+_EMPTY_PARENTS: dict[str, Any] = {}
+
+
+def _template_names(template: Any) -> Callable[[list[Any]], list[Any]]:
+    """Template values as the stdlib column holds their names: an object's name, a bare name."""
+    get = attrgetter("name")
+
+    def names(values: list[Any]) -> list[Any]:
+        if set(map(type, values)) <= {template}:
+            return list(map(get, values))
+        return [get(v) if type(v) is template else v for v in values]
+
+    return names
+
+
+def _access_values(values: list[Any]) -> list[Any]:
+    """Access values with the 1.46 objects as dicts (the stdlib reads a missing key as null)."""
+    if set(map(type, values)) <= {str, type(None)}:
+        return values
+    import msgspec
+
+    to_dict = msgspec.structs.asdict
+    return [[to_dict(x) if isinstance(x, msgspec.Struct) else x for x in v]
+            if isinstance(v, list) else v for v in values]
+
+
+_DECODER: Any = None
+_CONVERT: dict[str, Callable[[list[Any]], list[Any]]] = {}
+
+
+def _decoder() -> Any:
+    """The msgspec decoder of list bodies, made on first use."""
+    global _DECODER
+    if _DECODER is None:
+        import msgspec
+
+        body, convert = _types()
+        _CONVERT.update(convert)
+        _DECODER = msgspec.json.Decoder(body)
+    return _DECODER
+
+
+class FastList:
+    """A list body decoded into records; the JSON objects are decoded from its bytes on demand."""
+
+    __slots__ = ("_body", "records", "total")
+
+    def __init__(self, records: list[Any], total: int | None, body: bytes) -> None:
+        self.records = records
+        self.total = total
+        self._body: bytes | None = body
+
+    def raw(self) -> list[dict[str, Any]]:
+        """The workspace objects exactly as the stdlib path decodes them (the bytes are freed)."""
+        body = self._body
+        if body is None:
+            raise RuntimeError("FastList.raw() was already taken")
+        value = _loads(body)
+        self._body = None
+        return value["workspaces"]
+
+    def columns(self) -> dict[str, list[Any]]:
+        """Each column's values as the stdlib path reads them from the dicts."""
+        records = self.records
+        groups: dict[str | None, list[Any]] = {None: records}
+        for parent, empty in _EMPTY_PARENTS.items():
+            values = list(map(attrgetter(parent), records))
+            if None in values:
+                values = [empty if v is None else v for v in values]
+            groups[parent] = values
+        out: dict[str, list[Any]] = {}
+        for f in COLUMN_FIELDS:
+            values = list(map(attrgetter(f.name), groups[f.parent]))
+            convert = _CONVERT.get(f.name)
+            out[f.name] = values if convert is None else convert(values)
+        return out
+
+
+def decode_list(body: bytes) -> FastList | None:
+    """The list body as records, or None where only the tolerant stdlib path may read it."""
+    if not enabled() or not isinstance(body, bytes):
+        return None
+    if not body.isascii():
+        try:  # json.loads rejects invalid UTF-8 anywhere; msgspec only in values it decodes
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    try:
+        decoder = _decoder()
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            parsed = decoder.decode(body)
+        finally:
+            if was_enabled:
+                gc.enable()
+    except Exception:  # any mismatch: another type, malformed, too deep, … (never raised)
+        return None
+    return FastList(parsed.workspaces, parsed.total, body)
+
+
+def _loads(body: bytes) -> Any:
+    """``json.loads`` with the GC paused; a depth that msgspec took is retried on a fresh stack.
+
+    msgspec accepts a few levels more than ``json`` at the same stack depth, and this may run
+    deeper than the list call did: a thread of its own has the shallowest stack there is.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        try:
+            return json.loads(body)
+        except RecursionError:
+            pass
+        result: list[Any] = []
+        thread = threading.Thread(target=lambda: result.append(_shallow_loads(body)))
+        thread.start()
+        thread.join()
+    finally:
+        if was_enabled:
+            gc.enable()
+    if not result or isinstance(result[0], RecursionError):
+        raise InvalidResponseError("the server's answer is nested too deeply")
+    return result[0]
+
+
+def _shallow_loads(body: bytes) -> Any:
+    """``json.loads``, returning a RecursionError instead of raising it."""
+    try:
+        return json.loads(body)
+    except RecursionError as exc:
+        return exc
