@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the client (requests, urllib3) is imported when one is firs
     from .sandbox import Sandbox
 
 # The settings a client is built from; the others (poll_interval, wait_timeout) keep it.
-_CLIENT_SETTINGS = frozenset({"api_url", "timeout"})
+_CLIENT_SETTINGS = frozenset({"api_url", "timeout", "api_key_header"})
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Settings:
     timeout: float = 10.0
     poll_interval: float = 1.0
     wait_timeout: float = 600.0
+    api_key_header: bool = False
 
 
 class Session:
@@ -124,7 +125,8 @@ class Session:
             return ExalsiusClient(self._sandbox.url, "", timeout=timeout)
         url = (api_url if api_url is not None else self._settings.api_url) or None
         try:
-            return ExalsiusClient(url, self._token, timeout=timeout)
+            return ExalsiusClient(url, self._token, timeout=timeout,
+                                  api_key_header=self._settings.api_key_header)
         except InsecureTransportError as err:
             raise InsecureTransportError(
                 f"refusing to send credentials over plain http:// to {err.host}; use an "

@@ -392,3 +392,24 @@ def test_interrupting_a_wait_is_one_line_and_says_how_to_resume(
     add(sandbox, "slow", status="PENDING")
     monkeypatch.setattr(TextProgress, "__call__", interrupted)
     usage_error(shell, capsys, "%exalsius wait slow", "interrupted", "%exalsius wait NAME")
+
+
+# -- settings -------------------------------------------------------------------------------
+
+
+def test_api_key_header_setting_sends_the_token_as_x_api_key(
+        shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``%config Exalsius.api_key_header = True`` reaches the session's client (#8.7)."""
+    from test_magics_shell import SECRET
+
+    monkeypatch.setenv("EXALSIUS_TOKEN", SECRET)
+    ok(shell, capsys, "%exalsius list")
+    assert sandbox.requests[-1].headers.get("authorization") == f"Bearer {SECRET}"
+    ok(shell, capsys, "%config Exalsius.api_key_header = True")
+    ok(shell, capsys, "%exalsius list")
+    headers = sandbox.requests[-1].headers
+    assert headers.get("x-api-key") == SECRET and "authorization" not in headers
+    ok(shell, capsys, "%config Exalsius.api_key_header = False")
+    ok(shell, capsys, "%exalsius list")
+    assert sandbox.requests[-1].headers.get("authorization") == f"Bearer {SECRET}"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Float, TraitError, Unicode, observe, validate
+from traitlets import Bool, Float, TraitError, Unicode, observe, validate
 
 from ..errors import ExalsiusError
 from ..session import current_session
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from ..session import Session
 
-SETTINGS = ("api_url", "timeout", "poll_interval", "wait_timeout")
+SETTINGS = ("api_url", "timeout", "poll_interval", "wait_timeout", "api_key_header")
 
 
 @magics_class
@@ -52,6 +52,9 @@ class Exalsius(Magics):
     wait_timeout = Float(
         600.0, help="Default seconds --wait and %exalsius wait give workspaces to come "
                     "up.").tag(config=True)
+    api_key_header = Bool(
+        False, help="Send the token as an X-API-Key header instead of Authorization: Bearer "
+                    "(for deployments that expect it).").tag(config=True)
 
     def __init__(self, shell: InteractiveShell | None = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
