@@ -1,35 +1,155 @@
 """The kernel's session: the ONE owner of the client, its settings, the credential and the sandbox.
 
-The magics change it (``%config Exalsius.*``, ``login``, ``sandbox start``); the widgets and the
-magics' commands read their client from it. Nothing else keeps a copy of this state.
+The magics change it (``%config Exalsius.*``, ``login``, ``logout``, ``sandbox start``); the
+widgets and the magics' commands read their client from it. Nothing else keeps a copy of this
+state. Scripts use it without the magic::
+
+    session = Session(Settings(auth_domain="exalsius.eu.auth0.com"))
+    session.login()            # device sign-in: prints the link and the code, waits
+    session.client().list_workspaces()
+
+Where the token comes from (``token_source()``), highest first: a token typed with
+``%exalsius login --token`` (the explicit token) > ``EXALSIUS_TOKEN`` > the notebook's sign-in
+(``%exalsius login``, or one still pending) > ``token_command`` > the ``exls`` keyring entries.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import InsecureTransportError
+from .errors import AuthenticationError, ExalsiusError, InsecureTransportError
 
 if TYPE_CHECKING:  # the client (requests, urllib3) is imported when one is first built
     from .api.client import ExalsiusClient
+    from .api.credentials import OAuthSession, TokenSource
+    from .api.oauth import AuthSettings, DeviceCode, Tokens
     from .sandbox import Sandbox
 
-# The settings a client is built from; the others (poll_interval, wait_timeout) keep it.
-_CLIENT_SETTINGS = frozenset({"api_url", "timeout", "api_key_header"})
+# The settings the credential (and so the client) is built from; the others keep the client.
+_CLIENT_SETTINGS = frozenset({"api_url", "timeout", "auth_domain", "auth_client_id",
+                              "auth_audience", "token_command", "token_command_timeout",
+                              "use_keyring", "api_key_header"})
+PENDING_WAIT = 20.0  # seconds a call that needs the token waits for a pending sign-in
 
 
 @dataclass(frozen=True)
 class Settings:
-    """What ``%config Exalsius.<name>`` sets; an empty ``api_url`` means the environment."""
+    """What ``%config Exalsius.<name>`` sets; an empty string means the environment/default.
+
+    ``auth_domain``/``auth_client_id``/``auth_audience``: where to sign in (else
+    ``EXALSIUS_AUTH_DOMAIN``/``_CLIENT_ID``/``_AUDIENCE``, else the ``exls`` defaults);
+    ``token_command``: a credential command such as ``exls get-token`` (its stdout is the token),
+    run with ``token_command_timeout``; ``use_keyring``: read the ``exls`` sign-in from the
+    system keyring when the ``keyring`` extra is installed.
+    """
 
     api_url: str = ""
     timeout: float = 10.0
     poll_interval: float = 1.0
     wait_timeout: float = 600.0
+    auth_domain: str = ""
+    auth_client_id: str = ""
+    auth_audience: str = ""
+    token_command: str = ""
+    token_command_timeout: float = 10.0
+    use_keyring: bool = True
     api_key_header: bool = False
+
+
+class PendingSignIn:
+    """A device sign-in that is waiting for the user's approval; it knows no token.
+
+    Args:
+        code: what the user must approve (the link carries the user code only).
+        settings: where the sign-in happens.
+        cancel: stops the polling (Cancel, logout, a newer login).
+    """
+
+    def __init__(self, code: DeviceCode, settings: AuthSettings,
+                 cancel: Callable[[], None]) -> None:
+        self.code = code
+        self.settings = settings
+        self._cancel = cancel
+        self.done = threading.Event()
+        self.outcome = ""  # why it ended without a sign-in ("" while pending or signed in)
+
+    @property
+    def what_to_do(self) -> str:
+        """What the user must finish, and where (the link with the user code only)."""
+        return (f"open {self.code.verification_uri_complete} and approve the code "
+                f"{self.code.user_code}")
+
+    def cancel(self) -> None:
+        """Stop waiting for the approval."""
+        self._cancel()
+
+    def __repr__(self) -> str:
+        state = "pending" if not self.done.is_set() else (self.outcome or "done")
+        return f"<PendingSignIn {state}: {self.what_to_do}>"
+
+
+class _PendingToken:
+    """The credential while a sign-in is pending: waits (bounded) for it, then uses its result."""
+
+    def __init__(self, session: Session, pending: PendingSignIn) -> None:
+        self._session = session
+        self.pending = pending
+
+    def _settled(self) -> TokenSource:
+        from .api.oauth import signed_out
+
+        if not self.pending.done.wait(self._session.pending_wait):
+            raise AuthenticationError(
+                f"sign-in pending: {self.pending.what_to_do}, then run this again", status=401)
+        source = self._session.token_source()
+        if source is None or isinstance(source, _PendingToken):
+            raise signed_out(self.pending.outcome or "the sign-in did not complete")
+        return source
+
+    def token(self) -> str:
+        """The token of the sign-in once it completed (waits at most ``pending_wait`` s)."""
+        return self._settled().token()
+
+    def refresh(self, stale: str | None = None) -> str:
+        """Renew through the completed sign-in."""
+        return self._settled().refresh(stale)
+
+    def describe(self) -> str:
+        """The pending sign-in (link and user code only), or what replaced it."""
+        if not self.pending.done.is_set():
+            return f"notebook sign-in (pending: {self.pending.what_to_do})"
+        source = self._session.token_source()
+        if source is None or isinstance(source, _PendingToken):
+            return f"not signed in ({self.pending.outcome or 'the sign-in did not complete'})"
+        return source.describe()
+
+    def __repr__(self) -> str:
+        return f"<credential {self.describe()}>"
+
+
+class _NoSignIn:
+    """The credential of an auth-mode sandbox nobody signed in to: every use says so."""
+
+    def token(self) -> str:
+        """Raises "signed out: run %exalsius login"."""
+        from .api.oauth import signed_out
+
+        raise signed_out()
+
+    def refresh(self, stale: str | None = None) -> str:
+        """Raises "signed out: run %exalsius login"."""
+        return self.token()
+
+    def describe(self) -> str:
+        """Not signed in."""
+        return "not signed in (the sandbox's API needs %exalsius login)"
+
+    def __repr__(self) -> str:
+        return f"<credential {self.describe()}>"
 
 
 class Session:
@@ -37,12 +157,22 @@ class Session:
 
     Args:
         settings: the initial settings (defaults: the environment, 10 s timeouts).
+        auth_settings: where to sign in, overriding the ``auth_*`` settings and the environment.
+        pending_wait: seconds a call that needs the token waits for a pending sign-in.
     """
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *,
+                 auth_settings: AuthSettings | None = None,
+                 pending_wait: float = PENDING_WAIT) -> None:
         self._lock = threading.RLock()
         self._settings = settings or Settings()
+        self._auth_override = auth_settings
+        self.pending_wait = pending_wait
         self._token: str | None = None
+        self._sign_in: OAuthSession | None = None
+        self._pending: PendingSignIn | None = None
+        self._source: TokenSource | None = None
+        self._source_ready = False
         self._sandbox: Sandbox | None = None
         self._sandbox_options = ""
         self._client: ExalsiusClient | None = None
@@ -57,8 +187,18 @@ class Session:
 
     @property
     def token(self) -> str | None:
-        """The token from ``%exalsius login`` (kept in memory only), if any."""
+        """The token typed with ``%exalsius login --token`` (kept in memory only), if any."""
         return self._token
+
+    @property
+    def sign_in(self) -> OAuthSession | None:
+        """The notebook's device sign-in (``%exalsius login``), if any."""
+        return self._sign_in
+
+    @property
+    def pending(self) -> PendingSignIn | None:
+        """The device sign-in waiting for approval, if any."""
+        return self._pending
 
     @property
     def sandbox(self) -> Sandbox | None:
@@ -70,8 +210,39 @@ class Session:
         """How the running sandbox was started, for messages."""
         return self._sandbox_options
 
+    @property
+    def auth_settings(self) -> AuthSettings:
+        """Where to sign in: the auth-mode sandbox's issuer, else the settings/environment."""
+        from .api.oauth import AuthSettings
+
+        sandbox = self._sandbox
+        if sandbox is not None and sandbox.idp is not None and sandbox.issuer_url:
+            return AuthSettings(issuer=sandbox.issuer_url, client_id=sandbox.idp.client_id,
+                                audience=sandbox.idp.audience)
+        if self._auth_override is not None:
+            return self._auth_override
+        s = self._settings
+        return AuthSettings.from_env(domain=s.auth_domain or None,
+                                     client_id=s.auth_client_id or None,
+                                     audience=s.auth_audience or None)
+
+    def auth_settings_source(self) -> str:
+        """Where the sign-in settings come from, for ``%exalsius config``."""
+        from .api.oauth import ENV_AUDIENCE, ENV_CLIENT_ID, ENV_DOMAIN
+
+        if self._sandbox is not None and self._sandbox.idp is not None:
+            return "the in-process sandbox"
+        if self._auth_override is not None:
+            return "Session(auth_settings=...)"
+        s = self._settings
+        if s.auth_domain or s.auth_client_id or s.auth_audience:
+            return "%config Exalsius.auth_*"
+        if any(os.environ.get(k) for k in (ENV_DOMAIN, ENV_CLIENT_ID, ENV_AUDIENCE)):
+            return "EXALSIUS_AUTH_*"
+        return "default"
+
     def configure(self, **changes: Any) -> None:
-        """Change settings; if the endpoint or the timeout changed, the client is rebuilt."""
+        """Change settings; if the endpoint or the credential changed, the client is rebuilt."""
         unknown = set(changes) - {f.name for f in fields(Settings)}
         if unknown:
             raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
@@ -80,25 +251,222 @@ class Session:
             self._settings = replace(before, **changes)
             if any(getattr(before, k) != getattr(self._settings, k)
                    for k in _CLIENT_SETTINGS & set(changes)):
-                self._drop_client()
+                self._changed()
 
     def set_token(self, token: str | None) -> None:
-        """Use ``token`` (None: forget it) for the configured endpoint."""
+        """Use ``token`` (None: forget it) as the explicit token; it replaces a sign-in."""
         with self._lock:
             self._token = token or None
-            self._drop_client()
+            if self._token is not None:
+                self._forget_sign_in("replaced by a token typed with %exalsius login --token")
+            self._changed()
+
+    # -- signing in -------------------------------------------------------------------------
+
+    def begin_sign_in(self, code: DeviceCode, settings: AuthSettings,
+                      cancel: Callable[[], None]) -> PendingSignIn:
+        """Record a device sign-in waiting for approval (cancelling an older one)."""
+        pending = PendingSignIn(code, settings, cancel)
+        with self._lock:
+            older, self._pending = self._pending, pending
+            self._changed()
+        if older is not None:
+            older.cancel()
+        return pending
+
+    def finish_sign_in(self, pending: PendingSignIn, tokens: Tokens | None,
+                       outcome: str = "") -> OAuthSession | None:
+        """End a pending sign-in: with ``tokens`` it becomes the notebook's sign-in.
+
+        Called from the polling thread: the client is not rebuilt (a pending credential asks
+        the session again once the sign-in ended).
+        """
+        signed: OAuthSession | None = None
+        with self._lock:
+            current = self._pending is pending
+            if current:
+                self._pending = None
+                if tokens is not None:
+                    signed = self._adopt(tokens, pending.settings)
+                self._source, self._source_ready = None, False
+        pending.outcome = "" if signed is not None else (outcome or "the sign-in ended")
+        pending.done.set()
+        return signed
+
+    def adopt(self, tokens: Tokens, settings: AuthSettings | None = None) -> OAuthSession:
+        """Make ``tokens`` (e.g. from a DeviceLogin of your own) the notebook's sign-in."""
+        with self._lock:
+            signed = self._adopt(tokens, settings or self.auth_settings)
+            self._changed()
+        return signed
+
+    def _adopt(self, tokens: Tokens, settings: AuthSettings) -> OAuthSession:
+        from .api.credentials import OAuthSession
+
+        self._forget_sign_in("replaced by a newer sign-in")
+        self._token = None
+        self._sign_in = OAuthSession(tokens, settings)
+        return self._sign_in
+
+    def login(self, on_code: Callable[[DeviceCode], None] | None = None,
+              cancel: threading.Event | None = None) -> OAuthSession:
+        """The device sign-in, blocking: show the code (``on_code``, default print), wait.
+
+        Raises SignInError subclasses (denied, expired, cancelled) in one line; Ctrl-C cancels.
+        """
+        from .api.oauth import DeviceLogin, SignInCancelledError
+
+        settings = self.auth_settings
+        login = DeviceLogin(settings)
+        stop = cancel or threading.Event()
+        try:
+            code = login.start()
+            pending = self.begin_sign_in(code, settings, stop.set)
+            (on_code or _print_code)(code)
+            try:
+                tokens = login.wait(stop)
+            except KeyboardInterrupt:
+                stop.set()
+                self.finish_sign_in(pending, None, "sign-in cancelled")
+                raise SignInCancelledError("sign-in cancelled") from None
+            except ExalsiusError as exc:
+                self.finish_sign_in(pending, None, str(exc))
+                raise
+        finally:
+            login.close()
+        signed = self.finish_sign_in(pending, tokens)
+        if signed is None:  # a newer sign-in or a logout came in between
+            raise SignInCancelledError("sign-in cancelled: replaced, or signed out meanwhile")
+        return signed
+
+    def save_sign_in(self) -> None:
+        """Store the notebook's sign-in in the ``exls`` keyring entries; keep them current.
+
+        From then on, renewed tokens are written back and a rotation by ``exls`` is adopted.
+        """
+        from .api.credentials import KeyringTokens
+        from .api.oauth import signed_out
+
+        signed = self._sign_in
+        if signed is None:
+            raise signed_out("nothing to save")
+        store = KeyringTokens(signed.settings)
+        store.save(signed.tokens)
+        signed.on_refresh, signed.reload = store.save, store.load
+
+    def logout(self, everywhere: bool = False) -> list[str]:
+        """Forget the kernel's sign-in and typed token, cancel a pending sign-in.
+
+        ``everywhere``: also revoke the refresh tokens at the issuer and clear the ``exls``
+        keyring entries (cleared even when revoking fails). Returns one line per problem.
+        """
+        from .api.credentials import KeyringTokens
+        from .api.oauth import KeyringError, SignInError, revoke
+
+        with self._lock:
+            pending, self._pending = self._pending, None
+            signed = self._sign_in
+            self._sign_in = None
+            self._token = None
+            self._changed()
+            settings = self.auth_settings
+        if pending is not None:
+            pending.cancel()
+            pending.outcome = "signed out with %exalsius logout"
+            pending.done.set()
+        notes: list[str] = []
+        if everywhere:
+            targets: list[tuple[AuthSettings, str]] = []
+            if signed is not None and signed.tokens.refresh_token:
+                targets.append((signed.settings, signed.tokens.refresh_token))
+            store = KeyringTokens(signed.settings if signed is not None else settings)
+            try:
+                stored = store.load()
+            except KeyringError as exc:
+                stored = None
+                notes.append(f"keyring: {exc}")
+            if stored is not None and stored.refresh_token and all(
+                    stored.refresh_token != t for _, t in targets):
+                targets.append((store.settings, stored.refresh_token))
+            for where, refresh_token in targets:
+                try:
+                    revoke(where, refresh_token)
+                except SignInError as exc:
+                    notes.append(f"{exc}; signed out locally")
+            if not any(n.startswith("keyring:") for n in notes):
+                try:
+                    store.clear()
+                except KeyringError as exc:
+                    notes.append(f"keyring: {exc}")
+        if signed is not None:
+            signed.end("signed out with %exalsius logout")
+        return notes
+
+    def _forget_sign_in(self, reason: str) -> None:
+        """Drop the notebook sign-in (lock held); clones still holding it are signed out too."""
+        signed, self._sign_in = self._sign_in, None
+        if signed is not None:
+            signed.end(reason)
+
+    # -- the credential ---------------------------------------------------------------------
+
+    def token_source(self) -> TokenSource | None:
+        """The credential in use, by precedence (resolved once per change of state)."""
+        with self._lock:
+            if not self._source_ready:
+                self._source, self._source_ready = self._resolve(), True
+            return self._source
+
+    def _resolve(self) -> TokenSource | None:
+        from .api.credentials import StaticToken, resolve_token_source
+
+        signed: TokenSource | None = self._sign_in
+        if signed is None and self._pending is not None:
+            signed = _PendingToken(self, self._pending)
+        sandbox = self._sandbox
+        if sandbox is not None:  # your real credentials are never sent to the sandbox
+            if sandbox.idp is None:
+                return None
+            return signed or _NoSignIn()
+        s = self._settings
+        typed = StaticToken(self._token, "%exalsius login --token") \
+            if self._token else None
+        return resolve_token_source(
+            typed, os.environ, signed, s.token_command.strip() or None,
+            None if s.use_keyring else False, self.auth_settings, s.token_command_timeout)
+
+    def describe_credential(self) -> str:
+        """Where the token comes from and when it expires; never the token."""
+        try:
+            source = self.token_source()
+        except ExalsiusError as exc:
+            return f"not usable: {exc}"
+        return "not set" if source is None else source.describe()
+
+    # -- the sandbox ------------------------------------------------------------------------
 
     def attach_sandbox(self, sandbox: Sandbox, options: str) -> None:
-        """Point the session at a started sandbox (no token is sent to it)."""
+        """Point the session at a started sandbox (your credentials are not sent to it)."""
         with self._lock:
             self._sandbox, self._sandbox_options = sandbox, options
-            self._drop_client()
+            self._changed()
 
     def detach_sandbox(self) -> Sandbox | None:
-        """Forget the sandbox (the caller stops it); the configured endpoint applies again."""
+        """Forget the sandbox (the caller stops it) and any sign-in at its issuer."""
         with self._lock:
             sandbox, self._sandbox, self._sandbox_options = self._sandbox, None, ""
-            self._drop_client()
+            pending = None
+            issuer = sandbox.issuer_url if sandbox is not None else None
+            if issuer:
+                if self._sign_in is not None and self._sign_in.settings.issuer_url == issuer:
+                    self._forget_sign_in("the sandbox stopped")
+                if self._pending is not None and self._pending.settings.issuer_url == issuer:
+                    pending, self._pending = self._pending, None
+            self._changed()
+        if pending is not None:
+            pending.cancel()
+            pending.outcome = "the sandbox stopped"
+            pending.done.set()
         return sandbox
 
     def pin_client(self, client: ExalsiusClient | None) -> None:
@@ -122,10 +490,17 @@ class Session:
 
         timeout = self._settings.timeout
         if self._sandbox is not None and api_url is None:
-            return ExalsiusClient(self._sandbox.url, "", timeout=timeout)
+            return ExalsiusClient(self._sandbox.url, self.token_source() or "", timeout=timeout)
         url = (api_url if api_url is not None else self._settings.api_url) or None
+        if api_url is not None:  # validating a URL: the token's presence is what matters
+            from .api.credentials import StaticToken
+
+            source: TokenSource | str = StaticToken("validation") \
+                if self._has_credential() else ""
+        else:
+            source = self.token_source() or ""
         try:
-            return ExalsiusClient(url, self._token, timeout=timeout,
+            return ExalsiusClient(url, source, timeout=timeout,
                                   api_key_header=self._settings.api_key_header)
         except InsecureTransportError as err:
             raise InsecureTransportError(
@@ -133,6 +508,12 @@ class Session:
                 "https:// URL (%config Exalsius.api_url or EXALSIUS_API_URL), or %exalsius "
                 "logout / unset EXALSIUS_TOKEN for a server without a token",
                 host=err.host) from None
+
+    def _has_credential(self) -> bool:
+        try:
+            return self.token_source() is not None
+        except ExalsiusError:
+            return True
 
     def endpoint(self) -> str:
         """The endpoint the settings name, whether or not a client can be built for it."""
@@ -161,18 +542,30 @@ class Session:
             self._drop_client()
 
     def reset(self) -> None:
-        """A fresh session: stop the sandbox, close the client, forget the token and settings."""
+        """A fresh session: stop the sandbox, close the client, sign out, forget the settings."""
         self.close()
+        self.logout()
         with self._lock:
             self._settings = Settings()
-            self._token = None
-            self._drop_client()
+            self._changed()
+
+    def _changed(self) -> None:
+        """The credential may differ now (lock held): resolve it again, rebuild the client."""
+        self._source, self._source_ready = None, False
+        self._drop_client()
 
     def _drop_client(self) -> None:
         client, self._client = self._client, None
         if client is not None and not self._pinned:
             client.close()
         self._pinned = False
+
+
+def _print_code(code: DeviceCode) -> None:
+    print(f"To sign in to exalsius, open {code.verification_uri_complete}\n"
+          f"and check that it shows the code {code.user_code} (expires in "
+          f"{int(code.expires_in()) // 60} min). Waiting for approval; Ctrl-C cancels.",
+          flush=True)
 
 
 _lock = threading.Lock()

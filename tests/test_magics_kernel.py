@@ -48,7 +48,7 @@ def test_headless_kernel_never_waits_for_confirmation_or_a_token(
         "before = %exalsius list",
         "%exalsius delete --where 'gpu_count >= 0'",
         "%exalsius stop --where 'gpu_count >= 0'",
-        "%exalsius login",
+        "%exalsius login --token",
         "after = %exalsius list\nprint(after.equals(before))",
         monkeypatch=monkeypatch,
     )

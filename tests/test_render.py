@@ -281,7 +281,7 @@ def test_the_error_red_is_written_once() -> None:
     import re
 
     package = pathlib.Path(render.__file__).parent
-    views = ("__init__", "base", "style", "panel", "row", "header", "form", "progress")
+    views = ("__init__", "base", "style", "panel", "row", "header", "form", "progress", "login")
     files = [package / "render.py", *(package / "widgets" / f"{name}.py" for name in views)]
     hits = {f.name: f.read_text(encoding="utf-8").lower().count("#b00020") for f in files}
     assert sum(hits.values()) == 1 and hits["style.py"] == 1, hits

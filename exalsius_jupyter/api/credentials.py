@@ -250,6 +250,13 @@ class OAuthSession:
             return None
         return newer
 
+    def end(self, reason: str = "signed out") -> None:
+        """End this session here (logout): every later call raises "signed out", sends nothing.
+
+        Clients and clones still holding it stop using its tokens at once.
+        """
+        self._dead = reason
+
     def describe(self) -> str:
         """E.g. "notebook sign-in as Ada (access token expires ... UTC (in 59 min), renews ...)"."""
         tokens = self._tokens

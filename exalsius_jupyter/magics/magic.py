@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 
     from ..session import Session
 
-SETTINGS = ("api_url", "timeout", "poll_interval", "wait_timeout", "api_key_header")
+SETTINGS = ("api_url", "timeout", "poll_interval", "wait_timeout", "auth_domain",
+            "auth_client_id", "auth_audience", "token_command", "token_command_timeout",
+            "use_keyring", "api_key_header")
 
 
 @magics_class
@@ -55,6 +57,23 @@ class Exalsius(Magics):
     api_key_header = Bool(
         False, help="Send the token as an X-API-Key header instead of Authorization: Bearer "
                     "(for deployments that expect it).").tag(config=True)
+    auth_domain = Unicode(
+        "", help="Sign-in tenant: a host name (empty: $EXALSIUS_AUTH_DOMAIN, else "
+                 "exalsius.eu.auth0.com) or an issuer URL.").tag(config=True)
+    auth_client_id = Unicode(
+        "", help="Public OAuth client id for sign-in (empty: $EXALSIUS_AUTH_CLIENT_ID, else "
+                 "the exls CLI's).").tag(config=True)
+    auth_audience = Unicode(
+        "", help="API audience of the access tokens (empty: $EXALSIUS_AUTH_AUDIENCE, else "
+                 "https://api.exalsius.ai).").tag(config=True)
+    token_command = Unicode(
+        "", help="Credential command whose stdout is the access token, e.g. 'exls get-token' "
+                 "(run without a shell; again on expiry or a 401).").tag(config=True)
+    token_command_timeout = Float(
+        10.0, help="Seconds the token_command may run.").tag(config=True)
+    use_keyring = Bool(
+        True, help="Use the exls sign-in stored in the system keyring (needs the keyring "
+                   "extra).").tag(config=True)
 
     def __init__(self, shell: InteractiveShell | None = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -67,7 +86,7 @@ class Exalsius(Magics):
 
     # -- configuration ------------------------------------------------------------------
 
-    @validate("timeout", "poll_interval", "wait_timeout")
+    @validate("timeout", "poll_interval", "wait_timeout", "token_command_timeout")
     def _positive(self, proposal: Any) -> float:
         value = float(proposal["value"])
         if not (value > 0 and math.isfinite(value)):
@@ -84,6 +103,31 @@ class Exalsius(Magics):
                 self.session.build_client(api_url=value).close()
             except ExalsiusError as err:
                 raise TraitError(f"Exalsius.api_url: {err}") from None
+        return value
+
+    @validate("auth_domain", "auth_client_id", "auth_audience")
+    def _check_auth(self, proposal: Any) -> str:
+        from ..api.oauth import AuthSettings
+
+        value = str(proposal["value"]).strip()
+        name = proposal["trait"].name
+        if value:
+            try:
+                AuthSettings.from_env({}, **{name.removeprefix("auth_"): value})
+            except ExalsiusError as err:
+                raise TraitError(f"Exalsius.{name}: {err}") from None
+        return value
+
+    @validate("token_command")
+    def _check_command(self, proposal: Any) -> str:
+        from ..api.credentials import CommandToken
+
+        value = str(proposal["value"]).strip()
+        if value:
+            try:
+                CommandToken(value)
+            except ExalsiusError as err:
+                raise TraitError(f"Exalsius.token_command: {err}") from None
         return value
 
     @observe(*SETTINGS)
@@ -135,7 +179,7 @@ class Exalsius(Magics):
         return REGISTRY[args.command].run(self.context(), args)
 
     def close(self) -> None:
-        """Stop the sandbox, close the client, and forget the token and the settings."""
+        """Stop the sandbox, close the client, sign out, and forget the settings."""
         self.session.reset()
 
 

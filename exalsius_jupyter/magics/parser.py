@@ -15,7 +15,7 @@ HELP_WIDTH = 88
 TOKEN_HINT = (
     "the token is never taken from the magic line (it would be saved in the notebook and its "
     "history); set the environment variable EXALSIUS_TOKEN before starting Jupyter, or run "
-    "%exalsius login to type it into a hidden prompt")
+    "%exalsius login to sign in (or %exalsius login --token to type it into a hidden prompt)")
 _SECRET_WORD = r"(token|api[-_]?key|bearer)"
 _TOKEN_OPTION = re.compile(rf"^-{{1,2}}{_SECRET_WORD}(=.*)?$", re.IGNORECASE | re.DOTALL)
 _TOKEN_ASSIGNMENT = re.compile(rf"^{_SECRET_WORD}[=:].*$", re.IGNORECASE | re.DOTALL)
@@ -99,9 +99,13 @@ def check_no_token(argv: list[str]) -> None:
     """Refuse --token / token=... on the line (never echoing the value).
 
     A bare word such as a workspace named ``token`` is fine, and so is ``token=...`` as the
-    value of ``--var``, ``--description`` or ``--where``.
+    value of ``--var``, ``--description`` or ``--where``. ``login --token`` is the flag that
+    asks for the hidden prompt: allowed as long as no value follows it.
     """
     for i, arg in enumerate(argv):
+        if (arg == "--token" and argv[0] == "login"
+                and (i + 1 == len(argv) or argv[i + 1].startswith("-"))):
+            continue
         if _TOKEN_OPTION.match(arg):
             raise UsageError(TOKEN_HINT)
         free_text = i > 0 and argv[i - 1] in _FREE_TEXT_OPTIONS

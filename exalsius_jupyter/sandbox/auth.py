@@ -242,6 +242,7 @@ class IdentityProvider:
         self._families: dict[str, Family] = {}
         self._refresh: dict[str, RefreshEntry] = {}
         self._counts: Counter[str] = Counter()
+        self._issued: list[str] = []  # every token and device code handed out (test hook)
 
     # -- dispatch hooks -------------------------------------------------------------------------
 
@@ -299,6 +300,11 @@ class IdentityProvider:
             grant = self._grant_by_user_code(user_code)
             return None if grant is None else grant.interval
 
+    def issued_secrets(self) -> list[str]:
+        """Every access, ID and refresh token and every device code issued so far (leak tests)."""
+        with self._lock:
+            return list(self._issued)
+
     def revoke_all(self) -> None:
         """Revoke every session: all refresh tokens and the access tokens issued with them."""
         with self._lock:
@@ -333,6 +339,7 @@ class IdentityProvider:
             self._devices[grant.device_code] = grant
             self._user_codes[normalize_user_code(grant.user_code)] = grant.device_code
             self._counts["device_authorizations"] += 1
+            self._issued.append(grant.device_code)
         uri = f"{self.issuer}activate"
         return oauth_json(
             200,
@@ -523,6 +530,8 @@ class IdentityProvider:
             self._refresh[refresh] = RefreshEntry(family_id)
             body["refresh_token"] = refresh
         self._counts["tokens_issued"] += 1
+        self._issued.extend(body[k] for k in ("access_token", "id_token", "refresh_token")
+                            if k in body)
         return oauth_json(200, body)
 
     def _profile(self, scopes: list[str]) -> dict[str, Any]:

@@ -7,16 +7,14 @@ No token and no device code ever reaches a widget's state.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import html
 import threading
-import weakref
 from collections.abc import Callable
 from datetime import timezone
-from typing import Any
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from ..api.oauth import (
     AuthSettings,
@@ -29,11 +27,17 @@ from ..api.oauth import (
     Tokens,
 )
 from ..errors import ExalsiusError
+from ..watch import Stage
+from .base import Displayable, classed, join_thread, stop_at_exit
+from .style import STYLESHEET, stage_class, stylesheet_widget
 
 JOIN_TIMEOUT = 5.0
 STATES = ("new", "waiting", "signed in", "denied", "expired", "cancelled", "failed")
-COLOURS = {"signed in": "#155724", "denied": "#b00020", "expired": "#8a5a00",
-           "cancelled": "#555", "failed": "#b00020"}
+# The stylesheet's classes that colour each outcome (style.py writes every colour once).
+TONES = {"signed in": "exls-tone-ok", "denied": "exls-tone-error",
+         "expired": "exls-tone-warning", "cancelled": stage_class(Stage.CANCELLED),
+         "failed": "exls-tone-error"}
+CODE_SIZE = "2em"
 
 
 def countdown_text(seconds: float) -> str:
@@ -49,23 +53,22 @@ def countdown_text(seconds: float) -> str:
 def link_html(url: str) -> str:
     """The approval link, escaped, opening in a new tab without a referrer."""
     safe = html.escape(url, quote=True)
-    return (f'<a class="exls-login-link" href="{safe}" target="_blank" '
-            f'rel="noopener noreferrer" style="color:#0b5394;text-decoration:underline">'
-            f"{safe}</a>")
+    return (f'<a class="exls-access-link exls-login-link" href="{safe}" target="_blank" '
+            f'rel="noopener noreferrer">{safe}</a>')
 
 
 def code_html(user_code: str) -> str:
-    """The user code, large and easy to select."""
-    return (f'<span class="exls-login-code" style="font:700 2em ui-monospace,monospace;'
-            f'letter-spacing:.15em;user-select:all">{html.escape(user_code)}</span>')
+    """The user code, bold and monospaced, easy to select (the widget shows it large)."""
+    return (f'<b><code class="exls-access-code exls-login-code">{html.escape(user_code)}'
+            f"</code></b>")
 
 
 def status_html(state: str, message: str) -> str:
-    """One escaped status line in the colour of its state."""
-    colour = COLOURS.get(state, "inherit")
+    """One escaped status line in the colour of its state (a stylesheet class)."""
+    tone = TONES.get(state, "")
     mark = {"signed in": "✓ ", "denied": "⚠ ", "expired": "⚠ ", "failed": "⚠ "}.get(state, "")
-    return (f'<div class="exls-login-status" style="color:{colour}">'
-            f"{mark}{html.escape(message)}</div>")
+    classes = " ".join(c for c in ("exls-login-status", tone) if c)
+    return f'<div class="{classes}">{mark}{html.escape(message)}</div>'
 
 
 def signed_in_text(tokens: Tokens) -> str:
@@ -81,25 +84,31 @@ def signed_in_text(tokens: Tokens) -> str:
     return f"Signed in as {who}. The session ends {until}; then run %exalsius login again."
 
 
-class DeviceLoginWidget:
+class DeviceLoginWidget(Displayable):
     """A device-code sign-in in a notebook: link, code, countdown, Cancel; polls off the kernel.
 
     Display it (or call ``start()``): the device authorization is requested at once, then a daemon
-    thread polls the token endpoint. ``on_success`` receives the Tokens (in that thread);
-    ``tokens`` holds them too. The widgets never hold a token or the device code.
+    thread polls the token endpoint. ``on_success`` receives the Tokens (in that thread) and may
+    return a note for the success line; ``on_done`` is called with the widget when the sign-in
+    ended, whatever the outcome. ``tokens`` holds them too. The widgets never hold a token or the
+    device code.
 
     Args:
         login: the DeviceLogin to run, or AuthSettings to make one (default: from the
             environment).
-        on_success: called with the Tokens once the user approved.
+        on_success: called with the Tokens once the user approved; may return a note (str).
+        on_done: called with this widget once the sign-in ended (any outcome).
         tick: seconds between countdown updates.
     """
 
     def __init__(self, login: DeviceLogin | AuthSettings | None = None, *,
-                 on_success: Callable[[Tokens], None] | None = None, tick: float = 1.0) -> None:
+                 on_success: Callable[[Tokens], str | None] | None = None,
+                 on_done: Callable[[DeviceLoginWidget], None] | None = None,
+                 tick: float = 1.0) -> None:
         self.login = login if isinstance(login, DeviceLogin) else DeviceLogin(login, tick=tick)
         self.login.tick = tick
         self.on_success = on_success
+        self.on_done = on_done
         self.state = "new"
         self.message = ""
         self.tokens: Tokens | None = None
@@ -109,43 +118,53 @@ class DeviceLoginWidget:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.title = widgets.HTML(value="<b>Sign in to exalsius</b>")
-        self.link = widgets.HTML(value="")
-        self.code = widgets.HTML(value="")
-        self.countdown = widgets.Label(value="", layout=widgets.Layout(margin="0 16px"))
-        self.cancel_button = widgets.Button(description="Cancel", icon="times",
-                                            tooltip="Stop waiting for the sign-in",
-                                            layout=widgets.Layout(width="90px"))
+        self.link = classed(widgets.HTML(value=""), "exls-login-link")
+        self.code = classed(widgets.HTML(value="", style=HTMLStyle(font_size=CODE_SIZE)),
+                            "exls-login-code")
+        self.countdown = classed(widgets.Label(value="", layout=widgets.Layout(margin="0 16px")),
+                                 "exls-login-countdown")
+        self.cancel_button = classed(
+            widgets.Button(description="Cancel", icon="times",
+                           tooltip="Stop waiting for the sign-in",
+                           layout=widgets.Layout(width="90px")), "exls-login-cancel")
         self.cancel_button.on_click(lambda _button: self.cancel())
-        self.status = widgets.HTML(value="")
+        self.status = classed(widgets.HTML(value=""), "exls-login-status")
         self.pending_box = widgets.VBox([
             widgets.HTML(value="Open this page, check that it shows the code below, approve:"),
             self.link,
             widgets.HBox([self.code, self.countdown, self.cancel_button],
                          layout=widgets.Layout(align_items="center")),
         ])
-        self.widget = widgets.VBox([self.title, self.pending_box, self.status])
-        for w, name in ((self.widget, "exls-login"), (self.link, "exls-login-link"),
-                        (self.code, "exls-login-code"), (self.countdown, "exls-login-countdown"),
-                        (self.cancel_button, "exls-login-cancel"),
-                        (self.status, "exls-login-status")):
-            w.add_class(name)
-        _track(self)
+        self.sheet = stylesheet_widget()
+        self.widget = classed(widgets.VBox([self.sheet, self.title, self.pending_box,
+                                            self.status]), "exls-login")
+        stop_at_exit(self)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def start(self) -> DeviceLoginWidget:
-        """Request the codes (one bounded request) and start polling in a daemon thread."""
+    def prepare(self) -> DeviceCode | None:
+        """Request the codes (one bounded request) without polling yet; None if that failed."""
         with self._lock:
             if self.state != "new":
-                return self
+                return self.login.code if self.state == "waiting" else None
             self.state = "waiting"
         try:
             code = self.login.start()
         except ExalsiusError as exc:
             self._finish("failed", str(exc), exc)
-            return self
+            return None
         self._show_code(code)
-        self._thread = threading.Thread(target=self._run, name="exalsius-sign-in", daemon=True)
+        return code
+
+    def start(self) -> DeviceLoginWidget:
+        """Request the codes if not done yet, and start polling in a daemon thread."""
+        if self.prepare() is None:
+            return self
+        with self._lock:
+            if self._thread is not None:
+                return self
+            self._thread = threading.Thread(target=self._run, name="exalsius-sign-in",
+                                            daemon=True)
         self._thread.start()
         return self
 
@@ -163,15 +182,13 @@ class DeviceLoginWidget:
         """Cancel, stop the thread and close the widgets."""
         self._shutdown()
         for w in (self.title, self.link, self.code, self.countdown, self.cancel_button,
-                  self.status, self.pending_box, self.widget):
+                  self.status, self.pending_box, self.sheet, self.widget):
             w.close()
 
     def _shutdown(self) -> None:
         """Cancel and join the polling thread (kernel shutdown)."""
         self._cancel.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(JOIN_TIMEOUT)
+        join_thread(self._thread, JOIN_TIMEOUT)
 
     # -- the polling thread ---------------------------------------------------------------------
 
@@ -191,14 +208,16 @@ class DeviceLoginWidget:
             self._finish("failed", f"sign-in failed: {type(exc).__name__}", None)
         else:
             self.tokens = tokens
+            note = None
             if self.on_success is not None:
                 try:
-                    self.on_success(tokens)
+                    note = self.on_success(tokens)
                 except Exception as exc:
                     self._finish("failed", f"signed in, but keeping the session failed: "
                                            f"{' '.join(str(exc).split())[:200]}", None)
                     return
-            self._finish("signed in", signed_in_text(tokens), None)
+            text = signed_in_text(tokens)
+            self._finish("signed in", f"{text} {note}" if note else text, None)
         finally:
             self.login.close()
 
@@ -225,6 +244,9 @@ class DeviceLoginWidget:
             self.cancel_button.disabled = True
             self.status.value = status_html(state, message)
         self.done.set()
+        if self.on_done is not None:
+            with contextlib.suppress(Exception):  # the outcome is shown already
+                self.on_done(self)
 
     def _text(self) -> str:
         code = self.login.code
@@ -239,42 +261,12 @@ class DeviceLoginWidget:
         code = self.login.code
         if self.state == "waiting" and code is not None:
             link = link_html(code.verification_uri_complete)
-            return (f"<div><b>Sign in to exalsius</b>: open {link} and approve the code "
-                    f"{code_html(code.user_code)}</div>")
-        return status_html(self.state, self._text())
+            return (f"{STYLESHEET}<div><b>Sign in to exalsius</b>: open {link} and approve the "
+                    f"code {code_html(code.user_code)}</div>")
+        return STYLESHEET + status_html(self.state, self._text())
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        self.start()
-        bundle: dict[str, Any] = {"text/plain": self._text(), "text/html": self._repr_html_()}
-        if self.widget.model_id:
-            bundle["application/vnd.jupyter.widget-view+json"] = {
-                "version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}
-        return bundle
-
-    def __repr__(self) -> str:
-        return f"<DeviceLoginWidget {self.state}: {self._text()}>"
-
-
-# -- kernel shutdown: end every polling thread ----------------------------------------------------
-
-_live: weakref.WeakSet[DeviceLoginWidget] = weakref.WeakSet()
-_registered = False
-_registry_lock = threading.Lock()
-
-
-def _track(widget: DeviceLoginWidget) -> None:
-    global _registered
-    with _registry_lock:
-        _live.add(widget)
-        if not _registered:
-            atexit.register(_shutdown_all)
-            _registered = True
-
-
-def _shutdown_all() -> None:
-    for widget in list(_live):
-        with contextlib.suppress(Exception):
-            widget._shutdown()
+    def __repr__(self) -> str:  # also the display bundle's text/plain
+        return self._text()
 
 
 __all__ = ["DeviceLoginWidget", "code_html", "countdown_text", "link_html", "signed_in_text"]

@@ -1,9 +1,8 @@
-"""``%exalsius config``: the endpoint, the timeouts and whether a token is set (masked)."""
+"""``%exalsius config``: the endpoint, the timeouts, where the token comes from (never a token)."""
 
 from __future__ import annotations
 
 import argparse
-import os
 from typing import TYPE_CHECKING
 
 from ...errors import ExalsiusError
@@ -14,33 +13,45 @@ if TYPE_CHECKING:
     from ..parser import CommandParser
 
 NAME = "config"
-HELP = "show the endpoint, timeouts and whether a token is set"
+HELP = "show the endpoint, timeouts and where the token comes from"
 
 
 def add_parser(top: CommandParser) -> CommandParser:
     """``config`` (no options)."""
     return top.child(NAME, help=HELP,
                      description="Show the settings. Change them with %config Exalsius.api_url "
-                                 "= '...' (also timeout, poll_interval, wait_timeout).")
+                                 "= '...' (also timeout, poll_interval, wait_timeout, "
+                                 "auth_domain, auth_client_id, auth_audience, token_command).")
 
 
 def token_line(session: Session, *, usable: bool = True) -> str:
-    """Where the token comes from, masked; or "not set"."""
-    from ...api.client import mask_secret
+    """Where the token comes from and when it expires (never the token); or "not set"."""
+    sandbox = session.sandbox
+    if sandbox is not None and sandbox.idp is None:
+        if session.token:
+            from ...api.client import mask_secret
 
-    if session.token:
-        configured = f"{mask_secret(session.token)} from %exalsius login"
-    elif os.environ.get("EXALSIUS_TOKEN"):
-        configured = f"{mask_secret(os.environ['EXALSIUS_TOKEN'])} from EXALSIUS_TOKEN"
-    else:
-        return "not set"
-    if session.sandbox is not None:
-        return f"not sent to the sandbox; {configured} is used after %exalsius sandbox stop"
-    return configured if not usable or session.client().has_token else "not set"
+            return (f"not sent to the sandbox; {mask_secret(session.token)} from %exalsius "
+                    "login --token is used after %exalsius sandbox stop")
+        return "not sent to the sandbox"
+    described = session.describe_credential()
+    if described == "not set" or described.startswith(("not usable", "not signed in")):
+        return described
+    return f"from {described}"
+
+
+def sign_in_line(session: Session) -> str:
+    """The issuer, client id and audience of sign-ins (public values)."""
+    try:
+        auth = session.auth_settings
+    except ExalsiusError as err:
+        return f"not usable: {err}"
+    return (f"issuer {auth.issuer_url}, client id {auth.client_id}, audience {auth.audience} "
+            f"({session.auth_settings_source()})")
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> None:
-    """Print the endpoint, the timeouts and whether a token is set (masked)."""
+    """Print the endpoint, the timeouts, the sign-in settings and the credential in use."""
     session = ctx.session
     settings = session.settings
     try:
@@ -54,9 +65,15 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> None:
         endpoint = f"{client.base_url} ({session.endpoint_source()})"
         token = token_line(session)
         timeout = f"{read:g}s per request (connect {connect:g}s)"
+    command = (f"{settings.token_command!r} (timeout {settings.token_command_timeout:g}s)"
+               if settings.token_command else "not set")
     rows = [
         ("endpoint", endpoint),
         ("token", token),
+        ("sign-in", sign_in_line(session)),
+        ("token_command", command),
+        ("keyring", "used when installed and holding an exls sign-in" if settings.use_keyring
+         else "not used (Exalsius.use_keyring = False)"),
         ("timeout", timeout),
         ("poll_interval", f"{settings.poll_interval:g}s"),
         ("wait_timeout", f"{settings.wait_timeout:g}s"),
@@ -64,4 +81,5 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> None:
     for key, value in rows:
         print(f"{key + ':':<15}{value}")
     print("Change with %config Exalsius.api_url = '...' (also timeout, poll_interval, "
-          "wait_timeout); set the token with EXALSIUS_TOKEN or %exalsius login.")
+          "wait_timeout, auth_*, token_command); sign in with %exalsius login, or set "
+          "EXALSIUS_TOKEN.")

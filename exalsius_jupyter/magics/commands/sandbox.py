@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from ...errors import ValidationError
-from ..parser import CommandParser, non_negative_int
+from ..parser import CommandParser, non_negative_int, positive_float
 
 if TYPE_CHECKING:
     from ...session import Session
@@ -34,6 +34,13 @@ def add_parser(top: CommandParser) -> CommandParser:
                    help="which API shape to serve (default 1.5.1)")
     s.add_argument("--no-extras", action="store_true",
                    help="serve only the 1.5.1 endpoints (no start, no logs)")
+    s.add_argument("--auth", action="store_true",
+                   help="require sign-in: the sandbox also plays the identity provider, and "
+                        "%%exalsius login signs in at it")
+    s.add_argument("--token-ttl", type=positive_float, default=3600.0, metavar="S",
+                   help="with --auth: access token lifetime in seconds (default 3600)")
+    s.add_argument("--device-interval", type=positive_float, default=1.0, metavar="S",
+                   help="with --auth: seconds between sign-in polls (default 1)")
     p.child("stop", help="stop it and restore the previous endpoint")
     p.child("status", help="whether it runs, and where")
     return p
@@ -60,9 +67,13 @@ def start_sandbox(session: Session, args: argparse.Namespace) -> None:
         raise ValidationError("--pending-seconds must be >= 0")
     from ...sandbox import Sandbox
 
+    auth = ({"auth": True, "token_ttl": args.token_ttl, "device_interval": args.device_interval}
+            if args.auth else {})
+
     sandbox = Sandbox(
         "127.0.0.1", args.port, pending_seconds=args.pending_seconds, workspaces=args.workspaces,
-        seed=args.seed, api=args.api, extras=not args.no_extras, quiet=True)
+        seed=args.seed, api=args.api, extras=not args.no_extras, quiet=True,
+        **auth)
     try:
         sandbox.start()
     except OSError as exc:
@@ -71,10 +82,15 @@ def start_sandbox(session: Session, args: argparse.Namespace) -> None:
     seed = "no seed" if args.seed is None else f"seed {args.seed}"
     options = (f"API {args.api}, {args.workspaces} demo workspaces, {seed}, "
                f"pending {args.pending_seconds:g}s")
+    if args.auth:
+        options += f", sign-in required (tokens live {args.token_ttl:g}s)"
     session.attach_sandbox(sandbox, options)
     print(f"Sandbox running at {sandbox.url} ({options}).")
     print("This kernel's %exalsius magics and widgets now use it; %exalsius sandbox stop "
           "restores the previous endpoint.")
+    if args.auth:
+        print(f"It plays the identity provider at {sandbox.issuer_url}: %exalsius login signs "
+              "in there (its approval page stands in for exalsius' sign-in page).")
 
 
 def stop_sandbox(session: Session) -> None:
