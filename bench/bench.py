@@ -2,13 +2,15 @@
 
 Usage: ``python bench/bench.py [--quick] [--only P1,P2,...]``. Every line prints our figure, the
 baseline measured in the same run, their ratio or value, the goal, and PASS/MISS. The exit code
-is 0 even on a MISS: this is a measurement, not a test.
+is 0 even on a MISS: this is a measurement, not a test. P1 runs the msgspec fast path and the
+stdlib path (EXALSIUS_FAST=1/0), the naive path, and the upstream SDK where it is importable.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import statistics
 import subprocess
 import sys
@@ -52,14 +54,111 @@ def report(name: str, what: str, value: float, goal: str, ok: bool) -> None:
           flush=True)
 
 
+def interleaved_all(fns: dict[str, Fn], repeat: int) -> dict[str, float]:
+    """Median times of every function, measured in turns so that drift hits all alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            times[name].append(best(fn, 1))
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def _fast_env(on: bool) -> Callable[[Fn], Fn]:
+    """Run a function with the msgspec fast path switched on or off (EXALSIUS_FAST)."""
+    import os
+
+    def wrap(fn: Fn) -> Fn:
+        def run() -> object:
+            old = os.environ.get("EXALSIUS_FAST")
+            os.environ["EXALSIUS_FAST"] = "1" if on else "0"
+            try:
+                return fn()
+            finally:
+                if old is None:
+                    del os.environ["EXALSIUS_FAST"]
+                else:
+                    os.environ["EXALSIUS_FAST"] = old
+        return run
+    return wrap
+
+
+def _sdk_list(url: str) -> Fn | None:
+    """The upstream SDK's list call plus a frame of its models, when the SDK is importable."""
+    try:
+        import exalsius_api_client as sdk  # optional: never a dependency of this project
+    except ImportError:
+        return None
+    import pandas as pd
+
+    api = sdk.WorkspacesApi(sdk.ApiClient(sdk.Configuration(host=url)))
+
+    def run() -> object:
+        listed = api.list_workspaces(_request_timeout=120.0)
+        return pd.DataFrame([w.to_dict() for w in listed.workspaces])
+    return run
+
+
+MEMORY_CHILD = """
+import json, os, sys
+mode, url, traced = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+os.environ["EXALSIUS_FAST"] = "1" if mode == "fast" else "0"
+import pandas
+from exalsius_jupyter.api.client import ExalsiusClient
+from exalsius_jupyter.model import fast
+if fast.enabled():
+    fast._decoder()  # import msgspec and build the Structs before measuring
+client = ExalsiusClient(url, timeout=120)
+def status(key):
+    # VmHWM: this process's peak RSS; ru_maxrss would include the forking parent's (the sandbox)
+    line = next(x for x in open("/proc/self/status") if x.startswith(key + ":"))
+    return int(line.split()[1]) * 1024
+rss0 = status("VmRSS")
+if traced:
+    import tracemalloc
+    tracemalloc.start()
+workspaces = client.list_workspaces()
+frame = workspaces.to_dataframe()
+out = {"rows": len(frame), "fast": workspaces._fast is not None}
+if traced:
+    out["retained"], out["peak"] = tracemalloc.get_traced_memory()
+else:
+    out["rss_peak"] = status("VmHWM") - rss0
+print(json.dumps(out))
+"""
+
+
+def _memory(url: str, mode: str) -> dict[str, float]:
+    """Peak memory of list + frame in a fresh process (the sandbox stays in this one).
+
+    Two runs: tracemalloc's peak (Python heap, numpy and msgspec included; no allocator slack),
+    and without tracing the growth of the peak RSS (VmHWM) over the RSS before the call.
+    """
+    out: dict[str, float] = {}
+    for traced in ("1", "0"):
+        run = subprocess.run([sys.executable, "-c", MEMORY_CHILD, mode, url, traced],
+                             capture_output=True, text=True, cwd=ROOT, timeout=600, check=True)
+        out.update(json.loads(run.stdout.strip().splitlines()[-1]))
+    return out
+
+
 def p1(n: int, repeat: int) -> None:
-    """list_workspaces().to_dataframe() against requests + json_normalize at n workspaces."""
+    """list_workspaces().to_dataframe(), msgspec fast path and stdlib path, against the naive
+    requests + json_normalize, and against the upstream SDK where it is installed."""
+    for api in ("1.5.1", "1.46"):
+        _p1_api(n, repeat, api)
+
+
+def _p1_api(n: int, repeat: int, api: str) -> None:
+    """P1 against a sandbox answering with one API version's shapes."""
     import pandas as pd
     import requests
 
-    with Sandbox(workspaces=n, seed=1) as sb:
+    from exalsius_jupyter.model import fast
+
+    with Sandbox(workspaces=n, seed=1, api=api) as sb:
         client = ExalsiusClient(sb.url, timeout=120)
         session = requests.Session()
+        size = len(session.get(sb.url + "/workspaces", timeout=120).content)
 
         def ours() -> object:
             return client.list_workspaces().to_dataframe()
@@ -68,11 +167,38 @@ def p1(n: int, repeat: int) -> None:
             body = session.get(sb.url + "/workspaces", timeout=120).json()
             return pd.json_normalize(body["workspaces"])
 
-        ours(), naive()  # warm the server's cache and both connections
-        t_ours, t_naive = interleaved(ours, naive, repeat)
-    print(f"    ours {t_ours:.3f}s, naive requests+json_normalize {t_naive:.3f}s at {n:,}")
-    ratio = t_ours / t_naive
-    report("P1", f"list->DataFrame at {n:,} / naive (ratio)", ratio, "<= 0.6", ratio <= 0.6)
+        fns: dict[str, Fn] = {"fast": _fast_env(True)(ours), "stdlib": _fast_env(False)(ours),
+                              "naive": naive}
+        sdk = _sdk_list(sb.url) if api == "1.46" else None
+        if sdk is not None:
+            fns["sdk"] = sdk
+        for fn in fns.values():
+            fn()  # warm the server's cache, the connections and the decoder
+        t = interleaved_all(fns, repeat if sdk is None else 1)
+        mem = {mode: _memory(sb.url, mode) for mode in ("fast", "stdlib")} \
+            if api == "1.5.1" else {}
+    if not fast.enabled():
+        print("    msgspec is not installed: 'fast' below is the stdlib path")
+    body = f"{size / 1e6:.1f} MB body"
+    print(f"    api {api}, {n:,} workspaces, {body}: "
+          + ", ".join(f"{k} {v:.3f}s" for k, v in t.items())
+          + "".join(f", {k} / naive {t[k] / t['naive']:.2f}x" for k in t if k != "naive"))
+    if "sdk" not in t and api == "1.46":
+        print("    upstream SDK (exalsius-api-client) not importable: not measured")
+    for mode, m in mem.items():
+        print(f"    memory {mode:6} (fast path used: {m['fast']}): tracemalloc peak "
+              f"{m['peak'] / size:.2f}x body ({m['peak'] / 1e6:.0f} MB, retained "
+              f"{m['retained'] / size:.2f}x), peak RSS growth {m['rss_peak'] / size:.2f}x "
+              f"({m['rss_peak'] / 1e6:.0f} MB)")
+    tag = f" (api {api})" if api != "1.5.1" else ""
+    report("P1", f"list->DataFrame [fast] at {n:,} / naive{tag}", t["fast"] / t["naive"],
+           "<= 0.3", t["fast"] / t["naive"] <= 0.3)
+    report("P1", f"list->DataFrame stdlib at {n:,} / naive{tag}", t["stdlib"] / t["naive"],
+           "<= 0.6", t["stdlib"] / t["naive"] <= 0.6)
+    if "fast" in mem:
+        ratio = mem["fast"]["rss_peak"] / size
+        report("P1", "peak memory list+frame [fast] / body (peak RSS growth)", ratio, "<= 3",
+               ratio <= 3)
 
 
 def p2(calls: int, repeat: int) -> None:
