@@ -190,7 +190,8 @@ def test_wheel_metadata_is_true(built: Built) -> None:
     assert not urllib3.specifier.contains("1.26.20"), "Retry(backoff_max=...) needs urllib3>=2"
     assert urllib3.specifier.contains("2.0.0")
     extras = set(meta.get_all("Provides-Extra") or [])
-    assert extras == {"yaml", "lab"}, "test tools belong in [dependency-groups], not an extra"
+    assert extras - {"fast"} == {"yaml", "lab", "keyring"}, (
+        "test tools belong in [dependency-groups], not an extra")
 
     classifiers = meta.get_all("Classifier") or []
     for expected in (
@@ -223,7 +224,8 @@ def test_wheel_metadata_is_true(built: Built) -> None:
 @pytest.mark.packaging
 def test_every_third_party_import_is_declared(built: Built) -> None:
     """Each third-party module the package imports (anywhere, TYPE_CHECKING and function-local
-    imports included) is a Requires-Dist of the wheel; pyyaml may stay in the `yaml` extra."""
+    imports included) is a Requires-Dist of the wheel; pyyaml may stay in the `yaml` extra and
+    keyring in the `keyring` extra."""
     imported: set[str] = set()
     for path in (built.source / PACKAGE).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -234,12 +236,13 @@ def test_every_third_party_import_is_declared(built: Built) -> None:
     third_party = sorted(imported - set(sys.stdlib_module_names) - {PACKAGE})
     assert {"IPython", "ipywidgets", "pandas", "requests", "urllib3"} <= set(third_party)
     meta = wheel_metadata(built.wheel)
-    declared, optional = requirements(meta), requirements(meta, "yaml")
+    declared = requirements(meta)
+    optional = {extra: requirements(meta, extra) for extra in ("yaml", "keyring")}
     distributions = packages_distributions()  # import name -> distributions, in this env
     undeclared = {}
     for module in third_party:
         names = {canonicalize_name(name) for name in distributions.get(module, [module])}
-        if not names & (declared | (optional if module == "yaml" else set())):
+        if not names & (declared | optional.get(module, set())):
             undeclared[module] = sorted(names)
     assert not undeclared, f"imported but not declared in [project] dependencies: {undeclared}"
 
