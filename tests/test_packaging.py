@@ -224,8 +224,8 @@ def test_wheel_metadata_is_true(built: Built) -> None:
 @pytest.mark.packaging
 def test_every_third_party_import_is_declared(built: Built) -> None:
     """Each third-party module the package imports (anywhere, TYPE_CHECKING and function-local
-    imports included) is a Requires-Dist of the wheel; pyyaml may stay in the `yaml` extra and
-    keyring in the `keyring` extra."""
+    imports included) is a Requires-Dist of the wheel; pyyaml may stay in the `yaml` extra,
+    keyring in the `keyring` extra and msgspec in the `fast` extra."""
     imported: set[str] = set()
     for path in (built.source / PACKAGE).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -237,7 +237,9 @@ def test_every_third_party_import_is_declared(built: Built) -> None:
     assert {"IPython", "ipywidgets", "pandas", "requests", "urllib3"} <= set(third_party)
     meta = wheel_metadata(built.wheel)
     declared = requirements(meta)
-    optional = {extra: requirements(meta, extra) for extra in ("yaml", "keyring")}
+    optional = {module: requirements(meta, extra)
+                for module, extra in (("yaml", "yaml"), ("keyring", "keyring"),
+                                      ("msgspec", "fast"))}
     distributions = packages_distributions()  # import name -> distributions, in this env
     undeclared = {}
     for module in third_party:
