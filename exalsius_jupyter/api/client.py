@@ -29,6 +29,7 @@ from ..errors import (
     UnknownOutcomeError,
     ValidationError,
 )
+from ..model import fast
 from ..model.spec import validate_workspace_spec
 from ..model.workspace import Workspace, WorkspaceList, WorkspaceStatus
 from . import decode, transport
@@ -261,21 +262,14 @@ class ExalsiusClient:
         """List workspaces, optionally of one cluster; ``.total`` comes from X-Total-Count."""
         params = {"cluster_id": cluster_id} if cluster_id else None
         resp = self._request("GET", "/workspaces", params=params)
-        from ..model import fast  # issue #10: with msgspec, a well-formed body becomes records
-
-        if fast.enabled():
-            try:
-                data = transport.read_body(resp, self.timeout)
-            except ExalsiusError as exc:
-                exc.request_sent = True  # as in _json: the server answered
-                raise
-            listed = fast.decode_list(data)
-            if listed is not None:
-                count = len(listed.records)
-                return WorkspaceList.from_fast(
-                    listed, total=_total(resp, {"total": listed.total}, count))
-            resp._content, resp._content_consumed = data, True  # _json reads the same bytes
-        body = self._json(resp)
+        data = self._read(resp)
+        # With msgspec (the fast extra), a well-formed body becomes typed records directly.
+        listed = fast.decode_list(data) if fast.enabled() else None
+        if listed is not None:
+            count = len(listed.records)
+            return WorkspaceList.from_fast(
+                listed, total=_total(resp, {"total": listed.total}, count))
+        body = self._json(resp, data)
         items = body.get("workspaces") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise InvalidResponseError(
@@ -484,13 +478,18 @@ class ExalsiusClient:
             self._sandbox_seen = True
         return resp
 
-    def _json(self, resp: requests.Response) -> Any:
-        """Read and decode a JSON body; anything else is an InvalidResponseError."""
+    def _read(self, resp: requests.Response) -> bytes:
+        """The whole body of an answer (bounded by the call's deadline)."""
         try:
-            data = transport.read_body(resp, self.timeout)
+            return transport.read_body(resp, self.timeout)
         except ExalsiusError as exc:
             exc.request_sent = True  # the server answered; only the body is missing
             raise
+
+    def _json(self, resp: requests.Response, data: bytes | None = None) -> Any:
+        """Decode a JSON body (read unless given); anything else is an InvalidResponseError."""
+        if data is None:
+            data = self._read(resp)
         try:
             with transport.gc_paused():
                 return decode.loads(data)
