@@ -85,3 +85,19 @@ def test_wait_and_watch_show_the_progress_widget_in_a_kernel(
     panel = cells[6].outputs
     assert any(WIDGET in o.get("data", {}) for o in panel)
     assert all("Traceback" not in text(c) and "UsageError" not in text(c) for c in cells)
+
+
+def test_the_saved_copy_of_a_waited_progress_widget_shows_the_final_state(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    cells = execute(
+        "%load_ext exalsius_jupyter",
+        "%exalsius sandbox start --pending-seconds 0.3",
+        "%config Exalsius.poll_interval = 0.05",
+        f"%exalsius create --cluster {A100} --template jupyter-notebook --name done --wait",
+        monkeypatch=monkeypatch,
+    )
+    shown = [o for o in cells[3].outputs if o.output_type == "display_data"]
+    assert len(shown) == 1  # one display, updated in place when waiting ends
+    fallback = shown[0].data["text/plain"]
+    assert "Running" in fallback and "Submitted" not in fallback, fallback
+    assert "Running" in shown[0].data["text/html"]
