@@ -370,6 +370,7 @@ class Session:
             self._token = None
             self._changed()
             settings = self.auth_settings
+            at_sandbox = self._sandbox is not None
         if pending is not None:
             pending.cancel()
             pending.outcome = "signed out with %exalsius logout"
@@ -380,11 +381,14 @@ class Session:
             if signed is not None and signed.tokens.refresh_token:
                 targets.append((signed.settings, signed.tokens.refresh_token))
             store = KeyringTokens(signed.settings if signed is not None else settings)
-            try:
-                stored = store.load()
-            except KeyringError as exc:
-                stored = None
-                notes.append(f"keyring: {exc}")
+            stored = None
+            if at_sandbox:  # the keyring holds real sign-ins only: never touched for a sandbox
+                notes.append("keyring: left alone (a sandbox sign-in is never stored there)")
+            else:
+                try:
+                    stored = store.load()
+                except KeyringError as exc:
+                    notes.append(f"keyring: {exc}")
             if stored is not None and stored.refresh_token and all(
                     stored.refresh_token != t for _, t in targets):
                 targets.append((store.settings, stored.refresh_token))

@@ -406,13 +406,17 @@ def test_sandbox_start_auth_points_the_sign_in_at_it(
     assert current_session().auth_settings.issuer_url == sandbox.issuer_url
     line = one_line_error(shell, capsys, "%exalsius list")
     assert line == "UsageError: signed out: run %exalsius login"
+    assert "never stored" in one_line_error(shell, capsys, "%exalsius login --save")
     thread = approve_when_pending(sandbox)
     ok(shell, capsys, "%exalsius login")
     thread.join(5)
     frame = shell.run_cell("%exalsius list").result
     assert len(frame) == 2
+    out = ok(shell, capsys, "%exalsius logout --everywhere")  # the keyring is not touched
+    assert "keyring: left alone (a sandbox sign-in is never stored there)" in out
+    assert sandbox.auth_counts()["revocations"] == 1
     ok(shell, capsys, "%exalsius sandbox stop")
-    assert current_session().sign_in is None  # its tokens were for the sandbox only
+    assert current_session().sign_in is None
 
 
 def test_login_refuses_a_sandbox_without_sign_in(

@@ -52,6 +52,9 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> Any:
     if sandbox is not None and sandbox.idp is None:
         raise UsageError("the sandbox runs without sign-in: nothing to sign in to (%exalsius "
                          "sandbox stop, then start it with --auth)")
+    if args.save and sandbox is not None:
+        raise UsageError("--save stores a sign-in for the exls CLI; a sign-in at the sandbox is "
+                         "never stored")
     if ctx.in_kernel:
         return _widget(ctx.session, save=args.save)
     return _terminal(ctx.session, save=args.save)
