@@ -26,7 +26,9 @@ def follow(ctx: CommandContext, ids: list[str], *, timeout: float | None, block:
 
         progress = progress_cls(ids, client=client, timeout=timeout,
                                 interval=settings.poll_interval)
-        display(progress)
+        # One display, updated in place when waiting ends: the saved notebook keeps the final
+        # state (its HTML/text fallback), not the first snapshot.
+        shown = display(progress._repr_mimebundle_(), raw=True, display_id=True)
         progress.start()
         if not block:
             return None
@@ -34,6 +36,9 @@ def follow(ctx: CommandContext, ids: list[str], *, timeout: float | None, block:
             tracked = progress.wait()
         except KeyboardInterrupt:
             raise UsageError(INTERRUPTED) from None
+        finally:
+            if shown is not None:
+                shown.update(progress._repr_mimebundle_(), raw=True)
         watcher = progress.watcher
     else:
         from ..watch import WorkspaceWatcher
