@@ -3,14 +3,17 @@
 
     python3 dev.py lab [--no-browser] [--port N] [--token T]
         JupyterLab on notebooks/quickstart.ipynb, backed by the embedded sandbox API.
+    python3 dev.py notebook [--no-browser] [--port N] [--token T]
+        The same in Jupyter Notebook 7 instead of JupyterLab.
     python3 dev.py test [pytest args...]
         ruff, then pytest over tests/ and (with nbval) notebooks/.
 
-Both create or update the virtual environment `.venv` first. `--venv PATH` (before the command)
+Each creates or updates the virtual environment `.venv` first. `--venv PATH` (before the command)
 or the environment variable EXALSIUS_DEV_VENV selects another environment, e.g. an existing one.
 The editable install (`.[lab]`, plus the dependency group `test` for `dev.py test`) is skipped
 while the stamp file in the environment matches pyproject.toml.
-`dev.py lab` exits 0 when stopped with Ctrl-C or SIGTERM after both children have stopped.
+`dev.py lab` and `dev.py notebook` exit 0 when stopped with Ctrl-C or SIGTERM after both children
+have stopped.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import time
 import urllib.request
 import venv
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -37,6 +41,21 @@ QUICKSTART = "quickstart.ipynb"
 STAMP = ".exalsius-dev-stamp"
 DEFAULT_PORT = 8888
 PIP_GROUPS = (25, 1)  # the first pip with `install --group` (PEP 735 dependency groups)
+
+
+class FrontEnd(NamedTuple):
+    """A Jupyter front end that `dev.py` serves: `jupyter APP`, its name and its URLs."""
+
+    app: str
+    title: str
+    notebook_url: str  # prefix of a notebook's page: notebook_url + "quickstart.ipynb"
+    home_url: str
+
+
+FRONT_ENDS = {
+    "lab": FrontEnd("lab", "JupyterLab", "/lab/tree/", "/lab"),
+    "notebook": FrontEnd("notebook", "Jupyter Notebook", "/notebooks/", "/tree"),
+}
 
 
 def log(message: str) -> None:
@@ -175,19 +194,21 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def lab(python: Path, argv: list[str]) -> int:
-    """Run the sandbox and JupyterLab on the quickstart notebook until Ctrl-C or SIGTERM."""
-    parser = argparse.ArgumentParser(prog="dev.py lab")
+def serve(python: Path, argv: list[str], command: str) -> int:
+    """Run the sandbox and the front end FRONT_ENDS[`command`] (JupyterLab for "lab", Notebook 7
+    for "notebook") on the quickstart notebook until Ctrl-C or SIGTERM."""
+    front = FRONT_ENDS[command]
+    parser = argparse.ArgumentParser(prog=f"dev.py {command}")
     parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     parser.add_argument("--port", type=int, help=f"port (default {DEFAULT_PORT} if free)")
-    parser.add_argument("--token", help="JupyterLab token (default: random)")
+    parser.add_argument("--token", help="Jupyter token (default: random)")
     args = parser.parse_args(argv)
     port = args.port or free_port(DEFAULT_PORT)
     token = args.token or secrets.token_hex(16)
     bin_dir = str(python.parent)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
     # Also SIGINT: a shell starts background jobs with it ignored, and Python keeps that.
-    # SIGHUP: the terminal went away. Each stops JupyterLab and the sandbox cleanly.
+    # SIGHUP: the terminal went away. Each stops Jupyter and the sandbox cleanly.
     for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if signum is not None:
             signal.signal(signum, _interrupt)
@@ -203,7 +224,7 @@ def lab(python: Path, argv: list[str]) -> int:
             str(python),
             "-m",
             "jupyter",
-            "lab",
+            front.app,
             *target,
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={port}",
@@ -217,11 +238,11 @@ def lab(python: Path, argv: list[str]) -> int:
         jupyter = subprocess.Popen(cmd, cwd=root_dir, env=env, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         if wait_http(f"{base}/api/status?token={token}", jupyter):
-            page = f"/lab/tree/{QUICKSTART}" if target else "/lab"
-            log(f"JupyterLab is ready: {base}{page}?token={token}")
-            log("press Ctrl-C to stop JupyterLab and the sandbox")
+            page = f"{front.notebook_url}{QUICKSTART}" if target else front.home_url
+            log(f"{front.title} is ready: {base}{page}?token={token}")
+            log(f"press Ctrl-C to stop {front.title} and the sandbox")
         elif jupyter.poll() is None:
-            log(f"JupyterLab did not answer on {base} yet; see its log above")
+            log(f"{front.title} did not answer on {base} yet; see its log above")
         code = jupyter.wait()
     except KeyboardInterrupt:
         log("stopping")
@@ -231,7 +252,7 @@ def lab(python: Path, argv: list[str]) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop(jupyter, "JupyterLab")
+        stop(jupyter, front.title)
         stop(sandbox, "sandbox")
     log("stopped")
     return code
@@ -270,14 +291,15 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(os.environ.get("EXALSIUS_DEV_VENV") or ROOT / ".venv"),
         help="virtual environment to create or use (default: .venv, or $EXALSIUS_DEV_VENV)",
     )
-    parser.add_argument("command", choices=["lab", "test"])
+    parser.add_argument("command", choices=[*FRONT_ENDS, "test"])
     parser.add_argument("args", nargs=argparse.REMAINDER, help="options of the command")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
     try:
-        if args.command == "lab":
-            return lab(ensure_venv(args.venv.absolute(), {"lab"}, set()), args.args)
-        # the test suite also drives `dev.py lab`, so the test install includes the lab extra
+        if args.command in FRONT_ENDS:  # the `lab` extra installs JupyterLab and Notebook 7
+            python = ensure_venv(args.venv.absolute(), {"lab"}, set())
+            return serve(python, args.args, args.command)
+        # the test suite also drives `dev.py lab`/`notebook`: the test install has the lab extra
         return test(ensure_venv(args.venv.absolute(), {"lab"}, {"test"}), args.args)
     except subprocess.CalledProcessError as error:
         log(f"failed: {' '.join(map(str, error.cmd))}")

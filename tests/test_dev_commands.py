@@ -1,5 +1,6 @@
-"""`python3 dev.py`: the `lab` smoke test (JupyterLab and the sandbox answer, then stop on a signal)
-and the install step of `ensure_venv` (extras, dependency groups, the stamp).
+"""`python3 dev.py`: the `lab` and `notebook` smoke tests (JupyterLab or Notebook 7 and the sandbox
+answer, then stop on a signal) and the install step of `ensure_venv` (extras, dependency groups,
+the stamp).
 
 dev.py runs with EXALSIUS_DEV_VENV=sys.prefix, so it uses this test's own environment (under
 `dev.py test` that is .venv, whose stamp already covers the lab extra: nothing is installed).
@@ -50,6 +51,16 @@ def http_status(url: str) -> int:
         return 0
 
 
+def page_config(url: str) -> dict[str, Any]:
+    """The `jupyter-config-data` JSON of the HTML page at `url` (JupyterLab and Notebook 7)."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        html = response.read().decode()
+    match = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                      html, re.S)  # fmt: skip
+    assert match, f"{url} has no jupyter-config-data:\n{html[:2000]}"
+    return json.loads(match.group(1))
+
+
 def _ignore_sigint() -> None:
     """Start the child as a shell starts a background job: with SIGINT ignored."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -57,18 +68,30 @@ def _ignore_sigint() -> None:
 
 @pytest.mark.skipif(sys.prefix == sys.base_prefix, reason="needs a virtual environment")
 @pytest.mark.parametrize(
-    ("signum", "background"),
-    [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)],
-    ids=["SIGINT", "SIGTERM", "SIGINT-background-job"],
-)
-def test_dev_lab_serves_and_stops_cleanly(
-    signum: signal.Signals, background: bool, tmp_path: Path
+    ("command", "signum", "background"),
+    [
+        ("lab", signal.SIGINT, False),
+        ("lab", signal.SIGTERM, False),
+        ("lab", signal.SIGINT, True),
+        ("notebook", signal.SIGINT, False),
+        ("notebook", signal.SIGTERM, False),
+    ],
+    ids=["lab-SIGINT", "lab-SIGTERM", "lab-SIGINT-background-job", "notebook-SIGINT",
+         "notebook-SIGTERM"],
+)  # fmt: skip
+def test_dev_serves_and_stops_cleanly(
+    command: str, signum: signal.Signals, background: bool, tmp_path: Path
 ) -> None:
-    """`dev.py lab` serves JupyterLab and the sandbox on 127.0.0.1 and stops both on a signal."""
+    """`dev.py lab` (JupyterLab) and `dev.py notebook` (Notebook 7) serve the front end and the
+    sandbox on 127.0.0.1 and stop both on a signal."""
+    ready, page, app_name = {
+        "lab": ("JupyterLab", "/lab/tree/quickstart.ipynb", "JupyterLab"),
+        "notebook": ("Jupyter Notebook", "/notebooks/quickstart.ipynb", "Jupyter Notebook"),
+    }[command]
     port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "EXALSIUS_DEV_VENV": sys.prefix}
     env.update({name: str(tmp_path / name.lower()) for name in JUPYTER_DIRS})
-    cmd = [sys.executable, str(ROOT / "dev.py"), "lab", "--no-browser"]
+    cmd = [sys.executable, str(ROOT / "dev.py"), command, "--no-browser"]
     cmd += ["--port", str(port), "--token", token]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -100,8 +123,10 @@ def test_dev_lab_serves_and_stops_cleanly(
     try:
         api_url = wait_line(r"sandbox API: (http://127\.0\.0\.1:\d+/\S*)").group(1)
         api_port = int(re.search(r":(\d+)/", api_url).group(1))  # type: ignore[union-attr]
-        wait_line(r"JupyterLab is ready: http://127\.0\.0\.1:")
+        url = wait_line(rf"{ready} is ready: (http://127\.0\.0\.1:{port}\S*)").group(1)
+        assert url == f"http://127.0.0.1:{port}{page}?token={token}"
         assert http_status(f"http://127.0.0.1:{port}/api/status?token={token}") == 200
+        assert page_config(url)["appName"] == app_name, f"{url} is not {app_name}'s page"
         assert http_status(f"{api_url.rstrip('/')}/workspaces") == 200
         proc.send_signal(signum)
         assert proc.wait(timeout=60) == 0, "".join(output)
@@ -110,7 +135,7 @@ def test_dev_lab_serves_and_stops_cleanly(
             proc.kill()
             proc.wait()
     assert "[dev] stopped" in "".join(output)
-    assert not port_open(port), "JupyterLab still listens"
+    assert not port_open(port), f"{ready} still listens"
     assert not port_open(api_port), "the sandbox still listens"
 
 
