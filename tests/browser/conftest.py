@@ -1,4 +1,4 @@
-"""Fixtures that drive a real JupyterLab in headless Chromium with Playwright.
+"""Fixtures that drive a real JupyterLab or Notebook 7 in headless Chromium with Playwright.
 
 A test asks for `lab` (a `Lab` bound to a fresh page), writes and opens a notebook, runs it and
 checks the page:
@@ -9,11 +9,14 @@ checks the page:
         lab.run_all()
         lab.wait_for("button.widget-button").click()
 
+Notebook 7: override the fixture `jupyter_app` to return "notebook" (in a module, or parametrize
+it); `lab` is then a `Notebook7` on the session's Notebook 7 server, and the same scenarios run.
+
 Environment for the kernel (e.g. EXALSIUS_API_URL of a sandbox the test started):
 - per notebook: `lab.open_notebook(cells, env={"EXALSIUS_API_URL": url})` puts a first cell into
   the notebook that updates `os.environ`, so the kernel sees it before any of the test's cells;
 - for the whole session: override the session fixture `jupyter_server_env` in a conftest.py; the
-  JupyterLab server is started with it and its kernels inherit it.
+  Jupyter servers are started with it and their kernels inherit it.
 
 Everything listens on 127.0.0.1 only and is stopped by the fixtures. On a failing test the page's
 screenshot and the tail of the server log are saved into test-artifacts/.
@@ -65,7 +68,7 @@ EXECUTION_DONE_JS = f"""() => {{
   return !prompts.some((p) => p.includes('*'));
 }}"""
 # "cell I: ENAME: EVALUE" of each error output in the current notebook's model: the DOM shows
-# errors just like stderr. window.jupyterapp exists thanks to --LabApp.expose_app_in_browser.
+# errors just like stderr. window.jupyterapp exists thanks to expose_app_in_browser (APPS).
 ERRORS_JS = """() => {
   const model = window.jupyterapp?.shell.currentWidget?.content?.model;
   const errors = [];
@@ -78,11 +81,24 @@ ERRORS_JS = """() => {
   }
   return errors;
 }"""
+# True once the current notebook's kernel is attached, connected and idle. The toolbar can show
+# the kernelspec's name while the kernel is still starting; a Run All then is the likely cause of
+# a Notebook 7 run under load that left every prompt "[ ]" (once, on a fresh server).
+KERNEL_READY_JS = """() => {
+  const kernel = window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel;
+  return kernel?.connectionStatus === 'connected' && kernel?.status === 'idle';
+}"""
+
+# `jupyter APP` for each front end, with the flag that exposes window.jupyterapp (ERRORS_JS).
+APPS = {
+    "lab": "--LabApp.expose_app_in_browser=True",
+    "notebook": "--JupyterNotebookApp.expose_app_in_browser=True",
+}
 
 
 @dataclass
 class JupyterServer:
-    """A running JupyterLab server."""
+    """A running JupyterLab or Notebook 7 server."""
 
     base_url: str
     token: str
@@ -129,7 +145,7 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def jupyter_server_env() -> dict[str, str]:
-    """Extra environment for the JupyterLab server and so its kernels; override in a conftest."""
+    """Extra environment for the Jupyter servers and so their kernels; override in a conftest."""
     return {}
 
 
@@ -138,7 +154,22 @@ def jupyter_server(
     tmp_path_factory: pytest.TempPathFactory, jupyter_server_env: dict[str, str]
 ) -> Iterator[JupyterServer]:
     """Start JupyterLab on a random 127.0.0.1 port with private config dirs; stop it at the end."""
-    home = tmp_path_factory.mktemp("jupyter")
+    yield from serve("lab", tmp_path_factory, jupyter_server_env)
+
+
+@pytest.fixture(scope="session")
+def notebook7_server(
+    tmp_path_factory: pytest.TempPathFactory, jupyter_server_env: dict[str, str]
+) -> Iterator[JupyterServer]:
+    """Start Jupyter Notebook 7 like `jupyter_server`; stop it at the end."""
+    yield from serve("notebook", tmp_path_factory, jupyter_server_env)
+
+
+def serve(
+    app: str, tmp_path_factory: pytest.TempPathFactory, server_env: dict[str, str]
+) -> Iterator[JupyterServer]:
+    """Run `jupyter APP` (a key of APPS) with private config dirs until the generator closes."""
+    home = tmp_path_factory.mktemp(f"jupyter-{app}")
     dirs = {name: home / name.lower() for name in JUPYTER_DIRS}
     for path in dirs.values():
         path.mkdir()
@@ -148,12 +179,12 @@ def jupyter_server(
     root_dir = home / "root"
     root_dir.mkdir()
     port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, **{k: str(v) for k, v in dirs.items()}, **jupyter_server_env}
+    env = {**os.environ, **{k: str(v) for k, v in dirs.items()}, **server_env}
     cmd = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+        sys.executable, "-m", "jupyter", app, "--no-browser", "--allow-root",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}",
-        "--LanguageServerManager.autodetect=False", "--LabApp.expose_app_in_browser=True",
+        "--LanguageServerManager.autodetect=False", APPS[app],
     ]  # fmt: skip
     log_path = home / "server.log"
     with log_path.open("wb") as log:
@@ -166,9 +197,9 @@ def jupyter_server(
         deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{server.log_tail()}")
+                pytest.fail(f"jupyter {app} exited with {proc.returncode}:\n{server.log_tail()}")
             if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer /api/status in 90 s:\n{server.log_tail()}")
+                pytest.fail(f"jupyter {app}: no /api/status answer in 90 s:\n{server.log_tail()}")
             try:
                 server.api("GET", "/api/status")
                 break
@@ -199,8 +230,21 @@ def browser(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Ite
 
 
 @pytest.fixture
+def jupyter_app() -> str:
+    """The front end that `lab` drives: "lab" (JupyterLab); override: "notebook" (Notebook 7)."""
+    return "lab"
+
+
+@pytest.fixture
+def app_server(request: pytest.FixtureRequest, jupyter_app: str) -> JupyterServer:
+    """The session's server of `jupyter_app`: `jupyter_server` or `notebook7_server`."""
+    servers = {"lab": "jupyter_server", "notebook": "notebook7_server"}
+    return request.getfixturevalue(servers[jupyter_app])
+
+
+@pytest.fixture
 def page(
-    request: pytest.FixtureRequest, browser: Browser, jupyter_server: JupyterServer
+    request: pytest.FixtureRequest, browser: Browser, app_server: JupyterServer
 ) -> Iterator[Page]:
     """A fresh page in its own browser context; saves artifacts if the test fails."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -216,14 +260,16 @@ def page(
             page.screenshot(path=str(artifacts / f"{stem}.png"), full_page=True)
         except Exception as error:  # the page may be gone; the log still helps
             print(f"screenshot failed: {error}")
-        (artifacts / f"{stem}.server.log").write_text(jupyter_server.log_tail(200))
+        (artifacts / f"{stem}.server.log").write_text(app_server.log_tail(200))
     context.close()
-    for session in jupyter_server.api("GET", "/api/sessions") or []:  # the test's kernels
-        jupyter_server.api("DELETE", f"/api/sessions/{session['id']}")
+    for session in app_server.api("GET", "/api/sessions") or []:  # the test's kernels
+        app_server.api("DELETE", f"/api/sessions/{session['id']}")
 
 
 class Lab:
     """Drives one JupyterLab page: write, open and run notebooks, wait for the page."""
+
+    NOTEBOOK_URL = "/lab/tree/"  # + NAME.ipynb: a notebook's page
 
     def __init__(self, page: Page, server: JupyterServer) -> None:
         self.page = page
@@ -257,15 +303,20 @@ class Lab:
         env: dict[str, str] | None = None,
         timeout: float = 60,
     ) -> None:
-        """Write the notebook, open it at /lab/tree/NAME.ipynb and wait for an idle kernel."""
+        """Write the notebook, open it (`open`) and wait for an idle kernel."""
         self.write_notebook(cells, name, env)
-        self.page.goto(self.server.url(f"/lab/tree/{name}.ipynb?reset"))
+        self.open(name, timeout)
+
+    def open(self, name: str, timeout: float = 60) -> None:
+        """Open root_dir/NAME.ipynb at NOTEBOOK_URL + NAME.ipynb and wait for an idle kernel."""
+        self.page.goto(self.server.url(f"{self.NOTEBOOK_URL}{name}.ipynb?reset"))
         notebook = self.page.locator(VISIBLE_NOTEBOOK)
         ms = timeout * 1000
         kernel_name = notebook.locator(".jp-Toolbar-kernelName")
         expect(kernel_name).not_to_have_text(re.compile(r"^\s*(No Kernel)?\s*$"), timeout=ms)
         indicator = notebook.locator(".jp-Notebook-ExecutionIndicator")
         expect(indicator).to_have_attribute("data-status", "idle", timeout=ms)
+        self.page.wait_for_function(KERNEL_READY_JS, timeout=ms)
 
     def run_all(self, timeout: float = 60, check: bool = True) -> None:
         """Run all cells via the menu Run → Run All Cells; wait until execution finished."""
@@ -325,7 +376,14 @@ class Lab:
         return locator
 
 
+class Notebook7(Lab):
+    """Drives one Jupyter Notebook 7 page: the same page parts and menu, other URLs."""
+
+    NOTEBOOK_URL = "/notebooks/"
+
+
 @pytest.fixture
-def lab(page: Page, jupyter_server: JupyterServer) -> Lab:
-    """A `Lab` driving a fresh page of the session's JupyterLab server."""
-    return Lab(page, jupyter_server)
+def lab(page: Page, app_server: JupyterServer, jupyter_app: str) -> Lab:
+    """A `Lab` (or, for jupyter_app "notebook", a `Notebook7`) driving a fresh page of the
+    session's server."""
+    return (Notebook7 if jupyter_app == "notebook" else Lab)(page, app_server)
