@@ -6,7 +6,7 @@
     python3 dev.py notebook [--no-browser] [--port N] [--token T]
         The same in Jupyter Notebook 7 instead of JupyterLab.
     python3 dev.py test [pytest args...]
-        ruff, then pytest over tests/ and (with nbval) notebooks/.
+        ruff, mypy, then pytest over tests/ and (with nbval) notebooks/.
 
 Each creates or updates the virtual environment `.venv` first. `--venv PATH` (before the command)
 or the environment variable EXALSIUS_DEV_VENV selects another environment, e.g. an existing one.
@@ -266,11 +266,12 @@ def pytest_targets(args: list[str]) -> list[str]:
 
 
 def test(python: Path, argv: list[str]) -> int:
-    """Run ruff, then pytest over tests/ and notebooks/ (nbval) with extra args `argv`."""
-    log("ruff check .")
-    code = subprocess.call([str(python), "-m", "ruff", "check", "."], cwd=ROOT)
-    if code:
-        return code
+    """Run ruff and mypy, then pytest over tests/ and notebooks/ (nbval) with extra args `argv`."""
+    for check in (["ruff", "check", "."], ["mypy"]):  # mypy: the package, per [tool.mypy]
+        log(" ".join(check))
+        code = subprocess.call([str(python), "-m", *check], cwd=ROOT)
+        if code:
+            return code
     nbval = ["--nbval", "--nbval-current-env"]
     sanitize = NOTEBOOKS / "sanitize.cfg"
     if sanitize.exists():
