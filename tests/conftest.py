@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from support import CannedServer, shared_path
@@ -27,6 +27,23 @@ def sandbox() -> Iterator[Sandbox]:
 
     with Sandbox(pending_seconds=0.2, deleted_ttl=0.5, seed=1) as sb:
         yield sb
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
+    """Start sandboxes with any options (``factory(**kwargs)``); all are stopped after the test."""
+    from exalsius_jupyter.sandbox import Sandbox
+
+    started: list[Sandbox] = []
+
+    def factory(**kwargs: Any) -> Sandbox:
+        sb = Sandbox(**kwargs).start()
+        started.append(sb)
+        return sb
+
+    yield factory
+    for sb in started:
+        sb.stop()
 
 
 @pytest.fixture

@@ -59,18 +59,13 @@ TIMEOUT = 5.0
 
 
 @pytest.fixture
-def start() -> Iterator[Callable[..., Sandbox]]:
+def start(sandbox_factory: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
     """A factory of started auth-mode sandboxes (fast polling), each stopped after the test."""
-    started: list[Sandbox] = []
 
     def factory(**kwargs: Any) -> Sandbox:
-        sb = Sandbox(**{"auth": True, "device_interval": FAST, **kwargs}).start()
-        started.append(sb)
-        return sb
+        return sandbox_factory(**{"auth": True, "device_interval": FAST, **kwargs})
 
-    yield factory
-    for sb in started:
-        sb.stop()
+    return factory
 
 
 def settings_for(sb: Sandbox, **kwargs: Any) -> AuthSettings:

@@ -32,18 +32,13 @@ TIMEOUT = 5.0
 
 
 @pytest.fixture
-def start() -> Iterator[Callable[..., Sandbox]]:
+def start(sandbox_factory: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
     """A factory of started auth-mode sandboxes (fast polling), each stopped after the test."""
-    started: list[Sandbox] = []
 
     def factory(**kwargs: Any) -> Sandbox:
-        sb = Sandbox(**{"auth": True, "device_interval": FAST, **kwargs}).start()
-        started.append(sb)
-        return sb
+        return sandbox_factory(**{"auth": True, "device_interval": FAST, **kwargs})
 
-    yield factory
-    for sb in started:
-        sb.stop()
+    return factory
 
 
 @pytest.fixture
@@ -202,3 +197,13 @@ def test_many_widgets_threads_end(start: Callable[..., Sandbox],
     names = [t.name for t in threading.enumerate()]
     assert "exalsius-sign-in" not in names
     assert isinstance(ws[0].widget, ipywidgets.VBox)
+
+
+def test_close_leaves_no_widget_behind(start: Callable[..., Sandbox]) -> None:
+    sb = start()
+    before = set(_instances)
+    w = DeviceLoginWidget(AuthSettings(issuer=sb.issuer_url, timeout=TIMEOUT), tick=0.1)
+    w.start()
+    w.close()
+    assert set(_instances) <= before  # every child, layout and style closed
+    all_widget_state()  # and what is left still serializes

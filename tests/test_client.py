@@ -50,21 +50,14 @@ def _wait_status(client: ExalsiusClient, wid: str, status: WorkspaceStatus,
 
 
 @pytest.fixture
-def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
-    """Start extra sandboxes with other options; all are stopped after the test."""
-    started: list[Sandbox] = []
+def sandbox_factory(
+        sandbox_factory: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
+    """Start extra sandboxes with other options (fast lifecycle by default); all are stopped."""
 
     def make(**kwargs: Any) -> Sandbox:
-        kwargs.setdefault("pending_seconds", 0.2)
-        kwargs.setdefault("deleted_ttl", 0.5)
-        kwargs.setdefault("seed", 1)
-        sb = Sandbox(**kwargs).start()
-        started.append(sb)
-        return sb
+        return sandbox_factory(**{"pending_seconds": 0.2, "deleted_ttl": 0.5, "seed": 1, **kwargs})
 
-    yield make
-    for sb in started:
-        sb.stop()
+    return make
 
 
 # -- every operation ----------------------------------------------------------------------

@@ -46,18 +46,9 @@ ISO_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 @pytest.fixture
-def start() -> Iterator[Callable[..., Sandbox]]:
+def start(sandbox_factory: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
     """A factory of started sandboxes; every one is stopped after the test."""
-    started: list[Sandbox] = []
-
-    def factory(**kwargs: Any) -> Sandbox:
-        sb = Sandbox(**kwargs).start()
-        started.append(sb)
-        return sb
-
-    yield factory
-    for sb in started:
-        sb.stop()
+    return sandbox_factory
 
 
 @pytest.fixture

@@ -49,19 +49,13 @@ Target = Sandbox | Remote
 
 
 @pytest.fixture
-def start() -> Iterator[Callable[..., Sandbox]]:
+def start(sandbox_factory: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
     """A factory of started auth-mode sandboxes (fast polling), each stopped after the test."""
-    started: list[Sandbox] = []
 
     def factory(**kwargs: Any) -> Sandbox:
-        options = {"auth": True, "device_interval": FAST, **kwargs}
-        sb = Sandbox(**options).start()
-        started.append(sb)
-        return sb
+        return sandbox_factory(**{"auth": True, "device_interval": FAST, **kwargs})
 
-    yield factory
-    for sb in started:
-        sb.stop()
+    return factory
 
 
 @pytest.fixture
