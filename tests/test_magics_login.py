@@ -462,3 +462,53 @@ def test_progress_polls_30_s_across_token_expiry_without_a_401_reaching_the_user
         assert errors == [] and progress.errors.message == ""
         assert refreshes >= 10 and unauthorized <= refreshes
         assert polls >= 30
+
+
+# -- the same without the magic: the Python API ---------------------------------------------------
+
+
+def test_python_api_signs_in_without_the_magic(sb: Sandbox,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from exalsius_jupyter.api.oauth import DeviceCode
+    from exalsius_jupyter.session import Session, Settings
+
+    monkeypatch.delenv("EXALSIUS_TOKEN", raising=False)
+    session = Session(Settings(api_url=sb.url, auth_domain=sb.issuer_url or "",
+                               use_keyring=False))
+    shown: list[str] = []
+
+    def approve(code: DeviceCode) -> None:  # the user's click, from the script's own callback
+        shown.append(code.verification_uri_complete)
+        requests.post(code.verification_uri, timeout=5,
+                      data={"user_code": code.user_code, "action": "approve"})
+
+    try:
+        signed = session.login(on_code=approve)
+        assert signed.identity == "Ada Lovelace" and shown[0].startswith(sb.issuer_url or "-")
+        assert session.client().list_workspaces().total == 0  # answered: signed in
+        assert (authorization(sb) or "").startswith("Bearer ")
+        assert session.describe_credential().startswith("notebook sign-in as Ada Lovelace")
+        session.logout()
+        assert session.describe_credential() == "not set"
+    finally:
+        session.close()
+
+
+def test_a_widget_of_your_own_adopted_by_a_session(sb: Sandbox) -> None:
+    from exalsius_jupyter.session import Session, Settings
+    from exalsius_jupyter.widgets.login import DeviceLoginWidget
+
+    session = Session(Settings(api_url=sb.url, auth_domain=sb.issuer_url or "",
+                               use_keyring=False))
+    widget = DeviceLoginWidget(session.auth_settings, on_success=session.adopt, tick=0.1)
+    try:
+        code = widget.start().login.code
+        assert code is not None
+        requests.post(code.verification_uri, timeout=5,
+                      data={"user_code": code.user_code, "action": "approve"})
+        assert widget.wait(10) and widget.state == "signed in"
+        assert widget.message.startswith("Signed in as Ada Lovelace") and "<" not in widget.message
+        assert session.sign_in is not None and session.client().list_workspaces().total == 0
+    finally:
+        widget.close()
+        session.close()
