@@ -28,7 +28,7 @@ from ..api.oauth import (
 )
 from ..errors import ExalsiusError
 from ..watch import Stage
-from .base import Displayable, classed, join_thread, stop_at_exit
+from .base import Displayable, classed, join_thread, stop_at_exit, walk
 from .style import STYLESHEET, stage_class, stylesheet_widget
 
 JOIN_TIMEOUT = 5.0
@@ -181,8 +181,7 @@ class DeviceLoginWidget(Displayable):
     def close(self) -> None:
         """Cancel, stop the thread and close the widgets."""
         self._shutdown()
-        for w in (self.title, self.link, self.code, self.countdown, self.cancel_button,
-                  self.status, self.pending_box, self.sheet, self.widget):
+        for w in list(walk(self.widget)):  # every child, layout and style: none left behind
             w.close()
 
     def _shutdown(self) -> None:
@@ -217,7 +216,8 @@ class DeviceLoginWidget(Displayable):
                                            f"{' '.join(str(exc).split())[:200]}", None)
                     return
             text = signed_in_text(tokens)
-            self._finish("signed in", f"{text} {note}" if note else text, None)
+            extra = note if isinstance(note, str) and note else ""  # e.g. adopt() returns more
+            self._finish("signed in", f"{text} {extra}" if extra else text, None)
         finally:
             self.login.close()
 
