@@ -288,3 +288,54 @@ def test_a_long_name_without_break_points_cannot_overlap_the_stage(
         assert "min-width:0" in rules and "overflow:hidden" in rules
         assert "overflow-wrap:anywhere" in rules or "text-overflow:ellipsis" in rules
         assert f'title="{long} ({wid})"' in name.value  # the whole name on hover
+
+
+# -- #10.3: at 500 creations a tick updates the rows that changed, not every row ---------------
+
+
+def count_sends(monkeypatch: pytest.MonkeyPatch) -> list[widgets.Widget]:
+    """The widget of every update message sent from now on (one entry per comm message)."""
+    sent: list[widgets.Widget] = []
+    original = widgets.Widget._send
+
+    def counting(self: widgets.Widget, msg: dict[str, Any], buffers: Any = None) -> None:
+        sent.append(self)
+        original(self, msg, buffers)
+
+    monkeypatch.setattr(widgets.Widget, "_send", counting)
+    return sent
+
+
+def test_a_tick_where_one_of_500_changed_updates_one_row_only(
+        made: list[CreationProgress], monkeypatch: pytest.MonkeyPatch) -> None:
+    with Sandbox(pending_seconds=3600) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        ids = [sb.add({"name": f"w{i}", "workspace_status": "PENDING"}) for i in range(500)]
+        p = progress_of(made, ids, cl)  # not started: the test ticks by hand
+        clock = [p.tracked[ids[0]].started]  # fake time, from when tracking began
+        p.watcher.clock = lambda: clock[0]
+
+        def tick() -> None:  # what the polling thread does when a poll is due, a second later
+            clock[0] += 1.0
+            p.watcher.poll()
+            p._render()
+
+        tick()  # every row goes Submitted → Pending
+        sent = count_sends(monkeypatch)
+        sb.reset_counts()
+        tick()  # nothing changed, but a second passed: the elapsed time still shows it
+        assert sb.request_count() == 1
+        assert len(sent) <= 2, f"{len(sent)} messages for a tick where nothing changed"
+        assert {p.rows[wid].elapsed.value for wid in ids} == {"2 s"}
+
+        sent.clear()
+        sb.set_status(ids[7], "RUNNING")
+        tick()
+        assert sb.request_count() == 2
+        row = p.rows[ids[7]]
+        assert row.stage.value == "Running" and p.rows[ids[8]].stage.value == "Pending"
+        mine = {id(w) for w in walk(row.box)}
+        elsewhere = [w for w in sent if id(w) not in mine]
+        assert len(elsewhere) <= 2, f"{len(elsewhere)} messages outside the changed row"
+        assert len(sent) - len(elsewhere) <= 8
+        tick()  # the finished row's time stays where it ended; the others go on
+        assert row.elapsed.value == "3 s" and p.rows[ids[8]].elapsed.value == "4 s"

@@ -5,8 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_int import ProgressStyle
+from ipywidgets.widgets.widget_string import HTMLStyle, LabelStyle
 
 from ..api.client import ExalsiusClient
 from ..errors import ExalsiusError
@@ -44,47 +47,114 @@ def elapsed_text(seconds: float) -> str:
     return duration(seconds, parts=2)
 
 
+@dataclass
+class ProgressRowStyle:
+    """Layouts and styles shared by every progress row: one model each, not one per row."""
+
+    name: widgets.Layout = field(default_factory=lambda: widgets.Layout(width="180px"))
+    stage: widgets.Layout = field(default_factory=lambda: widgets.Layout(width="100px"))
+    bar: widgets.Layout = field(default_factory=lambda: widgets.Layout(width="220px"))
+    elapsed: widgets.Layout = field(default_factory=lambda: widgets.Layout(width="90px"))
+    access: widgets.Layout = field(default_factory=lambda: widgets.Layout(width="260px"))
+    button: widgets.Layout = field(default_factory=lambda: widgets.Layout(width="84px",
+                                                                          margin="0 2px"))
+    line: widgets.Layout = field(default_factory=lambda: widgets.Layout(align_items="center"))
+    box: widgets.Layout = field(default_factory=widgets.Layout)
+    detail: widgets.Layout = field(default_factory=widgets.Layout)
+    html: HTMLStyle = field(default_factory=HTMLStyle)
+    label: LabelStyle = field(default_factory=LabelStyle)
+    bar_style: ProgressStyle = field(default_factory=ProgressStyle)
+    button_style: widgets.ButtonStyle = field(default_factory=widgets.ButtonStyle)
+
+    def elapsed_label(self, text: str) -> widgets.Label:
+        """A Label for an elapsed time, in the Elapsed column."""
+        return widgets.Label(value=text, layout=self.elapsed, style=self.label,
+                             _dom_classes=("exls-progress-elapsed",))
+
+    def close(self) -> None:
+        """Close the shared models."""
+        for w in vars(self).values():
+            w.close()
+
+
+def name_html(name: str, workspace_id: str) -> str:
+    """The Workspace cell: the name (or short id), with name and id as its tooltip."""
+    return f'<b title="{escape(name)} ({escape(workspace_id)})">{escape(name)}</b>'
+
+
 class ProgressRow:
-    """One tracked workspace: name, stage, bar, elapsed time, access link and Cancel."""
+    """One tracked workspace: name, stage, bar, elapsed time, access link and Cancel.
+
+    Args:
+        workspace_id: the workspace the row follows.
+        guard: wraps the buttons' callbacks so no exception escapes them.
+        on_cancel: called with the row once a Cancel is confirmed (the row is busy).
+        style: the layouts and styles shared by the rows (default: the row's own).
+        clock: a Label shared by every row still waiting, showing the time they have all
+            waited: one update a second for all of them. A row that has ended shows its own,
+            frozen time instead. None: the row always shows its own.
+    """
 
     def __init__(self, workspace_id: str, *, guard: Guard,
-                 on_cancel: Callable[[ProgressRow], None]) -> None:
+                 on_cancel: Callable[[ProgressRow], None],
+                 style: ProgressRowStyle | None = None,
+                 clock: widgets.Label | None = None) -> None:
         self.workspace_id = workspace_id
         self._on_cancel = on_cancel
+        self._guard = guard
         self._lock = threading.RLock()
+        self._style = style or ProgressRowStyle()
+        self._clock = clock
+        self._shown: tuple[object, ...] | None = None  # what the last render showed
         self.title = workspace_id  # the name, once the server told it
         self.busy = False
         self.cancelled = False
         self.reason: str | None = None
-        self.name = classed(widgets.HTML(value=f"<b>{escape(short_id(workspace_id))}</b>",
-                                         layout=widgets.Layout(width="180px")),
-                            "exls-progress-name")
-        self.stage = classed(widgets.Label(value=Stage.SUBMITTED.value,
-                                           layout=widgets.Layout(width="100px")),
-                             "exls-progress-stage")
-        self.bar = classed(widgets.IntProgress(value=STAGE_PERCENT[Stage.SUBMITTED], min=0,
-                                               max=100,
-                                               bar_style="info",
-                                               layout=widgets.Layout(width="220px")),
-                           "exls-progress-bar")
-        self.elapsed = classed(widgets.Label(value="0 s", layout=widgets.Layout(width="90px")),
-                               "exls-progress-elapsed")
-        self.access = classed(widgets.HTML(value="", layout=widgets.Layout(width="260px")),
-                              "exls-progress-access")
-        self._button_layout = widgets.Layout(width="84px", margin="0 2px")
-        self.cancel_button = classed(widgets.Button(
+        st = self._style
+        # Each widget is created with its first state and classes: no update message follows.
+        self.name = widgets.HTML(value=name_html(short_id(workspace_id), workspace_id),
+                                 layout=st.name, style=st.html,
+                                 _dom_classes=("exls-progress-name",))
+        self.stage = widgets.Label(value=Stage.SUBMITTED.value, layout=st.stage, style=st.label,
+                                   _dom_classes=("exls-progress-stage",))
+        self.bar = widgets.IntProgress(value=STAGE_PERCENT[Stage.SUBMITTED], min=0, max=100,
+                                       bar_style="info", layout=st.bar, style=st.bar_style,
+                                       _dom_classes=("exls-progress-bar",))
+        self._own_elapsed: widgets.Label | None = None  # made when first needed
+        self.elapsed = clock if clock is not None else self._own_label()
+        self.access = widgets.HTML(value="", layout=st.access, style=st.html,
+                                   _dom_classes=("exls-progress-access",))
+        self.cancel_button = widgets.Button(
             description="Cancel", icon="times", tooltip="Delete this workspace",
-            layout=self._button_layout), "exls-progress-cancel")
-        self._confirm = ConfirmBar(self._button_layout, "Confirm", "Keep")
+            layout=st.button, style=st.button_style, _dom_classes=("exls-progress-cancel",))
+        self._confirm_bar: ConfirmBar | None = None  # made at the first Cancel
         self.asking = False
-        self.detail = classed(widgets.HTML(value=""), "exls-progress-detail")
-        self.line = widgets.HBox(
-            [self.name, self.stage, self.bar, self.elapsed, self.access, self.cancel_button],
-            layout=widgets.Layout(align_items="center"))
-        self.box = classed(widgets.VBox([self.line, self.detail]), "exls-progress-row")
+        self.detail = widgets.HTML(value="", layout=st.detail, style=st.html,
+                                   _dom_classes=("exls-progress-detail",))
+        self.line = widgets.HBox(self._line_children(), layout=st.line)
+        self.box = widgets.VBox([self.line, self.detail], layout=st.box,
+                                _dom_classes=("exls-progress-row",))
         self.cancel_button.on_click(guard(lambda _b: self.ask()))
-        self._confirm.yes.on_click(guard(lambda _b: self._on_confirm()))
-        self._confirm.no.on_click(guard(lambda _b: self._leave_question()))
+
+    def _own_label(self) -> widgets.Label:
+        if self._own_elapsed is None:
+            self._own_elapsed = self._style.elapsed_label(elapsed_text(0))
+        return self._own_elapsed
+
+    @property
+    def _confirm(self) -> ConfirmBar:
+        """The inline question's bar (built the first time it is needed)."""
+        with self._lock:
+            if self._confirm_bar is None:
+                bar = ConfirmBar(self._style.button, "Confirm", "Keep")
+                bar.yes.on_click(self._guard(lambda _b: self._on_confirm()))
+                bar.no.on_click(self._guard(lambda _b: self._leave_question()))
+                self._confirm_bar = bar
+            return self._confirm_bar
+
+    def _line_children(self) -> tuple[widgets.Widget, ...]:
+        end = self._confirm.children if self.asking else (self.cancel_button,)
+        return (self.name, self.stage, self.bar, self.elapsed, self.access, *end)
 
     @property
     def confirm_button(self) -> widgets.Button:
@@ -108,17 +178,29 @@ class ProgressRow:
         return t.stage
 
     def render(self, t: Tracked, now: float) -> None:
-        """Bring the row's widgets in line with what the watcher knows."""
+        """Bring the row's widgets in line with what the watcher knows.
+
+        A row whose workspace, stage and question are as at the last render is left alone:
+        its time is the shared clock's (or frozen), so nothing of it has changed.
+        """
         with self._lock:
             stage = self.stage_name(t)
+            shown = (stage, t.workspace, t.finished, self.busy, self.reason, self.asking)
+            if shown == self._shown:
+                return
+            self._shown = shown
             self.title = t.name
             name = t.name if t.workspace else short_id(t.workspace_id)
-            self.name.value = (f'<b title="{escape(name)} ({escape(t.workspace_id)})">'
-                               f"{escape(name)}</b>")
+            self.name.value = name_html(name, t.workspace_id)
             self.stage.value = "cancelling…" if self.busy else stage.value
             set_traits(self.bar, value=STAGE_PERCENT.get(stage, 50),
                        bar_style=STAGE_BAR.get(stage, "info"))
-            self.elapsed.value = elapsed_text(t.elapsed(now))
+            if self._clock is None or t.done:
+                own = self._own_label()
+                own.value = elapsed_text(t.elapsed(now))
+                if self.elapsed is not own:  # it has ended: its time stops here
+                    self.elapsed = own
+                    self.line.children = self._line_children()
             ws = t.workspace
             self.access.value = (access_html(ws.access_information)
                                  if stage is Stage.RUNNING and ws else "")
@@ -155,15 +237,15 @@ class ProgressRow:
                 return
             self._confirm.ask(f"Delete {self.title}?", "delete", self.workspace_id)
             self.asking = True
-            self.line.children = (*self.line.children[:-1], *self._confirm.children)
+            self.line.children = self._line_children()
 
     def _leave_question(self) -> None:
         with self._lock:
-            self._confirm.take(None)
+            if self._confirm_bar is not None:
+                self._confirm_bar.take(None)
             if self.asking:
                 self.asking = False
-                self.line.children = (self.name, self.stage, self.bar, self.elapsed, self.access,
-                                      self.cancel_button)
+                self.line.children = self._line_children()
 
     def _on_confirm(self) -> None:
         with self._lock:
@@ -176,11 +258,13 @@ class ProgressRow:
         self._on_cancel(self)
 
     def close(self) -> None:
-        """Close the row's widgets."""
-        for w in list(walk(self.box)):
-            w.close()
-        self._confirm.close()
-        self._button_layout.close()
+        """Close the row's widgets (not the shared clock, layouts and styles)."""
+        for w in (self.name, self.stage, self.bar, self._own_elapsed, self.access,
+                  self.cancel_button, self.detail, self.line, self.box):
+            if w is not None:
+                w.close()
+        if self._confirm_bar is not None:
+            self._confirm_bar.close()
 
 
 class CreationProgress(Displayable):
@@ -232,7 +316,13 @@ class CreationProgress(Displayable):
         self._guard = guarded(self.errors)
         self._jobs = Jobs("exalsius-progress-cancel", self.errors)
         self.status = classed(widgets.HTML(value=""), "exls-progress-status")
-        self.rows = {wid: ProgressRow(wid, guard=self._guard, on_cancel=self._cancel)
+        self._style = ProgressRowStyle()
+        # Every row waits from the same moment: one clock shows all their times while they wait.
+        starts = {t.started for t in self.watcher.tracked.values()}
+        self._started = min(starts)
+        self.clock = self._style.elapsed_label(elapsed_text(0)) if len(starts) == 1 else None
+        self.rows = {wid: ProgressRow(wid, guard=self._guard, on_cancel=self._cancel,
+                                      style=self._style, clock=self.clock)
                      for wid in ids}
         self.widget = classed(widgets.VBox(
             [stylesheet_widget(), self.status, *[r.box for r in self.rows.values()],
@@ -293,6 +383,9 @@ class CreationProgress(Displayable):
             row.close()
         for w in list(walk(self.widget)):
             w.close()
+        if self.clock is not None:
+            self.clock.close()
+        self._style.close()
 
     # -- display ---------------------------------------------------------------------------
 
@@ -389,6 +482,8 @@ class CreationProgress(Displayable):
             if self._closed:
                 return
             now = self.watcher.clock()
+            if self.clock is not None:
+                self.clock.value = elapsed_text(now - self._started)
             for wid, t in self.watcher.tracked.items():
                 self.rows[wid].render(t, now)
             self.status.value = self._status_html()
@@ -452,4 +547,4 @@ class CreationProgress(Displayable):
         self._wake.set()
 
 
-__all__ = ["CreationProgress", "ProgressRow", "elapsed_text"]
+__all__ = ["CreationProgress", "ProgressRow", "ProgressRowStyle", "elapsed_text", "name_html"]
