@@ -737,3 +737,74 @@ def test_a_deleted_row_goes_as_soon_as_the_server_confirms_the_delete(
         panel.refresh()
         assert [w.name for w in panel.workspaces] == ["ws-2"]
         assert sb.request_count("DELETE", ONE) == 1
+
+
+# -- #10.2: what a refresh and a page flip send to the browser, at 1,000 workspaces ----------
+
+
+def count_sends(monkeypatch: pytest.MonkeyPatch) -> list[widgets.Widget]:
+    """The widget of every update message sent from now on (one entry per comm message)."""
+    sent: list[widgets.Widget] = []
+    original = widgets.Widget._send
+
+    def counting(self: widgets.Widget, msg: dict[str, Any], buffers: Any = None) -> None:
+        sent.append(self)
+        original(self, msg, buffers)
+
+    monkeypatch.setattr(widgets.Widget, "_send", counting)
+    return sent
+
+
+@pytest.fixture
+def big() -> Iterator[Sandbox]:
+    with Sandbox(workspaces=1000, seed=11, pending_seconds=3600) as sandbox:
+        yield sandbox
+
+
+def test_an_auto_refresh_that_changes_nothing_sends_one_message(
+        big: Sandbox, panels: list[WorkspacePanel], monkeypatch: pytest.MonkeyPatch) -> None:
+    with ExalsiusClient(big.url, timeout=5) as cl:
+        panel = make_panel(panels, cl, auto_refresh=True, interval=5.0, max_interval=60.0)
+        panel._started = True  # as if displayed (the test ticks; no thread runs)
+        sent = count_sends(monkeypatch)
+        for _ in range(3):
+            sent.clear()
+            assert panel._auto_tick(cl, threading.Event())
+            # The summary once (its time and the next pace), no row, nothing else.
+            assert sent == [panel.summary], [type(w).__name__ for w in sent]
+        assert "every 16.875 s" in panel.summary.value
+
+
+def test_an_auto_refresh_after_one_status_changed_updates_that_row_only(
+        big: Sandbox, panels: list[WorkspacePanel], monkeypatch: pytest.MonkeyPatch) -> None:
+    with ExalsiusClient(big.url, timeout=5) as cl:
+        panel = make_panel(panels, cl)
+        assert len(panel.rows) == 50
+        row = panel.rows[7]
+        new = "STOPPED" if row.workspace.workspace_status.value != "STOPPED" else "RUNNING"
+        big.set_status(row.workspace.id, new)
+        sent = count_sends(monkeypatch)
+        assert panel._auto_tick(cl, threading.Event())
+        assert row.workspace.workspace_status.value == new
+        mine = {id(w) for w in walk(row.box)}
+        elsewhere = [w for w in sent if id(w) not in mine]
+        assert elsewhere in ([], [panel.summary]), [type(w).__name__ for w in elsewhere]
+        assert 1 <= len(sent) - len(elsewhere) <= 4  # the cells, and the buttons that changed
+
+
+def test_a_page_flip_sends_each_row_once_and_a_button_only_when_it_changed(
+        big: Sandbox, panels: list[WorkspacePanel], monkeypatch: pytest.MonkeyPatch) -> None:
+    with ExalsiusClient(big.url, timeout=5) as cl:
+        panel = make_panel(panels, cl)
+        buttons = [b for r in panel.rows for b in (r.stop_button, r.delete_button, r.start_button)
+                   if b is not None]
+        before = [b.disabled for b in buttons]
+        sent = count_sends(monkeypatch)
+        panel.next_button.click()
+        assert panel.page == 1
+        changed = sum(b.disabled != d for b, d in zip(buttons, before, strict=True))
+        cells = [w for w in sent if isinstance(w, widgets.HTML) and w is not panel.summary]
+        sent_buttons = [w for w in sent if w in buttons]
+        assert len(cells) == 50
+        assert len(sent_buttons) == changed, f"{len(sent_buttons)} buttons sent, {changed} changed"
+        assert len(sent) <= 50 + changed + 4  # + the page label, Prev, Next, the summary

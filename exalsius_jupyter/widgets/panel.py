@@ -333,7 +333,8 @@ class WorkspacePanel(Displayable):
                 self._head_spacer.layout.width = self._style.actions_width(True)
             for r in self._rows:
                 r.settle()
-            self._render_page()
+            # An auto-refresh shows the summary once, after pacing itself (_auto_loop).
+            self._render_page(summary=source != "auto")
         return changed
 
     def _update_clusters(self, listing: WorkspaceList) -> None:
@@ -382,7 +383,7 @@ class WorkspacePanel(Displayable):
         except ExalsiusError:
             return None  # an item the models cannot read is left out
 
-    def _render_page(self) -> None:
+    def _render_page(self, summary: bool = True) -> None:
         """Redraw the current page from the last list (call with the lock held).
 
         Rows are keyed by workspace id: a workspace keeps its row, a row with an action in
@@ -423,7 +424,8 @@ class WorkspacePanel(Displayable):
         self.page_label.value = f"page {self._page + 1} of {pages}"
         set_traits(self.prev_button, disabled=self._page == 0)
         set_traits(self.next_button, disabled=self._page >= pages - 1)
-        self._render_summary()
+        if summary:
+            self._render_summary()
 
     def _render_summary(self) -> None:
         status = self.status_filter.value
@@ -459,25 +461,29 @@ class WorkspacePanel(Displayable):
             while not stop.is_set():
                 self._wake.wait(self._backoff.delay())
                 self._wake.clear()
-                if stop.is_set():
+                if stop.is_set() or not self._auto_tick(client, stop):
                     return
-                try:
-                    changed = self._refresh(client, "auto")
-                except Exception as exc:  # a bug: show it, stop refreshing
-                    self.errors.show_exception(exc, "Auto-refresh stopped")
-                    changed = None
-                with self._lock:
-                    if stop.is_set() or self._closed:
-                        return
-                    if changed is None:
-                        self._paused = True
-                        self._render_summary()
-                        return
-                    if changed:
-                        self._backoff.reset()
-                    else:
-                        self._backoff.quiet()
-                    self._render_summary()
+
+    def _auto_tick(self, client: ExalsiusClient, stop: threading.Event) -> bool:
+        """One auto-refresh: list, redraw, pace the next one; False when refreshing stops."""
+        try:
+            changed = self._refresh(client, "auto")
+        except Exception as exc:  # a bug: show it, stop refreshing
+            self.errors.show_exception(exc, "Auto-refresh stopped")
+            changed = None
+        with self._lock:
+            if stop.is_set() or self._closed:
+                return False
+            if changed is None:
+                self._paused = True
+                self._render_summary()
+                return False
+            if changed:
+                self._backoff.reset()
+            else:
+                self._backoff.quiet()
+            self._render_summary()
+        return True
 
     def _poke(self) -> None:
         """Refresh soon: reset the backoff and wake the auto-refresh thread."""

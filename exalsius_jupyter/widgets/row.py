@@ -75,14 +75,34 @@ class WorkspaceRow:
             self.start_button = self._make_start(state["start"])
         self.stop_button.on_click(guard(lambda _b: self.ask("stop")))
         self.delete_button.on_click(guard(lambda _b: self.ask("delete")))
-        self._confirm = ConfirmBar(style.button)
-        self._confirm.yes.on_click(guard(lambda _b: self._on_confirm()))
-        self._confirm.no.on_click(guard(lambda _b: self.leave_question()))
-        self.confirm_line = classed(widgets.HBox(self._confirm.children, layout=style.confirm),
-                                    "exls-confirm-line")
+        # The question line is made at the first question: most rows are never asked one.
+        self._confirm_bar: ConfirmBar | None = None
+        self._confirm_line: widgets.HBox | None = None
         self.box = widgets.HBox(self._children(), layout=style.row, _dom_classes=("exls-row",))
 
     # -- widgets ---------------------------------------------------------------------------
+
+    @property
+    def _confirm(self) -> ConfirmBar:
+        """The inline question's bar (built the first time it is needed)."""
+        with self._lock:
+            if self._confirm_bar is None:
+                guard = self._callbacks.guard
+                bar = ConfirmBar(self._style.button)
+                bar.yes.on_click(guard(lambda _b: self._on_confirm()))
+                bar.no.on_click(guard(lambda _b: self.leave_question()))
+                self._confirm_bar = bar
+            return self._confirm_bar
+
+    @property
+    def confirm_line(self) -> widgets.HBox:
+        """The line under the row that asks, says what is under way, or how it went."""
+        with self._lock:
+            if self._confirm_line is None:
+                self._confirm_line = classed(
+                    widgets.HBox(self._confirm.children, layout=self._style.confirm),
+                    "exls-confirm-line")
+            return self._confirm_line
 
     @property
     def confirm_button(self) -> widgets.Button:
@@ -126,10 +146,11 @@ class WorkspaceRow:
     def close(self) -> None:
         """Close the row's widgets (not the shared style objects)."""
         for w in (self.cells, self.stop_button, self.delete_button, self.start_button,
-                  self.confirm_line, self.box):
+                  self._confirm_line, self.box):
             if w is not None:
                 w.close()
-        self._confirm.close()
+        if self._confirm_bar is not None:
+            self._confirm_bar.close()
 
     # -- state -----------------------------------------------------------------------------
 
@@ -142,18 +163,22 @@ class WorkspaceRow:
             self.render()
 
     def _state(self) -> dict[str, Any]:
-        """What the cells and buttons show for the bound workspace."""
+        """What the cells and buttons show for the bound workspace.
+
+        The buttons' tooltips do not name the workspace (the row does): a page flip or a
+        refresh then sends a button nothing unless what it can do changed (#10.2).
+        """
         ws, busy = self.workspace, self.busy
         status = ws.workspace_status
         return {
             "cells": workspace_row_html(ws, self._now, WORKING if busy else ""),
             "stop": {"disabled": busy or status not in STOPPABLE,
-                     "tooltip": f"Stop {ws.name}" if status in STOPPABLE
+                     "tooltip": "Stop this workspace" if status in STOPPABLE
                      else "Only PENDING or RUNNING workspaces can be stopped"},
             "delete": {"disabled": busy or status is WorkspaceStatus.DELETED,
-                       "tooltip": f"Delete {ws.name} (irreversible)"},
+                       "tooltip": "Delete this workspace (irreversible)"},
             "start": {"disabled": busy or status not in STARTABLE,
-                      "tooltip": f"Start {ws.name}" if status in STARTABLE
+                      "tooltip": "Start this workspace" if status in STARTABLE
                       else "Only STOPPED workspaces can be started"},
         }
 
@@ -191,7 +216,7 @@ class WorkspaceRow:
     def leave_question(self) -> None:
         """Drop an open question (a line that reports an action stays until ``settle``)."""
         with self._lock:
-            self._confirm.take(None)
+            self._disarm()
             if self.asking:
                 self.asking = False
                 self._drop_line()
@@ -206,8 +231,12 @@ class WorkspaceRow:
         self._line_shown = True
         self.box.children = self._children()
 
+    def _disarm(self) -> None:
+        if self._confirm_bar is not None:
+            self._confirm_bar.take(None)
+
     def _drop_line(self) -> None:
-        self._confirm.take(None)
+        self._disarm()
         self.asking = False
         if self._line_shown:
             self._line_shown = False
@@ -235,7 +264,7 @@ class WorkspaceRow:
                 return False
             self.busy = True
             self.asking = False
-            self._confirm.take(None)
+            self._disarm()
             if self._line_shown:
                 self._confirm.label.value = f"{_VERBS[action][1]} {self.workspace.name}…"
                 set_traits(self._confirm.yes, disabled=True)
