@@ -435,7 +435,7 @@ class ExalsiusClient:
             headers["Content-Type"] = "application/json"
         resp = self._send(method, path, params, data, headers)
         source = self._auth.source
-        if resp.status_code == 401 and source is not None and not isinstance(source, StaticToken):
+        if resp.status_code == 401 and source is not None and source.renewable:
             refused = self._auth.token
             resp.close()
             source.refresh(refused)

@@ -64,6 +64,9 @@ logger = logging.getLogger(__name__)
 class TokenSource(Protocol):
     """Where the client's bearer token comes from; asked before each request."""
 
+    #: Whether ``refresh()`` can give a new token (a 401 is then answered by one renewal).
+    renewable: bool
+
     def token(self) -> str:
         """A valid access token, renewed first when it is about to expire."""
         ...
@@ -84,6 +87,8 @@ class StaticToken:
         token: the bearer token.
         name: how ``describe()`` names where it came from.
     """
+
+    renewable = False
 
     def __init__(self, token: str, name: str = "explicit token") -> None:
         token = token.strip()
@@ -131,6 +136,8 @@ class OAuthSession:
         name: how ``describe()`` names this session.
         leeway: renew at most this many seconds before expiry (or 10 % of the lifetime).
     """
+
+    renewable = True
 
     def __init__(self, tokens: Tokens, settings: AuthSettings | None = None, *,
                  on_refresh: Callable[[Tokens], None] | None = None,
@@ -283,6 +290,8 @@ class CommandToken:
         leeway: re-run this many seconds before a JWT token's ``exp``.
     """
 
+    renewable = True
+
     def __init__(self, command: str | Sequence[str], timeout: float = 10.0, *,
                  env: Mapping[str, str] | None = None, leeway: float = REFRESH_LEEWAY) -> None:
         try:
@@ -432,6 +441,8 @@ class KeyringTokens:
         service: the keyring service name.
         http: a requests session for the refresh requests.
     """
+
+    renewable = True
 
     def __init__(self, settings: AuthSettings | None = None, *, service: str = KEYRING_SERVICE,
                  http: requests.Session | None = None) -> None:
