@@ -37,6 +37,7 @@ def resolve_one(raw: Sequence[Mapping[str, Any]], target: str) -> int:
     target = target.strip()
     if not target:
         raise ValidationError("an empty workspace name or id")
+    raw = [ws if isinstance(ws, Mapping) else {} for ws in raw]  # items that are not objects
     for i, ws in enumerate(raw):
         if ws.get("id") == target:
             return i

@@ -320,7 +320,7 @@ class WorkspacePanel(Displayable):
             self._listing = listing
             self._overrides.clear()
             self._held.clear()
-            self._deleted &= {raw.get("id") for raw in listing.raw if isinstance(raw, dict)}
+            self._deleted &= {_text_of(raw, "id") for raw in listing.raw}
             self._refreshed_at = datetime.now(timezone.utc)
             self.errors.clear("list")
             if client.is_sandbox != self._is_sandbox:  # known once the server has answered
@@ -338,8 +338,8 @@ class WorkspacePanel(Displayable):
         return changed
 
     def _update_clusters(self, listing: WorkspaceList) -> None:
-        seen = {raw.get("cluster_id") for raw in listing.raw if isinstance(raw, dict)}
-        new = {c for c in seen if isinstance(c, str) and c} - self._clusters
+        seen = {_text_of(raw, "cluster_id") or "" for raw in listing.raw}
+        new = seen - {""} - self._clusters
         if not new:
             return
         self._clusters |= new
@@ -358,7 +358,7 @@ class WorkspacePanel(Displayable):
         wanted = self.status_filter.value
         out = []
         for i, raw in enumerate(listing.raw):
-            wid = raw.get("id") if isinstance(raw, dict) else None
+            wid = _text_of(raw, "id")
             if isinstance(wid, str) and (wid in self._deleted or (
                     wid in self._overrides and self._overrides[wid] is None)):
                 continue  # gone, by the server's own answer
@@ -374,8 +374,7 @@ class WorkspacePanel(Displayable):
 
     def _workspace_at(self, index: int) -> Workspace | None:
         assert self._listing is not None
-        raw = self._listing.raw[index]
-        wid = raw.get("id") if isinstance(raw, dict) else None
+        wid = _text_of(self._listing.raw[index], "id")
         if isinstance(wid, str) and wid in self._overrides:
             return self._overrides[wid]
         try:
@@ -604,3 +603,9 @@ def _describe_quietly(client: ExalsiusClient, workspace_id: str) -> Workspace | 
 
 
 __all__ = ["WorkspacePanel"]
+
+
+def _text_of(raw: Any, key: str) -> str | None:
+    """A workspace object's string field (ids may be anything in a broken answer), or None."""
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, str) else None
