@@ -95,6 +95,8 @@ class PendingSignIn:
 class _PendingToken:
     """The credential while a sign-in is pending: waits (bounded) for it, then uses its result."""
 
+    renewable = True  # a 401 is answered by the sign-in's own renewal
+
     def __init__(self, session: Session, pending: PendingSignIn) -> None:
         self._session = session
         self.pending = pending
@@ -133,6 +135,8 @@ class _PendingToken:
 
 class _NoSignIn:
     """The credential of an auth-mode sandbox nobody signed in to: every use says so."""
+
+    renewable = False
 
     def token(self) -> str:
         """Raises "signed out: run %exalsius login"."""
