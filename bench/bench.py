@@ -1,6 +1,8 @@
 """Speed goals, measured side by side in one run against the embedded sandbox.
 
-Usage: ``python bench/bench.py [--quick] [--only P1,P2,...]``. Every line prints our figure, the
+Usage: ``python bench/bench.py [--quick] [--only P1,P2,...]``. WAIT (bench/waiting.py: 500
+creations) and BROWSER (bench/browser.py: the widgets' cost in Chromium) run as their own
+scripts from here too, so one run prints every goal. Every line prints our figure, the
 baseline measured in the same run, their ratio or value, the goal, and PASS/MISS. The exit code
 is 0 even on a MISS: this is a measurement, not a test. P1 runs the msgspec fast path and the
 stdlib path (EXALSIUS_FAST=1/0), the naive path, and the upstream SDK where it is importable.
@@ -343,7 +345,8 @@ def main() -> None:
     """Run the benchmarks and print one line per goal."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
-    parser.add_argument("--only", default="P1,P2,P3,P4,P5", help="comma-separated subset")
+    parser.add_argument("--only", default="P1,P2,P3,P4,P5,WAIT,BROWSER",
+                        help="comma-separated subset")
     args = parser.parse_args()
     only = {x.strip().upper() for x in args.only.split(",")}
     rep = 2 if args.quick else 5
@@ -359,6 +362,10 @@ def main() -> None:
         p4(rep)
     if "P5" in only:
         p5(1000, rep)
+    for name, script in (("WAIT", "waiting.py"), ("BROWSER", "browser.py")):
+        if name in only:
+            print(f"-- {name}: bench/{script}", flush=True)
+            subprocess.run([sys.executable, str(ROOT / "bench" / script)], check=False)
 
 
 if __name__ == "__main__":
