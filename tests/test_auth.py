@@ -618,6 +618,9 @@ def file_keyring(tmp_path: Path) -> Iterator[Path]:
     try:
         yield path
     finally:
+        # Never leave it for keyring's own discovery to find later (it picks every subclass of
+        # KeyringBackend by priority): that would hand this test's stale entries to later tests.
+        FileKeyring.priority = -1  # below keyring's own fallback (0): never chosen again
         keyring.core._keyring_backend = previous
 
 
