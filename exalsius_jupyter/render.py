@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
+from .durations import duration
 from .errors import ExalsiusError
 from .model.workspace import Workspace, WorkspaceStatus, access_links
 
@@ -55,32 +56,6 @@ def status_badge(status: WorkspaceStatus | str | None) -> str:
 
 def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(timezone.utc)
-
-
-_UNITS = ((86400, "day"), (3600, "h"), (60, "min"), (1, "s"))
-
-
-def duration(seconds: float, parts: int = 1) -> str:
-    """A duration in its largest units: "8 s", "3 min", "2 days"; ``parts=2``: "2 min 05 s".
-
-    The one format for every age, expiry and elapsed time shown.
-    """
-    left = max(0, int(seconds))
-    if left < 60:
-        return f"{left} s"
-    out: list[str] = []
-    for size, unit in _UNITS:
-        if len(out) == parts:
-            break
-        amount, left = divmod(left, size)
-        if not out and amount == 0:
-            continue
-        if unit == "day":
-            text = f"{amount} day" if amount == 1 else f"{amount} days"
-        else:
-            text = f"{amount:02d} {unit}" if out else f"{amount} {unit}"
-        out.append(text)
-    return " ".join(out)
 
 
 def humanize_age(dt: datetime | None, now: datetime | None = None) -> str:

@@ -24,6 +24,7 @@ import requests
 from urllib3.util import parse_url
 
 from .._version import __version__
+from ..durations import duration
 from ..errors import AuthenticationError, ValidationError
 from .urls import is_loopback
 
@@ -212,15 +213,6 @@ def _utc_text(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _span(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-
-
 def expiry_text(expires_at: datetime | None, now: datetime | None = None) -> str:
     """When a token expires, e.g. "expires 2026-01-01 12:00:00 UTC (in 59 min)"."""
     if expires_at is None:
@@ -228,7 +220,7 @@ def expiry_text(expires_at: datetime | None, now: datetime | None = None) -> str
     left = (expires_at - (now or _now())).total_seconds()
     if left <= 0:
         return f"expired {_utc_text(expires_at)}"
-    return f"expires {_utc_text(expires_at)} (in {_span(left)})"
+    return f"expires {_utc_text(expires_at)} (in {duration(left, parts=2)})"
 
 
 @dataclass(frozen=True, repr=False)
@@ -387,7 +379,7 @@ class DeviceCode:
     def __repr__(self) -> str:
         return (f"<DeviceCode user_code={self.user_code!r} "
                 f"verification_uri={self.verification_uri!r}, "
-                f"expires in {_span(self.expires_in())}>")
+                f"expires in {duration(self.expires_in(), parts=2)}>")
 
     __str__ = __repr__
 

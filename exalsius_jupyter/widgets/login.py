@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import math
 import threading
 from collections.abc import Callable
 from datetime import timezone
@@ -26,6 +27,7 @@ from ..api.oauth import (
     SignInExpiredError,
     Tokens,
 )
+from ..durations import duration
 from ..errors import ExalsiusError
 from ..watch import Stage
 from .base import Displayable, classed, join_thread, stop_at_exit, walk
@@ -42,12 +44,8 @@ CODE_SIZE = "2em"
 
 def countdown_text(seconds: float) -> str:
     """The time left on a code, e.g. "expires in 9 min 05 s"; "expired" at 0."""
-    left = int(seconds + 0.999)
-    if left <= 0:
-        return "expired"
-    if left < 60:
-        return f"expires in {left} s"
-    return f"expires in {left // 60} min {left % 60:02d} s"
+    left = math.ceil(seconds)
+    return f"expires in {duration(left, parts=2)}" if left > 0 else "expired"
 
 
 def link_html(url: str) -> str:

@@ -12,8 +12,9 @@ from ipywidgets.widgets.widget_int import ProgressStyle
 from ipywidgets.widgets.widget_string import HTMLStyle, LabelStyle
 
 from ..api.client import ExalsiusClient
+from ..durations import duration
 from ..errors import ExalsiusError
-from ..render import access_html, access_text, cpu_memory, duration, error_line, escape, short_id
+from ..render import access_html, access_text, cpu_memory, error_line, escape, short_id
 from ..watch import Backoff, Stage, Tracked, WorkspaceWatcher
 from .base import (
     ConfirmBar,

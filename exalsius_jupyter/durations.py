@@ -1,0 +1,32 @@
+"""The one way a duration is written for people: "8 s", "3 min", "2 days", "2 min 05 s".
+
+Ages and expiries in the tables, elapsed times in the progress widget, token expiries and the
+sign-in countdown all use it. A leaf module: every layer may import it.
+"""
+
+from __future__ import annotations
+
+_UNITS = ((86400, "day"), (3600, "h"), (60, "min"), (1, "s"))
+
+
+def duration(seconds: float, parts: int = 1) -> str:
+    """A duration in its largest units: "8 s", "3 min", "2 days"; ``parts=2``: "2 min 05 s".
+
+    The one format for every age, expiry and elapsed time shown.
+    """
+    left = max(0, int(seconds))
+    if left < 60:
+        return f"{left} s"
+    out: list[str] = []
+    for size, unit in _UNITS:
+        if len(out) == parts:
+            break
+        amount, left = divmod(left, size)
+        if not out and amount == 0:
+            continue
+        if unit == "day":
+            text = f"{amount} day" if amount == 1 else f"{amount} days"
+        else:
+            text = f"{amount:02d} {unit}" if out else f"{amount} {unit}"
+        out.append(text)
+    return " ".join(out)
