@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .durations import duration
 from .errors import ExalsiusError
+from .model.fields import WORKSPACE_FIELDS
 from .model.workspace import Workspace, WorkspaceStatus, access_links
 
 EMPTY = "—"
@@ -38,6 +39,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("age", "Age", "86px"),
     Column("expires", "Expires", "78px"),
     Column("access", "Access", "minmax(110px, 1.8fr)"),
+    # A field-table row with a heading is a column too: its value as text.
+    *(Column(f.name, f.heading, "minmax(60px, 1fr)") for f in WORKSPACE_FIELDS if f.heading),
 )
 ROW_TEMPLATE = " ".join(c.track for c in COLUMNS)
 
@@ -163,7 +166,16 @@ def cells(ws: Workspace, now: datetime | None = None) -> dict[str, tuple[str, st
         "expires": (expires_in(ws.to_be_deleted_at, now),
                     ws.to_be_deleted_at.isoformat() if ws.to_be_deleted_at else ""),
         "access": (" ".join(links) if links else EMPTY, " ".join(links)),
+        **{f.name: _field_cell(ws.value(f.name)) for f in WORKSPACE_FIELDS if f.heading},
     }
+
+
+def _field_cell(value: Any) -> tuple[str, str]:
+    """The text and tooltip of a column that comes straight from the field table."""
+    if value is None:
+        return EMPTY, ""
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return text, text
 
 
 def _cell_html(key: str, ws: Workspace, text: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from support import REPO_ROOT
 
 ANCHOR = '    Field("description", writable=True),\n'
-NEW_ROWS = ('    Field("region", writable=True),\n'
+NEW_ROWS = ('    Field("region", writable=True, heading="Region"),\n'
             '    Field("vram_gb", Kind.INT, "resources", writable=True),\n')
 
 SCRIPT = r"""
@@ -23,6 +23,7 @@ import json
 from exalsius_jupyter.model.spec import validate_workspace_spec
 from exalsius_jupyter.model.workspace import Workspace, WorkspaceList
 from exalsius_jupyter.errors import ValidationError
+from exalsius_jupyter import render
 
 raw = {"id": "w1", "name": "a", "cluster_id": "c", "workspace_status": "RUNNING",
        "region": "eu-north", "resources": {"gpu_count": 1, "vram_gb": 80}}
@@ -44,6 +45,10 @@ print(json.dumps({
     "extra": sorted(ws.extra), "resource_extra": sorted(ws.resources.extra),
     "spec": validate_workspace_spec(spec),
     "bad_region": bad_region,
+    "text": render.workspaces_text([ws]),
+    "row": render.workspace_row_html(ws),
+    "heads": render.header_row_html(),
+    "table": render.workspaces_html([ws]),
 }))
 """
 
@@ -72,6 +77,10 @@ def test_one_row_adds_a_field_to_the_model_the_frame_and_the_spec(tmp_path: Path
     assert "region" not in out["extra"] and "vram_gb" not in out["resource_extra"]
     assert out["spec"]["region"] == "eu-north" and out["spec"]["resources"]["vram_gb"] == 80
     assert "region must be a string" in out["bad_region"]
+    # the panel's rows, its heading line and both fallbacks show the column with a heading
+    assert "Region" in out["text"] and "eu-north" in out["text"]
+    assert "eu-north" in out["row"] and "Region" in out["heads"]
+    assert "<th>Region</th>" in out["table"] and "eu-north" in out["table"]
 
 
 def test_without_the_row_the_field_stays_extra(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """ONE table of the workspace fields, and the coercions that read server values tolerantly.
 
 A new API field is one row here: the model (``Workspace.value``), the frame's columns and dtypes,
-and the create-body validation follow from the table.
+the create-body validation and (with a ``heading``) the panel's columns follow from the table.
+The fields already shown have composite columns of their own in ``render.COLUMNS``.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class Field:
     column: bool = True  # a column of the workspaces frame
     writable: bool = False  # accepted in a create body
     required: bool = False  # required in a create body
+    heading: str = ""  # a column of the panel and its fallbacks, under this heading
 
     @property
     def key(self) -> str:
