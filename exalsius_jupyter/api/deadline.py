@@ -82,7 +82,8 @@ class _Watchdog:
                 self._thread = threading.Thread(target=self._run, name="exalsius-deadlines",
                                                 daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if self._heap[0][2] is deadline:  # it ends first: the watchdog must wait less
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ...model.workspace import WorkspaceStatus
+from ...model.fields import WorkspaceStatus
 from ..parser import CommandParser, add_output
 
 if TYPE_CHECKING:
