@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from support import CannedServer, shared_path
+from support import AUTH_POLL, CannedServer, shared_path
 
 if TYPE_CHECKING:
     from exalsius_jupyter.api.client import ExalsiusClient
@@ -44,6 +44,17 @@ def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
     yield factory
     for sb in started:
         sb.stop()
+
+
+@pytest.fixture
+def auth_sandbox_factory(
+        sandbox_factory: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
+    """Start sandboxes that play the identity provider, polled fast; stopped after the test."""
+
+    def factory(**kwargs: Any) -> Sandbox:
+        return sandbox_factory(**{"auth": True, "device_interval": AUTH_POLL, **kwargs})
+
+    return factory
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ JUPYTER_DIRS = (
     "JUPYTERLAB_WORKSPACES_DIR",
 )
 A100_CLUSTER = "11111111-1111-4111-8111-111111111111"
+AUTH_POLL = 0.2  # seconds: the device-flow polling interval of the auth sandboxes in tests
 
 
 def shared_path(*parts: str) -> Path:

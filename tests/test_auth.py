@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from support import wait_until
+from support import AUTH_POLL, wait_until
 
 from exalsius_jupyter.api.credentials import (
     CommandToken,
@@ -51,7 +51,7 @@ from exalsius_jupyter.api.oauth import (
 from exalsius_jupyter.errors import AuthenticationError, ValidationError
 from exalsius_jupyter.sandbox import Sandbox
 
-FAST = 0.2  # the sandbox's device_interval in most tests
+FAST = AUTH_POLL  # the sandboxes' device_interval: seconds between polls
 TIMEOUT = 5.0
 
 
@@ -59,13 +59,9 @@ TIMEOUT = 5.0
 
 
 @pytest.fixture
-def start(sandbox_factory: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
-    """A factory of started auth-mode sandboxes (fast polling), each stopped after the test."""
-
-    def factory(**kwargs: Any) -> Sandbox:
-        return sandbox_factory(**{"auth": True, "device_interval": FAST, **kwargs})
-
-    return factory
+def start(auth_sandbox_factory: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
+    """Auth-mode sandboxes polled every FAST seconds (conftest.auth_sandbox_factory)."""
+    return auth_sandbox_factory
 
 
 def settings_for(sb: Sandbox, **kwargs: Any) -> AuthSettings:

@@ -16,7 +16,7 @@ import ipywidgets
 import pytest
 import requests
 from ipywidgets.widgets.widget import _instances
-from support import wait_until
+from support import AUTH_POLL, wait_until
 
 from exalsius_jupyter.api.oauth import AuthSettings, DeviceLogin, SignInDeniedError, Tokens
 from exalsius_jupyter.sandbox import Sandbox
@@ -27,18 +27,14 @@ from exalsius_jupyter.widgets.login import (
     signed_in_text,
 )
 
-FAST = 0.2
+FAST = AUTH_POLL  # the sandboxes' device_interval: seconds between polls
 TIMEOUT = 5.0
 
 
 @pytest.fixture
-def start(sandbox_factory: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
-    """A factory of started auth-mode sandboxes (fast polling), each stopped after the test."""
-
-    def factory(**kwargs: Any) -> Sandbox:
-        return sandbox_factory(**{"auth": True, "device_interval": FAST, **kwargs})
-
-    return factory
+def start(auth_sandbox_factory: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
+    """Auth-mode sandboxes polled every FAST seconds (conftest.auth_sandbox_factory)."""
+    return auth_sandbox_factory
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from urllib.parse import urljoin
 
 import pytest
 import requests
+from support import AUTH_POLL
 
 from exalsius_jupyter.sandbox import Sandbox
 
@@ -31,7 +32,7 @@ SCOPE = "openid profile email offline_access"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 ERRORS = "https://api.exalsius.ai/errors/"
 TIMEOUT = 5.0
-FAST = 0.2  # device_interval of most tests: seconds between polls
+FAST = AUTH_POLL  # the sandboxes' device_interval: seconds between polls
 
 
 # -- fixtures and helpers -------------------------------------------------------------------
@@ -49,13 +50,9 @@ Target = Sandbox | Remote
 
 
 @pytest.fixture
-def start(sandbox_factory: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
-    """A factory of started auth-mode sandboxes (fast polling), each stopped after the test."""
-
-    def factory(**kwargs: Any) -> Sandbox:
-        return sandbox_factory(**{"auth": True, "device_interval": FAST, **kwargs})
-
-    return factory
+def start(auth_sandbox_factory: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
+    """Auth-mode sandboxes polled every FAST seconds (conftest.auth_sandbox_factory)."""
+    return auth_sandbox_factory
 
 
 @pytest.fixture
