@@ -237,3 +237,18 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what or predicate}")
         time.sleep(0.02)
+
+
+def count_sends(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The widget of every update message sent from now on (one entry per comm message)."""
+    import ipywidgets as widgets
+
+    sent: list[Any] = []
+    original = widgets.Widget._send
+
+    def counting(self: Any, msg: dict[str, Any], buffers: Any = None) -> None:
+        sent.append(self)
+        original(self, msg, buffers)
+
+    monkeypatch.setattr(widgets.Widget, "_send", counting)
+    return sent

@@ -8,7 +8,11 @@ from typing import Any
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_fast_path import both_frames, typed_workspace  # every frame: both paths
+from test_fast_path import (  # every frame: both paths; the JSON strategies are shared
+    both_frames,
+    json_like,
+    typed_workspace,
+)
 
 from exalsius_jupyter.api.problems import error_from_response
 from exalsius_jupyter.errors import (
@@ -29,16 +33,6 @@ from exalsius_jupyter.model.workspace import (
 FUZZ = settings(max_examples=100, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
 
-scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
-)
-json_like = st.recursive(
-    scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=12,
-)
 # Everything a server might put where a timestamp belongs, RFC 3339 near-misses included.
 timestamps = st.one_of(
     json_like,

@@ -12,7 +12,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import pytest
-from support import A100_CLUSTER, REPO_ROOT, wait_until
+from support import A100_CLUSTER, REPO_ROOT, count_sends, wait_until
 
 from exalsius_jupyter.api.client import ExalsiusClient
 from exalsius_jupyter.sandbox import Sandbox
@@ -740,19 +740,6 @@ def test_a_deleted_row_goes_as_soon_as_the_server_confirms_the_delete(
 
 
 # -- #10.2: what a refresh and a page flip send to the browser, at 1,000 workspaces ----------
-
-
-def count_sends(monkeypatch: pytest.MonkeyPatch) -> list[widgets.Widget]:
-    """The widget of every update message sent from now on (one entry per comm message)."""
-    sent: list[widgets.Widget] = []
-    original = widgets.Widget._send
-
-    def counting(self: widgets.Widget, msg: dict[str, Any], buffers: Any = None) -> None:
-        sent.append(self)
-        original(self, msg, buffers)
-
-    monkeypatch.setattr(widgets.Widget, "_send", counting)
-    return sent
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import pytest
-from support import A100_CLUSTER, make_spec, wait_until
+from support import A100_CLUSTER, count_sends, make_spec, wait_until
 
 from exalsius_jupyter.api.client import ExalsiusClient
 from exalsius_jupyter.sandbox import Sandbox
@@ -291,19 +291,6 @@ def test_a_long_name_without_break_points_cannot_overlap_the_stage(
 
 
 # -- #10.3: at 500 creations a tick updates the rows that changed, not every row ---------------
-
-
-def count_sends(monkeypatch: pytest.MonkeyPatch) -> list[widgets.Widget]:
-    """The widget of every update message sent from now on (one entry per comm message)."""
-    sent: list[widgets.Widget] = []
-    original = widgets.Widget._send
-
-    def counting(self: widgets.Widget, msg: dict[str, Any], buffers: Any = None) -> None:
-        sent.append(self)
-        original(self, msg, buffers)
-
-    monkeypatch.setattr(widgets.Widget, "_send", counting)
-    return sent
 
 
 def test_a_tick_where_one_of_500_changed_updates_one_row_only(
