@@ -119,11 +119,6 @@ class WorkspaceRow:
         """The confirmation question currently shown ("" when none)."""
         return self._confirm.label.value if self.asking else ""
 
-    @property
-    def line_text(self) -> str:
-        """What the question line shows: a question, the action under way or its outcome."""
-        return self._confirm.label.value if self._line_shown else ""
-
     def _make_start(self, state: dict[str, Any]) -> widgets.Button:
         button = widgets.Button(description="Start", icon="play", layout=self._style.button,
                                 style=self._style.button_style, _dom_classes=("exls-start",),
