@@ -79,6 +79,10 @@ class ValidationError(ExalsiusError, ValueError):
     """A workspace spec or argument is invalid; nothing was sent."""
 
 
+class InvalidTokenError(ValidationError):
+    """A token holds characters an HTTP header cannot carry; nothing was sent, none of it shown."""
+
+
 class InsecureTransportError(ExalsiusError):
     """Credentials would travel over plain http:// to a non-loopback host."""
 

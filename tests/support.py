@@ -50,6 +50,9 @@ def load_spec(version: str) -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
+SLACK = 2.0  # scheduling slack on a busy two-core machine, on top of a documented bound
+
+
 # -- a canned HTTP server: real HTTP on 127.0.0.1 answering scripted bodies --------------
 
 

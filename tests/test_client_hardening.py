@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support import Canned, CannedServer, SocketServer, make_spec
+from support import SLACK, Canned, CannedServer, SocketServer, make_spec
 
 from exalsius_jupyter.api.client import ExalsiusClient
 from exalsius_jupyter.api.problems import error_from_response
@@ -29,7 +29,6 @@ from exalsius_jupyter.errors import (
 from exalsius_jupyter.sandbox import Sandbox
 
 WID = "3f2a1b4c-0000-4000-8000-000000000001"
-SLACK = 2.0  # scheduling slack on a busy two-core machine, on top of the documented bound
 
 
 # -- a server that drips its answer, one byte at a time ----------------------------------------
