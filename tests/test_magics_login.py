@@ -295,8 +295,8 @@ def test_logout_everywhere_clears_locally_when_revoking_fails(
     lines = out.strip().splitlines()
     assert lines[0] == ("Signed out everywhere: this kernel forgot its sign-in; the session "
                         "could not be revoked; the exls keyring entries are cleared.")
-    assert lines[1] == ("could not revoke the session: could not reach the sign-in server; "
-                        "signed out locally")
+    assert lines[1] == ("could not revoke the session: could not reach the sign-in server "
+                        "(connection refused); signed out locally")
     assert stored(file_keyring) == {} and current_session().sign_in is None
     assert_no_secrets(sb, out)
 

@@ -53,7 +53,10 @@ def test_an_explicit_token_that_a_header_cannot_carry_is_refused_at_once(
     assert canned.count() == 0
 
 
-@pytest.mark.parametrize("value", BAD_VALUES.values(), ids=BAD_VALUES.keys())
+ENV_VALUES = {k: v for k, v in BAD_VALUES.items() if k != "nul"}  # no NUL in an environment
+
+
+@pytest.mark.parametrize("value", ENV_VALUES.values(), ids=ENV_VALUES.keys())
 def test_exalsius_token_from_the_environment_is_checked(
         value: str, canned: CannedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EXALSIUS_TOKEN", value)
@@ -170,18 +173,11 @@ def test_list_with_a_crlf_token_is_one_line_without_the_token(
     assert canned.count() == 0
 
 
-def test_the_panel_with_a_crlf_token_shows_one_line_without_the_token(
-        bad_env_shell: Any) -> None:
+def test_the_panel_with_a_crlf_token_is_one_line_without_the_token(
+        bad_env_shell: Any, canned: CannedServer) -> None:
     from exalsius_jupyter.widgets import WorkspacePanel
 
-    panel = WorkspacePanel()
-    try:
-        panel.refresh()
-        message = panel.errors.message
-        outputs = "".join(str(o) for o in panel.errors.output.outputs)
-    finally:
-        panel.close()
-    assert message, "the panel shows an error line"
-    assert_clean(message, "EXALSIUS_TOKEN")
-    assert_clean(outputs)
-    assert isinstance(InvalidTokenError("x"), ExalsiusError)
+    with pytest.raises(InvalidTokenError) as info:  # from Python: the typed error, nothing sent
+        WorkspacePanel()
+    assert_clean(str(info.value), "EXALSIUS_TOKEN")
+    assert isinstance(info.value, ExalsiusError) and canned.count() == 0

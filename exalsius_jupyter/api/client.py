@@ -33,7 +33,8 @@ from ..model import fast
 from ..model.spec import validate_workspace_spec
 from ..model.workspace import Workspace, WorkspaceList, WorkspaceStatus
 from . import decode, transport
-from .credentials import StaticToken, TokenSource
+from .bearer import TokenSource, check_token
+from .credentials import StaticToken
 from .deadline import deadline as call_deadline
 from .problems import error_from_response
 from .urls import api_target, is_loopback
@@ -112,7 +113,9 @@ class _TokenAuth(AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if self.source is not None:
-            token = self.source.token()
+            # Checked again here, for sources nobody here wrote: requests has already checked
+            # the headers, so a line break would otherwise reach the wire or a traceback.
+            token = check_token(self.source.token(), self.source.describe())
             if not self.sent or self.sent[-1] != token:
                 self.sent.append(token)
             if self.api_key_header:

@@ -17,11 +17,21 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import requests
 
-from ..errors import AuthenticationError, ValidationError
+from ..errors import (
+    AuthenticationError,
+    InvalidResponseError,
+    RequestTimeoutError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from ..text import redact_jwts, untrusted
+from . import deadline
+from .bearer import TokenSource, check_token
 from .oauth import (
     DEFAULT_AUDIENCE,
     DEFAULT_CLIENT_ID,
@@ -46,7 +56,6 @@ from .oauth import (
     _claim_time,
     _clip,
     _now,
-    _redact,
     expiry_text,
     jwt_claims,
     refresh_tokens,
@@ -55,29 +64,11 @@ from .oauth import (
 )
 
 logger = logging.getLogger(__name__)
+LOCK_WAIT = 30.0  # outside a call: the longest wait for another thread's renewal
+MAX_COMMAND_OUTPUT = 64 * 1024  # a token command printing more prints no token
 
 
 # -- token sources ----------------------------------------------------------------------------
-
-
-@runtime_checkable
-class TokenSource(Protocol):
-    """Where the client's bearer token comes from; asked before each request."""
-
-    #: Whether ``refresh()`` can give a new token (a 401 is then answered by one renewal).
-    renewable: bool
-
-    def token(self) -> str:
-        """A valid access token, renewed first when it is about to expire."""
-        ...
-
-    def refresh(self, stale: str | None = None) -> str:
-        """A new access token after a 401 (none is fetched when ``stale`` is already replaced)."""
-        ...
-
-    def describe(self) -> str:
-        """The source's name and the token's expiry, never the token."""
-        ...
 
 
 class StaticToken:
@@ -91,10 +82,9 @@ class StaticToken:
     renewable = False
 
     def __init__(self, token: str, name: str = "explicit token") -> None:
-        token = token.strip()
-        if not token:
+        if not isinstance(token, str) or not token.strip():
             raise ValidationError("the token is empty")
-        self._token = token
+        self._token = check_token(token, name)
         self.name = name
 
     def token(self) -> str:
@@ -199,48 +189,59 @@ class OAuthSession:
         return self._renew(seen, forced=True)
 
     def _renew(self, seen: Tokens, *, forced: bool) -> str:
-        with self._lock:
-            if self._dead is not None:
-                raise signed_out(self._dead)
-            if self._tokens is not seen:  # another thread renewed while we waited
-                return self._tokens.access_token
-            current = self._tokens
-            if self.reload is not None:
-                newer = self._reloaded(current)
-                if newer is not None:
-                    self._tokens = newer
-                    if not self.due(newer):
-                        return newer.access_token
-                    current = newer
-            still_valid = current.expires_in() > 0 and not forced
-            if still_valid and time.monotonic() < self._retry_at:
+        # Waiting for another thread's renewal counts against this call's deadline too.
+        if not self._lock.acquire(timeout=max(0.0, deadline.left(LOCK_WAIT))):
+            raise RequestTimeoutError("could not renew the session: another call was still "
+                                      "renewing it when this call's deadline ended")
+        try:
+            return self._renew_locked(seen, forced=forced)
+        finally:
+            self._lock.release()
+
+    def _renew_locked(self, seen: Tokens, *, forced: bool) -> str:
+        if self._dead is not None:
+            raise signed_out(self._dead)
+        if self._tokens is not seen:  # another thread renewed while we waited
+            return self._tokens.access_token
+        current = self._tokens
+        if self.reload is not None:
+            newer = self._reloaded(current)
+            if newer is not None:
+                self._tokens = newer
+                if not self.due(newer):
+                    return newer.access_token
+                current = newer
+        still_valid = current.expires_in() > 0 and not forced
+        if still_valid and time.monotonic() < self._retry_at:
+            return current.access_token
+        if not current.refresh_token:
+            if still_valid:
                 return current.access_token
-            if not current.refresh_token:
-                if still_valid:
-                    return current.access_token
-                self._dead = "the session expired and has no refresh token"
-                raise signed_out(self._dead)
+            self._dead = "the session expired and has no refresh token"
+            raise signed_out(self._dead)
+        try:
+            fresh = refresh_tokens(self.settings, current.refresh_token, self._http,
+                                   secrets=(current.access_token, current.id_token))
+        except (TransportError, ServerError, InvalidResponseError) as exc:
+            # A fault on the way: the sign-in itself may be fine, so it is not ended.
+            if still_valid:
+                self._retry_at = time.monotonic() + REFRESH_RETRY_AFTER
+                logger.warning("could not renew the exalsius session yet: %s", exc)
+                return current.access_token
+            raise
+        except AuthenticationError as exc:
+            self._dead = str(exc).removeprefix(SIGNED_OUT).strip(" ()") or "refused"
+            raise
+        self._tokens = fresh
+        self.refreshes += 1
+        self._retry_at = 0.0
+        if self.on_refresh is not None:
             try:
-                fresh = refresh_tokens(self.settings, current.refresh_token, self._http)
-            except SignInError as exc:  # transport: the session itself may be fine
-                if still_valid:
-                    self._retry_at = time.monotonic() + REFRESH_RETRY_AFTER
-                    logger.warning("could not renew the exalsius session yet: %s", exc)
-                    return current.access_token
-                raise signed_out(str(exc)) from None
-            except AuthenticationError as exc:
-                self._dead = str(exc).removeprefix(SIGNED_OUT).strip(" ()") or "refused"
-                raise
-            self._tokens = fresh
-            self.refreshes += 1
-            self._retry_at = 0.0
-            if self.on_refresh is not None:
-                try:
-                    self.on_refresh(fresh)
-                except Exception as exc:  # storing is best effort; the session goes on
-                    logger.warning("could not store the renewed exalsius tokens (%s)",
-                                   type(exc).__name__)
-            return fresh.access_token
+                self.on_refresh(fresh)
+            except Exception as exc:  # storing is best effort; the session goes on
+                logger.warning("could not store the renewed exalsius tokens (%s)",
+                               type(exc).__name__)
+        return fresh.access_token
 
     def _reloaded(self, current: Tokens) -> Tokens | None:
         """Tokens someone else stored since, if they differ from ours."""
@@ -345,15 +346,25 @@ class CommandToken:
         return self._run_if(seen)
 
     def _run_if(self, seen: str | None) -> str:
-        with self._lock:
+        # Waiting for another thread's run counts against this call's deadline too.
+        if not self._lock.acquire(timeout=max(0.0, deadline.left(self.timeout + 1.0))):
+            raise RequestTimeoutError(f"token command {_clip(self.command, 80)!r} was still "
+                                      "running for another call when this call's deadline ended")
+        try:
             if self._token is not seen and self._token is not None:
                 return self._token
             self._token = self._run()
             return self._token
+        finally:
+            self._lock.release()
 
     def _run(self) -> str:
         self.runs += 1
         shown = _clip(self.command, 80)
+        timeout = deadline.left(self.timeout)
+        if timeout <= 0:
+            raise RequestTimeoutError(f"token command {shown!r} not run: no time was left "
+                                      "within the call's deadline")
         try:
             proc = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -362,14 +373,17 @@ class CommandToken:
             reason = "not found" if isinstance(exc, FileNotFoundError) else type(exc).__name__
             raise CredentialCommandError(f"token command {shown!r} could not run: {reason}") \
                 from None
-        try:
-            out, err = proc.communicate(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
+        out, err, cut = _communicate(proc, timeout, MAX_COMMAND_OUTPUT)
+        if cut == "timeout":
+            why = "" if timeout >= self.timeout else " (what was left of the call's deadline)"
             raise CredentialCommandError(
-                f"token command {shown!r} timed out after {self.timeout:g} s") from None
+                f"token command {shown!r} timed out after {timeout:.3g} s{why}")
+        if cut == "too much":
+            raise CredentialCommandError(
+                f"token command {shown!r} printed more than {MAX_COMMAND_OUTPUT // 1024} KiB, "
+                "which is no token; it was stopped")
         stdout = out.decode("utf-8", "replace").strip()
-        stderr = _clip(_redact(err.decode("utf-8", "replace"), stdout))
+        stderr = untrusted(redact_jwts(err.decode("utf-8", "replace")), (stdout,))
         if proc.returncode != 0:
             said = f": {stderr}" if stderr else ""
             raise CredentialCommandError(
@@ -377,10 +391,10 @@ class CommandToken:
         if not stdout:
             said = f": {stderr}" if stderr else ""
             raise CredentialCommandError(f"token command {shown!r} printed no token{said}")
-        if any(ch.isspace() or not ch.isprintable() for ch in stdout):
+        if any(ch.isspace() for ch in stdout):
             raise CredentialCommandError(
                 f"token command {shown!r} printed more than a token (spaces or several lines)")
-        return stdout
+        return check_token(stdout, f"token command {shown!r}")
 
     def describe(self) -> str:
         """E.g. "token command 'exls get-token' (expires ... UTC (in 58 min))"."""
@@ -393,6 +407,57 @@ class CommandToken:
         return f"<CommandToken {self.describe()}>"
 
 
+def _communicate(proc: subprocess.Popen[bytes], timeout: float,
+                 cap: int) -> tuple[bytes, bytes, str | None]:
+    """stdout (at most ``cap`` bytes), the start of stderr, and why the run was cut short.
+
+    Both pipes are drained by threads, so a command that writes much to stderr never blocks;
+    the command is killed once it outlasts ``timeout`` or its stdout passes ``cap`` bytes.
+    """
+    out, err = bytearray(), bytearray()
+    ended = threading.Event()  # stdout closed, or over the cap
+    over = threading.Event()
+
+    def pump(stream: Any, buf: bytearray, keep: int, is_stdout: bool) -> None:
+        try:
+            while chunk := stream.read1(1 << 16):
+                if len(buf) < keep:
+                    buf += chunk[: keep - len(buf)]
+                if is_stdout and len(buf) >= keep:
+                    over.set()
+                    return
+        except (OSError, ValueError):
+            return
+        finally:
+            if is_stdout:
+                ended.set()
+
+    pumps = [threading.Thread(target=pump, args=(proc.stdout, out, cap + 1, True), daemon=True),
+             threading.Thread(target=pump, args=(proc.stderr, err, 4096, False), daemon=True)]
+    for thread in pumps:
+        thread.start()
+    began = time.monotonic()
+    cut: str | None = None
+    if not ended.wait(timeout):
+        cut = "timeout"
+    elif over.is_set():
+        cut = "too much"
+    else:
+        try:
+            proc.wait(max(0.0, timeout - (time.monotonic() - began)))
+        except subprocess.TimeoutExpired:
+            cut = "timeout"
+    if cut is not None:
+        _kill(proc)
+    for thread in pumps:
+        thread.join(1.0)
+    for stream in (proc.stdout, proc.stderr):
+        with contextlib.suppress(OSError):
+            if stream is not None:
+                stream.close()
+    return bytes(out[:cap]), bytes(err), cut
+
+
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     """End a command and its children, then reap it (bounded)."""
     with contextlib.suppress(OSError):
@@ -401,7 +466,7 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         else:
             proc.kill()
     with contextlib.suppress(subprocess.TimeoutExpired, OSError):
-        proc.communicate(timeout=2.0)
+        proc.wait(timeout=2.0)
 
 
 # -- the exls keyring entries -----------------------------------------------------------------
@@ -424,9 +489,10 @@ def _parse_expiry(text: str | None) -> datetime | None:
         value = value[:-1] + "+00:00"
     try:
         when = datetime.fromisoformat(value)
-    except ValueError:
+        when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
+        return when.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # e.g. 9999-12-31T23:59:59-01:00 is past year 9999
         return None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
 
 
 class KeyringTokens:
@@ -471,7 +537,8 @@ class KeyringTokens:
             return None
         expiry = _parse_expiry(self._get("expiry"))
         expires_at = expiry or _claim_time(jwt_claims(access), "exp") or _now()
-        return Tokens(access.strip(), self._get("refresh_token"), self._get("id_token"),
+        access = check_token(access, f"the exls keyring entry {self._key('access_token')!r}")
+        return Tokens(access, self._get("refresh_token"), self._get("id_token"),
                       expires_at, _claim_time(jwt_claims(access), "iat"))
 
     def available(self) -> bool:

@@ -123,6 +123,12 @@ def current() -> Deadline | None:
     return getattr(_local, "deadline", None)
 
 
+def left(cap: float) -> float:
+    """Seconds a step may take: ``cap``, or less when this thread's call ends sooner."""
+    active = current()
+    return cap if active is None else min(cap, active.remaining())
+
+
 def watch(sock: socket.socket | None) -> None:
     """Register ``sock`` with this thread's current call, if there is one."""
     active = current()

@@ -25,7 +25,19 @@ from urllib3.util import parse_url
 
 from .._version import __version__
 from ..durations import duration
-from ..errors import AuthenticationError, ValidationError
+from ..errors import (
+    AuthenticationError,
+    ConnectionFailedError,
+    InvalidResponseError,
+    InvalidTokenError,
+    RequestTimeoutError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from ..text import clip, redact, untrusted
+from . import deadline, decode, transport
+from .bearer import check_token
 from .urls import is_loopback
 
 logger = logging.getLogger(__name__)
@@ -50,7 +62,9 @@ ENV_DOMAIN = "EXALSIUS_AUTH_DOMAIN"
 ENV_CLIENT_ID = "EXALSIUS_AUTH_CLIENT_ID"
 ENV_AUDIENCE = "EXALSIUS_AUTH_AUDIENCE"
 USER_AGENT = f"exalsius-jupyter/{__version__} python-requests/{requests.__version__}"
-_MAX_MESSAGE = 200
+MAX_EXPIRES_IN = 30 * 86400.0  # the longest access-token lifetime believed (Auth0's maximum)
+MAX_INTERVAL = 60.0  # the longest device-flow polling interval believed
+PROVIDER = "the sign-in server"
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -86,18 +100,12 @@ def signed_out(reason: str = "") -> AuthenticationError:
                                status=401)
 
 
-def _clip(text: str, limit: int = _MAX_MESSAGE) -> str:
-    """Text as one trimmed line of at most ``limit`` characters."""
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+def _clip(text: str, limit: int = 200) -> str:
+    return clip(text, limit)
 
 
 def _redact(text: str, *secrets: str | None) -> str:
-    """``text`` with every non-empty secret replaced by ``[redacted]``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return text
+    return redact(text, secrets)
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -244,31 +252,41 @@ class Tokens:
     scope: str | None = None
 
     @classmethod
-    def from_response(cls, payload: Mapping[str, Any], now: datetime | None = None) -> Tokens:
-        """Tokens from a token endpoint's JSON answer (ValueError when it has no access token)."""
+    def from_response(cls, payload: Any, now: datetime | None = None,
+                      source: str = PROVIDER) -> Tokens:
+        """Tokens from a token endpoint's JSON answer.
+
+        ValueError when it is not an object or has no access token; InvalidTokenError when the
+        access token could not travel in a header. An ``expires_in`` past 30 days is clamped.
+        """
+        if not isinstance(payload, Mapping):
+            raise ValueError("the answer is not a JSON object")
         access = payload.get("access_token")
         if not isinstance(access, str) or not access.strip():
             raise ValueError("the answer has no access_token")
+        access = check_token(access, source)
         issued = now or _now()
-        expires_in = payload.get("expires_in")
-        try:
-            lifetime = float(expires_in) if expires_in is not None else math.nan
-        except (TypeError, ValueError):
-            lifetime = math.nan
-        if math.isfinite(lifetime) and lifetime >= 0:
+        lifetime = _number(payload.get("expires_in"), math.nan)
+        if lifetime > MAX_EXPIRES_IN:
+            logger.warning("%s said its token lasts %.3g s; taking %d days", source, lifetime,
+                           MAX_EXPIRES_IN // 86400)
+            lifetime = MAX_EXPIRES_IN
+        if math.isfinite(lifetime):
             expires_at = issued + timedelta(seconds=lifetime)
         else:
-            expires_at = _claim_time(jwt_claims(access), "exp") or issued + timedelta(hours=1)
+            claimed = _claim_time(jwt_claims(access), "exp")
+            expires_at = (claimed if claimed is not None and claimed - issued
+                          <= timedelta(seconds=MAX_EXPIRES_IN) else issued + timedelta(hours=1))
         refresh = payload.get("refresh_token")
         id_token = payload.get("id_token")
         scope = payload.get("scope")
         return cls(
-            access_token=access.strip(),
+            access_token=access,
             refresh_token=refresh if isinstance(refresh, str) and refresh else None,
             id_token=id_token if isinstance(id_token, str) and id_token else None,
             expires_at=expires_at,
             issued_at=issued,
-            scope=scope if isinstance(scope, str) else None,
+            scope=untrusted(scope, (), 500) if isinstance(scope, str) else None,
         )
 
     @property
@@ -309,35 +327,71 @@ class Tokens:
 # -- the device authorization grant (RFC 8628) --------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What the identity provider answered: the status, and the body if it is JSON."""
+
+    status: int
+    body: Any
+
+    def oauth_error(self, secrets: tuple[str | None, ...] = ()) -> tuple[str, str]:
+        """The ``error`` and ``error_description``, as untrusted text without ``secrets``."""
+        if not isinstance(self.body, dict):
+            return "", ""
+        code = untrusted(self.body.get("error"), secrets, 80)
+        text = untrusted(self.body.get("error_description"), secrets)
+        return code, text
+
+
 def _post_form(settings: AuthSettings, path: str, form: Mapping[str, str],
-               http: requests.Session | None) -> requests.Response:
-    """POST a form to the issuer (no redirects followed: a form may carry a secret)."""
-    url = settings.endpoint(path)
-    sender = http or requests
+               http: requests.Session | None, what: str) -> Answer:
+    """POST a form to the issuer within the call's deadline; no redirects (a form holds secrets).
+
+    The exchange runs on the watched transport: its sockets end with the call's deadline (or
+    ``settings.timeout`` outside a call), so a provider that hangs or drips cannot hold it.
+    Transport faults raise TransportError subclasses whose message starts with ``what``.
+    """
+    seconds = deadline.left(settings.timeout)
+    if seconds <= 0:
+        raise RequestTimeoutError(f"{what}: no time was left within the call's deadline")
+    timeout = (min(seconds, 5.0), seconds)
+    sender = http if http is not None else transport.new_session(0, 0.0)
     headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-    connect = min(settings.timeout, 5.0)
-    return sender.post(url, data=dict(form), headers=headers, allow_redirects=False,
-                       timeout=(connect, settings.timeout))
-
-
-def _oauth_error(resp: requests.Response) -> tuple[str, str]:
-    """The ``error`` code and ``error_description`` of an answer ("" when it has none)."""
     try:
-        body = resp.json()
-    except ValueError:
-        return "", ""
-    if not isinstance(body, dict):
-        return "", ""
-    code, text = body.get("error"), body.get("error_description")
-    return (code if isinstance(code, str) else "", text if isinstance(text, str) else "")
+        with deadline.deadline(seconds):
+            try:
+                resp = sender.post(settings.endpoint(path), data=dict(form), headers=headers,
+                                   allow_redirects=False, timeout=timeout, stream=True)
+                data = transport.read_body(resp, timeout)
+            except requests.RequestException as exc:
+                raise _transport_failure(exc, what) from None
+            except TransportError as exc:
+                raise type(exc)(f"{what}: {PROVIDER} gave no complete answer "
+                                f"({exc})") from None
+            except InvalidResponseError:
+                raise ConnectionFailedError(
+                    f"{what}: {PROVIDER}'s answer was cut off") from None
+    finally:
+        if http is None:
+            sender.close()
+    try:
+        body = decode.loads(data) if data.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    return Answer(resp.status_code, body)
 
 
-def _transport_reason(exc: requests.RequestException) -> str:
+def _transport_failure(exc: requests.RequestException, what: str) -> TransportError:
+    """A one-line transport error for a provider request (the call's deadline first)."""
+    if transport.past_deadline() is not None:
+        return RequestTimeoutError(
+            f"{what}: {PROVIDER} gave no complete answer within the call's deadline")
     if isinstance(exc, requests.Timeout):
-        return "the sign-in server did not answer in time"
+        return RequestTimeoutError(f"{what}: {PROVIDER} did not answer in time")
     if isinstance(exc, requests.ConnectionError):
-        return "could not reach the sign-in server"
-    return f"the request to the sign-in server failed ({type(exc).__name__})"
+        return ConnectionFailedError(
+            f"{what}: could not reach {PROVIDER} ({transport.root_reason(exc)})")
+    return TransportError(f"{what}: the request to {PROVIDER} failed ({type(exc).__name__})")
 
 
 class _Transient(SignInError):
@@ -413,7 +467,7 @@ class DeviceLogin:
                  http: requests.Session | None = None, tick: float = 1.0) -> None:
         self.settings = settings if settings is not None else AuthSettings.from_env()
         self._own_http = http is None
-        self._http = http if http is not None else requests.Session()
+        self._http = http if http is not None else transport.new_session(0, 0.0)
         self.tick = tick
         self.code: DeviceCode | None = None
         self.interval = DEFAULT_INTERVAL
@@ -433,34 +487,34 @@ class DeviceLogin:
         """Ask the issuer for a device and user code (POST /oauth/device/code)."""
         form = {"client_id": self.settings.client_id, "scope": self.settings.scope,
                 "audience": self.settings.audience}
+        what = "sign-in could not start"
         try:
-            resp = _post_form(self.settings, "oauth/device/code", form, self._http)
-        except requests.RequestException as exc:
-            raise SignInError(f"sign-in could not start: {_transport_reason(exc)}") from None
-        code, text = _oauth_error(resp)
-        if resp.status_code != 200:
-            what = (f"{code} ({_clip(text)})" if code and text
-                    else code or f"HTTP {resp.status_code}")
-            raise SignInError(f"sign-in could not start: {what}", status=resp.status_code)
-        try:
-            body = resp.json()
-        except ValueError:
-            body = None
+            answer = _post_form(self.settings, "oauth/device/code", form, self._http, what)
+        except TransportError as exc:
+            raise SignInError(str(exc)) from None
+        body = answer.body
+        device_code = body.get("device_code") if isinstance(body, dict) else None
+        secrets = (device_code if isinstance(device_code, str) else None,)
+        if answer.status != 200:
+            code, text = answer.oauth_error(secrets)
+            shown = (f"{code} ({text})" if code and text else code or f"HTTP {answer.status}")
+            raise SignInError(f"{what}: {shown}", status=answer.status)
         if not isinstance(body, dict):
-            raise SignInError("sign-in could not start: the answer is not a JSON object")
-        device_code, user_code = body.get("device_code"), body.get("user_code")
+            raise SignInError(f"{what}: the answer is not a JSON object")
+        user_code = body.get("user_code")
         uri = _web_url(body.get("verification_uri") or body.get("verification_url"))
         if not isinstance(device_code, str) or not device_code:
-            raise SignInError("sign-in could not start: the answer has no device code")
+            raise SignInError(f"{what}: the answer has no device code")
         if not isinstance(user_code, str) or not user_code.strip() or uri is None:
-            raise SignInError("sign-in could not start: the answer has no user code or page")
+            raise SignInError(f"{what}: the answer has no user code or page")
         complete = _web_url(body.get("verification_uri_complete"))
         if complete is not None and device_code in complete:
             complete = None  # the link must carry the user code only
-        expires_in = _number(body.get("expires_in"), 600.0)
-        interval = max(MIN_INTERVAL, _number(body.get("interval"), DEFAULT_INTERVAL))
-        self.code = DeviceCode(_clip(user_code, 40), uri, complete, expires_in, interval,
-                               device_code)
+        expires_in = min(_number(body.get("expires_in"), 600.0), 3600.0)
+        interval = min(max(MIN_INTERVAL, _number(body.get("interval"), DEFAULT_INTERVAL)),
+                       MAX_INTERVAL)
+        self.code = DeviceCode(untrusted(user_code, secrets, 40), uri, complete, expires_in,
+                               interval, device_code)
         self.interval = interval
         self.polls = 0
         self._next_poll = time.monotonic() + interval
@@ -479,38 +533,40 @@ class DeviceLogin:
                 "client_id": self.settings.client_id}
         self.polls += 1
         try:
-            resp = _post_form(self.settings, "oauth/token", form, self._http)
-        except requests.RequestException as exc:
-            raise _Transient(f"sign-in failed: {_transport_reason(exc)}") from None
+            answer = _post_form(self.settings, "oauth/token", form, self._http,
+                                "sign-in failed")
+        except TransportError as exc:
+            raise _Transient(str(exc)) from None
         finally:  # spaced from the answer, so the server never sees two polls too close
             self._next_poll = time.monotonic() + self.interval
-        if resp.status_code == 200:
+        status = answer.status
+        if status == 200:
             try:
-                return Tokens.from_response(resp.json())
+                return Tokens.from_response(answer.body)
+            except InvalidTokenError:
+                raise
             except ValueError:
                 raise SignInError("sign-in failed: the token answer has no access token") from None
-        error, text = _oauth_error(resp)
+        error, text = answer.oauth_error((code._device_code,))
         if error == "authorization_pending":
             return None
         if error == "slow_down":
-            self.interval += SLOW_DOWN_STEP
+            self.interval = min(self.interval + SLOW_DOWN_STEP, MAX_INTERVAL)
             self._next_poll = time.monotonic() + self.interval
             return None
         if error == "expired_token":
             raise SignInExpiredError("sign-in expired: the code was not approved in time; "
-                                     "run %exalsius login again", status=resp.status_code)
+                                     "run %exalsius login again", status=status)
         if error == "access_denied":
-            raise SignInDeniedError("sign-in denied on the approval page",
-                                    status=resp.status_code)
+            raise SignInDeniedError("sign-in denied on the approval page", status=status)
         if not error:
-            if resp.status_code >= 500 or resp.status_code == 429:
-                raise _Transient(f"sign-in failed: the sign-in server answered HTTP "
-                                 f"{resp.status_code}", status=resp.status_code)
-            raise SignInError(f"sign-in failed: HTTP {resp.status_code} without an OAuth error",
-                              status=resp.status_code)
-        detail = _clip(_redact(text, code._device_code))
-        raise SignInError(f"sign-in failed: {error}" + (f" ({detail})" if detail else ""),
-                          status=resp.status_code)
+            if status >= 500 or status == 429:
+                raise _Transient(f"sign-in failed: {PROVIDER} answered HTTP {status}",
+                                 status=status)
+            raise SignInError(f"sign-in failed: HTTP {status} without an OAuth error",
+                              status=status)
+        raise SignInError(f"sign-in failed: {error}" + (f" ({text})" if text else ""),
+                          status=status)
 
     def wait(self, cancel: threading.Event | None = None,
              on_tick: Callable[[float], None] | None = None) -> Tokens:
@@ -564,32 +620,35 @@ def _number(value: Any, default: float) -> float:
 
 
 def refresh_tokens(settings: AuthSettings, refresh_token: str,
-                   http: requests.Session | None = None) -> Tokens:
+                   http: requests.Session | None = None,
+                   secrets: tuple[str | None, ...] = ()) -> Tokens:
     """One refresh-token grant: new Tokens (keeping the old refresh token if none is rotated in).
 
-    Raises the "signed out" AuthenticationError when the grant is refused, and SignInError (a
-    transport failure, the session may still be alive) when the server cannot be reached.
+    Raises the "signed out" AuthenticationError when the grant is refused. A fault on the way
+    (unreachable, too slow for the call's deadline, a 5xx or 429, a garbled answer) raises a
+    TransportError, ServerError or InvalidResponseError: the sign-in itself may be fine.
+    Nothing the provider says can show ``refresh_token`` or any of ``secrets``.
     """
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token,
             "client_id": settings.client_id}
-    try:
-        resp = _post_form(settings, "oauth/token", form, http)
-    except requests.RequestException as exc:
-        raise SignInError(f"could not renew the session: {_transport_reason(exc)}") from None
-    if resp.status_code == 200:
+    what = "could not renew the session"
+    answer = _post_form(settings, "oauth/token", form, http, what)
+    if answer.status == 200:
         try:
-            tokens = Tokens.from_response(resp.json())
+            tokens = Tokens.from_response(answer.body)
+        except InvalidTokenError:
+            raise
         except ValueError:
-            raise SignInError("could not renew the session: the answer has no token") from None
+            raise InvalidResponseError(f"{what}: the answer has no token") from None
         if tokens.refresh_token is None:
             tokens = Tokens(tokens.access_token, refresh_token, tokens.id_token,
                             tokens.expires_at, tokens.issued_at, tokens.scope)
         return tokens
-    error, _ = _oauth_error(resp)
-    if resp.status_code >= 500 or resp.status_code == 429:
-        raise SignInError(f"could not renew the session: the sign-in server answered HTTP "
-                          f"{resp.status_code}", status=resp.status_code)
-    raise signed_out(f"the refresh was refused: {error or f'HTTP {resp.status_code}'}")
+    if answer.status >= 500 or answer.status == 429:
+        raise ServerError(f"{what}: {PROVIDER} answered HTTP {answer.status}",
+                          status=answer.status)
+    error, _ = answer.oauth_error((refresh_token, *secrets))
+    raise signed_out(f"the refresh was refused: {error or f'HTTP {answer.status}'}")
 
 
 def revoke(settings: AuthSettings, refresh_token: str,
@@ -597,13 +656,11 @@ def revoke(settings: AuthSettings, refresh_token: str,
     """Revoke a refresh token at the issuer (RFC 7009), ending that session everywhere."""
     form = {"token": refresh_token, "token_type_hint": "refresh_token",
             "client_id": settings.client_id}
+    what = "could not revoke the session"
     try:
-        resp = _post_form(settings, "oauth/revoke", form, http)
-    except requests.RequestException as exc:
-        raise SignInError(f"could not revoke the session: {_transport_reason(exc)}") from None
-    if resp.status_code != 200:
-        error, _ = _oauth_error(resp)
-        raise SignInError(f"could not revoke the session: {error or f'HTTP {resp.status_code}'}",
-                          status=resp.status_code)
-
-
+        answer = _post_form(settings, "oauth/revoke", form, http, what)
+    except TransportError as exc:
+        raise SignInError(str(exc)) from None
+    if answer.status != 200:
+        error, _ = answer.oauth_error((refresh_token,))
+        raise SignInError(f"{what}: {error or f'HTTP {answer.status}'}", status=answer.status)
