@@ -6,6 +6,8 @@ sign-in countdown all use it. A leaf module: every layer may import it.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 _UNITS = ((86400, "day"), (3600, "h"), (60, "min"), (1, "s"))
 
 
@@ -30,3 +32,23 @@ def duration(seconds: float, parts: int = 1) -> str:
             text = f"{amount:02d} {unit}" if out else f"{amount} {unit}"
         out.append(text)
     return " ".join(out)
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def utc_text(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def expiry_text(expires_at: datetime | None, now: datetime | None = None) -> str:
+    """When a token expires, e.g. "expires 2026-01-01 12:00:00 UTC (in 59 min)"."""
+    if expires_at is None:
+        return "expiry unknown"
+    left = (expires_at - (now or now_utc())).total_seconds()
+    if left <= 0:
+        return f"expired {utc_text(expires_at)}"
+    return f"expires {utc_text(expires_at)} (in {duration(left, parts=2)})"
+
+

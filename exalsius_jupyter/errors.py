@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from .text import clip
+
+SIGNED_OUT = "signed out: run %exalsius login"
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -89,6 +92,36 @@ class InsecureTransportError(ExalsiusError):
     def __init__(self, message: str, *, host: str = "") -> None:
         super().__init__(message)
         self.host = host
+
+
+class SignInError(AuthenticationError):
+    """The device sign-in did not complete (any reason other than the ones below)."""
+
+
+class SignInExpiredError(SignInError):
+    """The device code expired before the user approved it."""
+
+
+class SignInDeniedError(SignInError):
+    """The user denied the sign-in on the approval page."""
+
+
+class SignInCancelledError(SignInError):
+    """The sign-in was cancelled in the notebook (Cancel, Ctrl-C, kernel shutdown)."""
+
+
+class CredentialCommandError(AuthenticationError):
+    """The credential command (``token_command``) failed, timed out or printed no token."""
+
+
+class KeyringError(AuthenticationError):
+    """The keyring is not installed, not usable, or holds no ``exls`` sign-in."""
+
+
+def signed_out(reason: str = "") -> AuthenticationError:
+    """The one-line "signed out: run %exalsius login" error, with a short reason."""
+    return AuthenticationError(f"{SIGNED_OUT} ({clip(reason)})" if reason else SIGNED_OUT,
+                               status=401)
 
 
 class UnknownOutcomeError(TransportError):

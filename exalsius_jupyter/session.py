@@ -21,12 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import AuthenticationError, ExalsiusError, InsecureTransportError
+from .errors import ExalsiusError, InsecureTransportError
 
 if TYPE_CHECKING:  # the client (requests, urllib3) is imported when one is first built
+    from .api.bearer import TokenSource
     from .api.client import ExalsiusClient
-    from .api.credentials import OAuthSession, TokenSource
-    from .api.oauth import AuthSettings, DeviceCode, Tokens
+    from .auth.device import DeviceCode
+    from .auth.renewal import OAuthSession
+    from .auth.settings import AuthSettings
+    from .auth.sign_in import PendingSignIn, SignInState, SignOut
+    from .auth.tokens import Tokens
     from .sandbox import Sandbox
 
 # The settings the credential (and so the client) is built from; the others keep the client.
@@ -60,102 +64,6 @@ class Settings:
     api_key_header: bool = False
 
 
-class PendingSignIn:
-    """A device sign-in that is waiting for the user's approval; it knows no token.
-
-    Args:
-        code: what the user must approve (the link carries the user code only).
-        settings: where the sign-in happens.
-        cancel: stops the polling (Cancel, logout, a newer login).
-    """
-
-    def __init__(self, code: DeviceCode, settings: AuthSettings,
-                 cancel: Callable[[], None]) -> None:
-        self.code = code
-        self.settings = settings
-        self._cancel = cancel
-        self.done = threading.Event()
-        self.outcome = ""  # why it ended without a sign-in ("" while pending or signed in)
-
-    @property
-    def what_to_do(self) -> str:
-        """What the user must finish, and where (the link with the user code only)."""
-        return (f"open {self.code.verification_uri_complete} and approve the code "
-                f"{self.code.user_code}")
-
-    def cancel(self) -> None:
-        """Stop waiting for the approval."""
-        self._cancel()
-
-    def __repr__(self) -> str:
-        state = "pending" if not self.done.is_set() else (self.outcome or "done")
-        return f"<PendingSignIn {state}: {self.what_to_do}>"
-
-
-class _PendingToken:
-    """The credential while a sign-in is pending: waits (bounded) for it, then uses its result."""
-
-    renewable = True  # a 401 is answered by the sign-in's own renewal
-
-    def __init__(self, session: Session, pending: PendingSignIn) -> None:
-        self._session = session
-        self.pending = pending
-
-    def _settled(self) -> TokenSource:
-        from .api.oauth import signed_out
-
-        if not self.pending.done.wait(self._session.pending_wait):
-            raise AuthenticationError(
-                f"sign-in pending: {self.pending.what_to_do}, then run this again", status=401)
-        source = self._session.token_source()
-        if source is None or isinstance(source, _PendingToken):
-            raise signed_out(self.pending.outcome or "the sign-in did not complete")
-        return source
-
-    def token(self) -> str:
-        """The token of the sign-in once it completed (waits at most ``pending_wait`` s)."""
-        return self._settled().token()
-
-    def refresh(self, stale: str | None = None) -> str:
-        """Renew through the completed sign-in."""
-        return self._settled().refresh(stale)
-
-    def describe(self) -> str:
-        """The pending sign-in (link and user code only), or what replaced it."""
-        if not self.pending.done.is_set():
-            return f"notebook sign-in (pending: {self.pending.what_to_do})"
-        source = self._session.token_source()
-        if source is None or isinstance(source, _PendingToken):
-            return f"not signed in ({self.pending.outcome or 'the sign-in did not complete'})"
-        return source.describe()
-
-    def __repr__(self) -> str:
-        return f"<credential {self.describe()}>"
-
-
-class _NoSignIn:
-    """The credential of an auth-mode sandbox nobody signed in to: every use says so."""
-
-    renewable = False
-
-    def token(self) -> str:
-        """Raises "signed out: run %exalsius login"."""
-        from .api.oauth import signed_out
-
-        raise signed_out()
-
-    def refresh(self, stale: str | None = None) -> str:
-        """Raises "signed out: run %exalsius login"."""
-        return self.token()
-
-    def describe(self) -> str:
-        """Not signed in."""
-        return "not signed in (the sandbox's API needs %exalsius login)"
-
-    def __repr__(self) -> str:
-        return f"<credential {self.describe()}>"
-
-
 class Session:
     """The client of this kernel, built from the settings, the credential and the sandbox.
 
@@ -171,10 +79,8 @@ class Session:
         self._lock = threading.RLock()
         self._settings = settings or Settings()
         self._auth_override = auth_settings
-        self.pending_wait = pending_wait
-        self._token: str | None = None
-        self._sign_in: OAuthSession | None = None
-        self._pending: PendingSignIn | None = None
+        self._pending_wait = pending_wait
+        self._state: SignInState | None = None  # made on first use (it imports requests)
         self._source: TokenSource | None = None
         self._source_ready = False
         self._sandbox: Sandbox | None = None
@@ -190,19 +96,40 @@ class Session:
         return self._settings
 
     @property
+    def sign_in_state(self) -> SignInState:
+        """The kernel's sign-in: none, pending, or signed in (made on first use)."""
+        with self._lock:
+            if self._state is None:
+                from .auth.sign_in import SignInState
+
+                self._state = SignInState(self._lock, self._changed, self._pending_wait)
+            return self._state
+
+    @property
+    def pending_wait(self) -> float:
+        """Seconds a call that needs the token waits for a pending sign-in."""
+        return self._pending_wait
+
+    @pending_wait.setter
+    def pending_wait(self, seconds: float) -> None:
+        self._pending_wait = seconds
+        if self._state is not None:
+            self._state.pending_wait = seconds
+
+    @property
     def token(self) -> str | None:
         """The token typed with ``%exalsius login --token`` (kept in memory only), if any."""
-        return self._token
+        return self._state.typed if self._state is not None else None
 
     @property
     def sign_in(self) -> OAuthSession | None:
         """The notebook's device sign-in (``%exalsius login``), if any."""
-        return self._sign_in
+        return self._state.signed if self._state is not None else None
 
     @property
     def pending(self) -> PendingSignIn | None:
         """The device sign-in waiting for approval, if any."""
-        return self._pending
+        return self._state.pending if self._state is not None else None
 
     @property
     def sandbox(self) -> Sandbox | None:
@@ -217,7 +144,7 @@ class Session:
     @property
     def auth_settings(self) -> AuthSettings:
         """Where to sign in: the auth-mode sandbox's issuer, else the settings/environment."""
-        from .api.oauth import AuthSettings
+        from .auth.settings import AuthSettings
 
         sandbox = self._sandbox
         if sandbox is not None and sandbox.idp is not None and sandbox.issuer_url:
@@ -232,7 +159,7 @@ class Session:
 
     def auth_settings_source(self) -> str:
         """Where the sign-in settings come from, for ``%exalsius config``."""
-        from .api.oauth import ENV_AUDIENCE, ENV_CLIENT_ID, ENV_DOMAIN
+        from .auth.settings import ENV_AUDIENCE, ENV_CLIENT_ID, ENV_DOMAIN
 
         if self._sandbox is not None and self._sandbox.idp is not None:
             return "the in-process sandbox"
@@ -259,58 +186,23 @@ class Session:
 
     def set_token(self, token: str | None) -> None:
         """Use ``token`` (None: forget it) as the explicit token; it replaces a sign-in."""
-        with self._lock:
-            self._token = token or None
-            if self._token is not None:
-                self._forget_sign_in("replaced by a token typed with %exalsius login --token")
-            self._changed()
+        self.sign_in_state.set_typed(token)
 
-    # -- signing in -------------------------------------------------------------------------
+    # -- signing in (the state lives in auth.sign_in) ---------------------------------------
 
     def begin_sign_in(self, code: DeviceCode, settings: AuthSettings,
                       cancel: Callable[[], None]) -> PendingSignIn:
         """Record a device sign-in waiting for approval (cancelling an older one)."""
-        pending = PendingSignIn(code, settings, cancel)
-        with self._lock:
-            older, self._pending = self._pending, pending
-            self._changed()
-        if older is not None:
-            older.cancel()
-        return pending
+        return self.sign_in_state.begin(code, settings, cancel)
 
     def finish_sign_in(self, pending: PendingSignIn, tokens: Tokens | None,
                        outcome: str = "") -> OAuthSession | None:
-        """End a pending sign-in: with ``tokens`` it becomes the notebook's sign-in.
-
-        Called from the polling thread: the client is not rebuilt (a pending credential asks
-        the session again once the sign-in ended).
-        """
-        signed: OAuthSession | None = None
-        with self._lock:
-            current = self._pending is pending
-            if current:
-                self._pending = None
-                if tokens is not None:
-                    signed = self._adopt(tokens, pending.settings)
-                self._source, self._source_ready = None, False
-        pending.outcome = "" if signed is not None else (outcome or "the sign-in ended")
-        pending.done.set()
-        return signed
+        """End a pending sign-in: with ``tokens`` it becomes the notebook's sign-in."""
+        return self.sign_in_state.finish(pending, tokens, outcome)
 
     def adopt(self, tokens: Tokens, settings: AuthSettings | None = None) -> OAuthSession:
         """Make ``tokens`` (e.g. from a DeviceLogin of your own) the notebook's sign-in."""
-        with self._lock:
-            signed = self._adopt(tokens, settings or self.auth_settings)
-            self._changed()
-        return signed
-
-    def _adopt(self, tokens: Tokens, settings: AuthSettings) -> OAuthSession:
-        from .api.credentials import OAuthSession
-
-        self._forget_sign_in("replaced by a newer sign-in")
-        self._token = None
-        self._sign_in = OAuthSession(tokens, settings)
-        return self._sign_in
+        return self.sign_in_state.adopt(tokens, settings or self.auth_settings)
 
     def login(self, on_code: Callable[[DeviceCode], None] | None = None,
               cancel: threading.Event | None = None) -> OAuthSession:
@@ -318,103 +210,22 @@ class Session:
 
         Raises SignInError subclasses (denied, expired, cancelled) in one line; Ctrl-C cancels.
         """
-        from .api.oauth import DeviceLogin, SignInCancelledError
-
-        settings = self.auth_settings
-        login = DeviceLogin(settings)
-        stop = cancel or threading.Event()
-        try:
-            code = login.start()
-            pending = self.begin_sign_in(code, settings, stop.set)
-            (on_code or _print_code)(code)
-            try:
-                tokens = login.wait(stop)
-            except KeyboardInterrupt:
-                stop.set()
-                self.finish_sign_in(pending, None, "sign-in cancelled")
-                raise SignInCancelledError("sign-in cancelled") from None
-            except ExalsiusError as exc:
-                self.finish_sign_in(pending, None, str(exc))
-                raise
-        finally:
-            login.close()
-        signed = self.finish_sign_in(pending, tokens)
-        if signed is None:  # a newer sign-in or a logout came in between
-            raise SignInCancelledError("sign-in cancelled: replaced, or signed out meanwhile")
-        return signed
+        return self.sign_in_state.login(self.auth_settings, on_code or _print_code, cancel)
 
     def save_sign_in(self) -> None:
-        """Store the notebook's sign-in in the ``exls`` keyring entries; keep them current.
+        """Store the notebook's sign-in in the ``exls`` keyring entries; keep them current."""
+        self.sign_in_state.save()
 
-        From then on, renewed tokens are written back and a rotation by ``exls`` is adopted.
-        """
-        from .api.credentials import KeyringTokens
-        from .api.oauth import signed_out
-
-        signed = self._sign_in
-        if signed is None:
-            raise signed_out("nothing to save")
-        store = KeyringTokens(signed.settings)
-        store.save(signed.tokens)
-        signed.on_refresh, signed.reload = store.save, store.load
-
-    def logout(self, everywhere: bool = False) -> list[str]:
+    def logout(self, everywhere: bool = False) -> SignOut:
         """Forget the kernel's sign-in and typed token, cancel a pending sign-in.
 
         ``everywhere``: also revoke the refresh tokens at the issuer and clear the ``exls``
-        keyring entries (cleared even when revoking fails). Returns one line per problem.
+        keyring entries (cleared even when revoking fails). Says what it did.
         """
-        from .api.credentials import KeyringTokens
-        from .api.oauth import KeyringError, SignInError, revoke
-
         with self._lock:
-            pending, self._pending = self._pending, None
-            signed = self._sign_in
-            self._sign_in = None
-            self._token = None
-            self._changed()
-            settings = self.auth_settings
-            at_sandbox = self._sandbox is not None
-        if pending is not None:
-            pending.cancel()
-            pending.outcome = "signed out with %exalsius logout"
-            pending.done.set()
-        notes: list[str] = []
-        if everywhere:
-            targets: list[tuple[AuthSettings, str]] = []
-            if signed is not None and signed.tokens.refresh_token:
-                targets.append((signed.settings, signed.tokens.refresh_token))
-            store = KeyringTokens(signed.settings if signed is not None else settings)
-            stored = None
-            if at_sandbox:  # the keyring holds real sign-ins only: never touched for a sandbox
-                notes.append("keyring: left alone (a sandbox sign-in is never stored there)")
-            else:
-                try:
-                    stored = store.load()
-                except KeyringError as exc:
-                    notes.append(f"keyring: {exc}")
-            if stored is not None and stored.refresh_token and all(
-                    stored.refresh_token != t for _, t in targets):
-                targets.append((store.settings, stored.refresh_token))
-            for where, refresh_token in targets:
-                try:
-                    revoke(where, refresh_token)
-                except SignInError as exc:
-                    notes.append(f"{exc}; signed out locally")
-            if not any(n.startswith("keyring:") for n in notes):
-                try:
-                    store.clear()
-                except KeyringError as exc:
-                    notes.append(f"keyring: {exc}")
-        if signed is not None:
-            signed.end("signed out with %exalsius logout")
-        return notes
-
-    def _forget_sign_in(self, reason: str) -> None:
-        """Drop the notebook sign-in (lock held); clones still holding it are signed out too."""
-        signed, self._sign_in = self._sign_in, None
-        if signed is not None:
-            signed.end(reason)
+            settings, at_sandbox = self.auth_settings, self._sandbox is not None
+        return self.sign_in_state.sign_out(settings, everywhere=everywhere,
+                                           keyring_allowed=not at_sandbox)
 
     # -- the credential ---------------------------------------------------------------------
 
@@ -426,19 +237,19 @@ class Session:
             return self._source
 
     def _resolve(self) -> TokenSource | None:
-        from .api.credentials import StaticToken, resolve_token_source
+        from .api.bearer import StaticToken
+        from .auth.sign_in import NoSignIn
+        from .auth.sources import resolve_token_source
 
-        signed: TokenSource | None = self._sign_in
-        if signed is None and self._pending is not None:
-            signed = _PendingToken(self, self._pending)
+        state = self.sign_in_state
+        signed = state.credential()
         sandbox = self._sandbox
         if sandbox is not None:  # your real credentials are never sent to the sandbox
             if sandbox.idp is None:
                 return None
-            return signed or _NoSignIn()
+            return signed or NoSignIn()
         s = self._settings
-        typed = StaticToken(self._token, "%exalsius login --token") \
-            if self._token else None
+        typed = StaticToken(state.typed, "%exalsius login --token") if state.typed else None
         return resolve_token_source(
             typed, os.environ, signed, s.token_command.strip() or None,
             None if s.use_keyring else False, self.auth_settings, s.token_command_timeout)
@@ -463,18 +274,14 @@ class Session:
         """Forget the sandbox (the caller stops it) and any sign-in at its issuer."""
         with self._lock:
             sandbox, self._sandbox, self._sandbox_options = self._sandbox, None, ""
-            pending = None
             issuer = sandbox.issuer_url if sandbox is not None else None
-            if issuer:
-                if self._sign_in is not None and self._sign_in.settings.issuer_url == issuer:
-                    self._forget_sign_in("the sandbox stopped")
-                if self._pending is not None and self._pending.settings.issuer_url == issuer:
-                    pending, self._pending = self._pending, None
+            state = self._state
+            signed = state.signed if issuer and state is not None else None
+            if state is not None and signed is not None and signed.settings.issuer_url == issuer:
+                state.forget("the sandbox stopped")
             self._changed()
-        if pending is not None:
-            pending.cancel()
-            pending.outcome = "the sandbox stopped"
-            pending.done.set()
+        if issuer and state is not None:
+            state.end_pending("the sandbox stopped", issuer)
         return sandbox
 
     def pin_client(self, client: ExalsiusClient | None) -> None:
@@ -501,7 +308,7 @@ class Session:
             return ExalsiusClient(self._sandbox.url, self.token_source() or "", timeout=timeout)
         url = (api_url if api_url is not None else self._settings.api_url) or None
         if api_url is not None:  # validating a URL: the token's presence is what matters
-            from .api.credentials import StaticToken
+            from .api.bearer import StaticToken
 
             source: TokenSource | str = StaticToken("validation") \
                 if self._has_credential() else ""
@@ -557,10 +364,11 @@ class Session:
             self._settings = Settings()
             self._changed()
 
-    def _changed(self) -> None:
+    def _changed(self, rebuild: bool = True) -> None:
         """The credential may differ now (lock held): resolve it again, rebuild the client."""
         self._source, self._source_ready = None, False
-        self._drop_client()
+        if rebuild:
+            self._drop_client()
 
     def _drop_client(self) -> None:
         client, self._client = self._client, None

@@ -1,4 +1,4 @@
-"""Signing in (api/oauth.py, api/credentials.py) over real HTTP against the sandbox: no mocks.
+"""Signing in (the auth package) over real HTTP against the sandbox: no mocks.
 
 The device flow (approve, deny, expire, slow_down, pending, cancel), refresh across expiry,
 rotation, one refresh for many threads, reuse detection, the credential command, the exls
@@ -23,32 +23,27 @@ import pytest
 import requests
 from support import AUTH_POLL, wait_until
 
-from exalsius_jupyter.api.credentials import (
-    CommandToken,
-    KeyringTokens,
-    OAuthSession,
-    StaticToken,
-    TokenSource,
-    resolve_token_source,
-)
-from exalsius_jupyter.api.oauth import (
-    DEFAULT_CLIENT_ID,
-    KEYRING_SERVICE,
+from exalsius_jupyter.api.bearer import StaticToken, TokenSource, jwt_claims
+from exalsius_jupyter.auth.command import CommandToken
+from exalsius_jupyter.auth.device import DeviceLogin
+from exalsius_jupyter.auth.keyring_store import KEYRING_SERVICE, KeyringTokens
+from exalsius_jupyter.auth.provider import refresh_tokens, revoke
+from exalsius_jupyter.auth.renewal import OAuthSession
+from exalsius_jupyter.auth.settings import DEFAULT_CLIENT_ID, AuthSettings
+from exalsius_jupyter.auth.sources import resolve_token_source
+from exalsius_jupyter.auth.tokens import Tokens
+from exalsius_jupyter.errors import (
     SIGNED_OUT,
-    AuthSettings,
+    AuthenticationError,
     CredentialCommandError,
-    DeviceLogin,
     KeyringError,
     SignInCancelledError,
     SignInDeniedError,
     SignInError,
     SignInExpiredError,
-    Tokens,
-    jwt_claims,
-    refresh_tokens,
-    revoke,
+    TransportError,
+    ValidationError,
 )
-from exalsius_jupyter.errors import AuthenticationError, TransportError, ValidationError
 from exalsius_jupyter.sandbox import Sandbox
 
 FAST = AUTH_POLL  # the sandboxes' device_interval: seconds between polls

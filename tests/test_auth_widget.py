@@ -18,7 +18,10 @@ import requests
 from ipywidgets.widgets.widget import _instances
 from support import AUTH_POLL, wait_until
 
-from exalsius_jupyter.api.oauth import AuthSettings, DeviceLogin, SignInDeniedError, Tokens
+from exalsius_jupyter.auth.device import DeviceLogin
+from exalsius_jupyter.auth.settings import AuthSettings
+from exalsius_jupyter.auth.tokens import Tokens
+from exalsius_jupyter.errors import SignInDeniedError
 from exalsius_jupyter.sandbox import Sandbox
 from exalsius_jupyter.widgets.login import (
     DeviceLoginWidget,

@@ -121,3 +121,15 @@ def test_the_lower_layers_import_no_front_end() -> None:
         front = {t for t in graph[module]
                  if t.startswith((f"{PACKAGE}.magics", f"{PACKAGE}.widgets"))}
         assert not front, f"{module} imports {front}"
+
+
+def test_sign_in_sits_between_the_api_and_the_session() -> None:
+    graph = import_graph()
+    auth = [m for m in graph if m.startswith(f"{PACKAGE}.auth")]
+    assert len(auth) >= 8
+    for module in auth:  # auth uses the api's transport; it knows no session, magic or widget
+        upper = {t for t in graph[module] if t.startswith(
+            (f"{PACKAGE}.session", f"{PACKAGE}.magics", f"{PACKAGE}.widgets", f"{PACKAGE}.watch"))}
+        assert not upper, f"{module} imports {upper}"
+    for module in (m for m in graph if m.startswith(f"{PACKAGE}.api")):
+        assert not {t for t in graph[module] if t.startswith(f"{PACKAGE}.auth")}, module

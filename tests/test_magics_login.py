@@ -24,7 +24,8 @@ from support import wait_until
 from test_auth import file_keyring, sign_in, stored  # noqa: F401  (a fixture, and helpers)
 
 from exalsius_jupyter.api.client import ExalsiusClient
-from exalsius_jupyter.api.oauth import DEFAULT_CLIENT_ID, Tokens
+from exalsius_jupyter.auth.settings import DEFAULT_CLIENT_ID
+from exalsius_jupyter.auth.tokens import Tokens
 from exalsius_jupyter.sandbox import Sandbox
 from exalsius_jupyter.session import current_session
 
@@ -160,7 +161,7 @@ def test_terminal_login_denied_and_cancelled_in_one_line(
     thread.join(5)
     assert "sign-in denied" in line and current_session().pending is None
 
-    from exalsius_jupyter.api.oauth import DeviceLogin
+    from exalsius_jupyter.auth.device import DeviceLogin
 
     def interrupted(self: DeviceLogin, *args: Any, **kwargs: Any) -> Tokens:
         raise KeyboardInterrupt  # Ctrl-C while waiting
@@ -315,7 +316,7 @@ def test_precedence_end_to_end(shell: InteractiveShell, sb: Sandbox,
                                capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                monkeypatch: pytest.MonkeyPatch,
                                file_keyring: Path) -> None:  # noqa: F811
-    from exalsius_jupyter.api.credentials import KeyringTokens
+    from exalsius_jupyter.auth.keyring_store import KeyringTokens
 
     configure(shell, sb)
     ok(shell, capsys, "%config Exalsius.use_keyring = True")
@@ -469,7 +470,7 @@ def test_progress_polls_30_s_across_token_expiry_without_a_401_reaching_the_user
 
 def test_python_api_signs_in_without_the_magic(sb: Sandbox,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from exalsius_jupyter.api.oauth import DeviceCode
+    from exalsius_jupyter.auth.device import DeviceCode
     from exalsius_jupyter.session import Session, Settings
 
     monkeypatch.delenv("EXALSIUS_TOKEN", raising=False)

@@ -20,20 +20,18 @@ import pytest
 from support import SLACK, CannedServer, SocketServer
 
 from exalsius_jupyter.api.client import ExalsiusClient
-from exalsius_jupyter.api.credentials import CommandToken, OAuthSession
-from exalsius_jupyter.api.oauth import (
-    AuthSettings,
-    CredentialCommandError,
-    DeviceLogin,
-    SignInError,
-    Tokens,
-    refresh_tokens,
-    revoke,
-)
+from exalsius_jupyter.auth.command import CommandToken
+from exalsius_jupyter.auth.device import DeviceLogin
+from exalsius_jupyter.auth.provider import refresh_tokens, revoke
+from exalsius_jupyter.auth.renewal import OAuthSession
+from exalsius_jupyter.auth.settings import AuthSettings
+from exalsius_jupyter.auth.tokens import Tokens
 from exalsius_jupyter.errors import (
     AuthenticationError,
+    CredentialCommandError,
     ExalsiusError,
     RequestTimeoutError,
+    SignInError,
     TransportError,
 )
 from exalsius_jupyter.session import Session
@@ -115,9 +113,10 @@ def test_logout_everywhere_notes_show_no_secret(canned: CannedServer) -> None:
     canned.json({"error": f"invalid_request: {REFRESH} unknown"}, status=400)
     session = Session(auth_settings=issuer(canned))
     session.adopt(Tokens(ACCESS, REFRESH, None, datetime.now(timezone.utc) + timedelta(hours=1)))
-    notes = session.logout(everywhere=True)
-    assert notes and canned.count("POST") == 1
-    assert_no_secret(*notes)
+    report = session.logout(everywhere=True)
+    assert report.notes and canned.count("POST") == 1
+    assert "could not be revoked" in report.summary()
+    assert_no_secret(*report.notes, report.summary())
 
 
 def device_start(canned: CannedServer, **overrides: Any) -> None:
@@ -276,3 +275,39 @@ def test_a_token_command_whose_stderr_is_huge_still_ends(tmp_path: Path) -> None
     with pytest.raises(CredentialCommandError) as info:
         command.token()
     assert "exit 3" in str(info.value) and len(str(info.value)) < 400
+
+
+# -- the 401 renewal is the auth object's (one renewal, one resend) ---------------------------
+
+
+def counting_command(tmp_path: Path) -> CommandToken:
+    """A token command printing a new token on every run (tok-1, tok-2, ...)."""
+    counter = tmp_path / "runs"
+    return CommandToken(script(tmp_path, (
+        "from pathlib import Path\n"
+        f"p = Path({str(counter)!r})\n"
+        "n = int(p.read_text()) + 1 if p.exists() else 1\n"
+        "p.write_text(str(n))\n"
+        "print(f'tok-{n}')\n")), timeout=10)
+
+
+def test_a_401_renews_the_refused_token_once_and_resends_once(
+        tmp_path: Path, canned: CannedServer) -> None:
+    problem = {"detail": {"type": "about:blank", "title": "Unauthorized", "status": 401,
+                          "detail": "token expired", "instance": "/workspaces"}}
+    canned.json(problem, status=401).json({"workspaces": []})
+    command = counting_command(tmp_path)
+    client = ExalsiusClient(canned.url, token=command, timeout=5)
+    assert list(client.list_workspaces()) == []
+    sent = [r.headers.get("Authorization") for r in canned.requests]
+    assert sent == ["Bearer tok-1", "Bearer tok-2"] and command.runs == 2
+
+
+def test_a_second_401_is_the_users_answer(tmp_path: Path, canned: CannedServer) -> None:
+    problem = {"detail": {"type": "about:blank", "title": "Unauthorized", "status": 401,
+                          "detail": "no", "instance": "/workspaces"}}
+    canned.json(problem, status=401)
+    client = ExalsiusClient(canned.url, token=counting_command(tmp_path), timeout=5)
+    with pytest.raises(AuthenticationError):
+        client.list_workspaces()
+    assert canned.count() == 2  # one resend, never a loop

@@ -18,9 +18,12 @@ from support import CannedServer
 from test_auth import file_keyring  # noqa: F401  (a fixture)
 from test_magics_shell import close_shell, make_shell, run
 
+from exalsius_jupyter.api.bearer import StaticToken
 from exalsius_jupyter.api.client import ExalsiusClient
-from exalsius_jupyter.api.credentials import CommandToken, KeyringTokens, StaticToken
-from exalsius_jupyter.api.oauth import DEFAULT_CLIENT_ID, KEYRING_SERVICE, Tokens
+from exalsius_jupyter.auth.command import CommandToken
+from exalsius_jupyter.auth.keyring_store import KEYRING_SERVICE, KeyringTokens
+from exalsius_jupyter.auth.settings import DEFAULT_CLIENT_ID
+from exalsius_jupyter.auth.tokens import Tokens
 from exalsius_jupyter.errors import ExalsiusError, InvalidTokenError
 
 SECRET = "tok-abc-0123456789-secret"

@@ -8,16 +8,13 @@ import logging
 import os
 import re
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import requests
-from requests.auth import AuthBase
 
-from .._version import __version__
 from ..errors import (
     ApiError,
     ExalsiusError,
@@ -33,8 +30,7 @@ from ..model import fast
 from ..model.spec import validate_workspace_spec
 from ..model.workspace import Workspace, WorkspaceList, WorkspaceStatus
 from . import decode, transport
-from .bearer import TokenSource, check_token
-from .credentials import StaticToken
+from .bearer import BearerAuth, StaticToken, TokenSource
 from .deadline import deadline as call_deadline
 from .problems import error_from_response
 from .urls import api_target, is_loopback
@@ -94,40 +90,6 @@ def _redact_error(exc: ExalsiusError, *secrets: str | None) -> None:
         setattr(exc, name, _redact_text(getattr(exc, name), *secrets))
 
 
-class _TokenAuth(AuthBase):
-    """Sets the credential header on each request from a token source; never shows the token.
-
-    It remembers the last tokens it sent, so errors can be scrubbed of them and a 401 can ask
-    the source to renew exactly the token the server refused.
-    """
-
-    def __init__(self, source: TokenSource | None, *, api_key_header: bool) -> None:
-        self.source = source
-        self.api_key_header = api_key_header
-        self.sent: deque[str] = deque(maxlen=4)
-
-    @property
-    def token(self) -> str | None:
-        """The token most recently sent, if any."""
-        return self.sent[-1] if self.sent else None
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if self.source is not None:
-            # Checked again here, for sources nobody here wrote: requests has already checked
-            # the headers, so a line break would otherwise reach the wire or a traceback.
-            token = check_token(self.source.token(), self.source.describe())
-            if not self.sent or self.sent[-1] != token:
-                self.sent.append(token)
-            if self.api_key_header:
-                request.headers["X-API-Key"] = token
-            else:
-                request.headers["Authorization"] = f"Bearer {token}"
-        return request
-
-    def __repr__(self) -> str:
-        return f"<credential {self.source.describe() if self.source else 'not set'}>"
-
-
 def _token_source(token: str | TokenSource | None) -> TokenSource | None:
     """The source behind ``token=``: a string is fixed; None means ``$EXALSIUS_TOKEN``."""
     if token is None:
@@ -183,7 +145,7 @@ class ExalsiusClient:
     ) -> None:
         url = (base_url or os.environ.get("EXALSIUS_API_URL") or DEFAULT_API_URL).strip()
         # The credential lives only in the auth hook (masked repr), never in session.headers.
-        self._auth = _TokenAuth(_token_source(token), api_key_header=api_key_header)
+        self._auth = BearerAuth(_token_source(token), api_key_header=api_key_header)
         try:
             scheme, host = api_target(url)
         except ValidationError as exc:
@@ -202,7 +164,7 @@ class ExalsiusClient:
         self.session = transport.new_session(retries, backoff_factor)
         self.session.headers.update({
             "Accept": JSON_ACCEPT,
-            "User-Agent": f"exalsius-jupyter/{__version__} python-requests/{requests.__version__}",
+            "User-Agent": transport.USER_AGENT,
         })
         self.session.auth = self._auth  # also keeps requests from using ~/.netrc instead
         self._offers: dict[str, bool] = {}
@@ -428,21 +390,15 @@ class ExalsiusClient:
     ) -> requests.Response:
         """Send one request; the body of a 2xx answer is left unread for ``_json``.
 
-        A 401 from a source that can renew its token (a sign-in, a credential command) renews it
-        once and sends the request once more, POSTs included: the server did not act on it.
+        A 401 from a source that can renew its token (a sign-in, a credential command) is
+        answered by the auth object (``BearerAuth``): one renewal, the request sent once more.
         """
         data = None
         headers = {"Accept": accept}
         if json_body is not None:
             data = json.dumps(json_body).encode("utf-8")
             headers["Content-Type"] = "application/json"
-        resp = self._send(method, path, params, data, headers)
-        source = self._auth.source
-        if resp.status_code == 401 and source is not None and source.renewable:
-            refused = self._auth.token
-            resp.close()
-            source.refresh(refused)
-            resp = self._send(method, path, params, data, headers)
+        resp = self._send(method, path, params, data, headers)  # a 401 renews in the auth hook
         if resp.status_code >= 400:
             body = transport.read_body(resp, self.timeout)
             for token in self._auth.sent:  # an excerpt could otherwise carry an echoed token

@@ -24,6 +24,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from .._version import __version__
 from ..errors import (
     ConnectionFailedError,
     ExalsiusError,
@@ -34,6 +35,7 @@ from ..errors import (
 from . import deadline
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+USER_AGENT = f"exalsius-jupyter/{__version__} python-requests/{requests.__version__}"
 IDEMPOTENT_METHODS = frozenset({"GET", "DELETE"})
 
 

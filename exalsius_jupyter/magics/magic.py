@@ -107,7 +107,7 @@ class Exalsius(Magics):
 
     @validate("auth_domain", "auth_client_id", "auth_audience")
     def _check_auth(self, proposal: Any) -> str:
-        from ..api.oauth import AuthSettings
+        from ..auth.settings import AuthSettings
 
         value = str(proposal["value"]).strip()
         name = proposal["trait"].name
@@ -120,7 +120,7 @@ class Exalsius(Magics):
 
     @validate("token_command")
     def _check_command(self, proposal: Any) -> str:
-        from ..api.credentials import CommandToken
+        from ..auth.command import CommandToken
 
         value = str(proposal["value"]).strip()
         if value:

@@ -17,18 +17,17 @@ from datetime import timezone
 import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
-from ..api.oauth import (
-    AuthSettings,
-    DeviceCode,
-    DeviceLogin,
+from ..auth.device import DeviceCode, DeviceLogin
+from ..auth.settings import AuthSettings
+from ..auth.tokens import Tokens
+from ..durations import duration
+from ..errors import (
+    ExalsiusError,
     SignInCancelledError,
     SignInDeniedError,
     SignInError,
     SignInExpiredError,
-    Tokens,
 )
-from ..durations import duration
-from ..errors import ExalsiusError
 from ..watch import Stage
 from .base import Displayable, classed, join_thread, stop_at_exit, walk
 from .style import STYLESHEET, stage_class, stylesheet_widget

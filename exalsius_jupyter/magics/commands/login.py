@@ -17,7 +17,7 @@ from ...errors import ExalsiusError
 from ..confirm import read_secret
 
 if TYPE_CHECKING:
-    from ...api.oauth import Tokens
+    from ...auth.tokens import Tokens
     from ...session import Session
     from ..context import CommandContext
     from ..parser import CommandParser

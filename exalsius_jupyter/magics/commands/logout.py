@@ -27,21 +27,10 @@ def add_parser(top: CommandParser) -> CommandParser:
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> None:
-    """Sign out here (and everywhere); one line per problem, never a traceback."""
-    notes = ctx.session.logout(everywhere=args.everywhere)
-    if args.everywhere:
-        what = "Signed out everywhere: this kernel forgot its sign-in"
-        problems = [n for n in notes if not n.startswith("keyring:")]
-        keyring = [n for n in notes if n.startswith("keyring:")]
-        what += ("; the session could not be revoked" if problems
-                 else "; the session was revoked")
-        what += ("; the keyring was not cleared" if keyring
-                 else "; the exls keyring entries are cleared")
-        print(what + ".")
-        for note in notes:
-            print(note)
-    else:
-        print("Signed out: this kernel forgot its sign-in (%exalsius logout --everywhere also "
-              "ends the session at the server and in the keyring).")
+    """Sign out here (and everywhere); says what it did, one line per problem, no traceback."""
+    report = ctx.session.logout(everywhere=args.everywhere)
+    print(report.summary())
+    for note in report.notes:
+        print(note)
     if os.environ.get("EXALSIUS_TOKEN"):
         print("EXALSIUS_TOKEN is still set and is used.")
