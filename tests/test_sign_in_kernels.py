@@ -130,3 +130,32 @@ def test_two_kernels_sharing_the_keyring_never_reuse_a_refresh_token(
     stored = json.loads(keyring_file.read_text())[KEYRING_SERVICE]
     renewed = refresh_tokens(settings, stored[f"{key}_refresh_token"])  # exls can go on
     assert isinstance(renewed, Tokens) and sb.auth_counts()["reuse_detected"] == 0
+
+
+def test_a_lock_another_process_holds_is_waited_for_within_the_deadline(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from exalsius_jupyter.auth.filelock import held, lock_path
+    from exalsius_jupyter.errors import RequestTimeoutError
+
+    monkeypatch.setenv("EXALSIUS_LOCK_DIR", str(tmp_path))
+    path = lock_path("x.lock")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        f"sys.path[:0] = {sys.path!r}\n"
+        "from pathlib import Path\n"
+        "from exalsius_jupyter.auth.filelock import held\n"
+        f"with held(Path({str(path)!r}), 5):\n"
+        "    print('held', flush=True); time.sleep(30)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        began = time.monotonic()
+        with pytest.raises(RequestTimeoutError, match="another kernel"), held(path, 0.5):
+            pass
+        assert time.monotonic() - began < 0.5 + 1.0
+    finally:
+        holder.kill()
+        holder.wait(5)
+    with held(path, 2.0):  # free again once the holder is gone
+        assert path.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -11,6 +12,7 @@ import requests
 from ..api.bearer import check_token, claim_time, jwt_claims
 from ..durations import expiry_text, now_utc
 from ..errors import KeyringError, signed_out
+from .filelock import held, lock_path
 from .renewal import OAuthSession
 from .settings import AuthSettings
 from .tokens import Tokens
@@ -138,8 +140,13 @@ class KeyringTokens:
                     raise signed_out("no exls sign-in in the keyring")
                 self._session = OAuthSession(
                     tokens, self.settings, on_refresh=self._stored, reload=self.load,
-                    http=self._http, name="exls keyring sign-in")
+                    exclusive=self.exclusive, http=self._http, name="exls keyring sign-in")
             return self._session
+
+    def exclusive(self, timeout: float) -> AbstractContextManager[None]:
+        """The lock other kernels honour while they re-read, renew and store this sign-in."""
+        return held(lock_path(f"{self.service}-{self.settings.client_id}.lock"), timeout,
+                    "the exls keyring sign-in")
 
     def _stored(self, tokens: Tokens) -> None:
         self.save(tokens)

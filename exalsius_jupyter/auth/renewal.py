@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
 import requests
@@ -44,7 +45,9 @@ class OAuthSession:
         settings: the issuer and client the tokens came from.
         on_refresh: called with the new Tokens after each refresh (e.g. to store them).
         reload: called before a refresh; may return newer Tokens stored by someone else (the
-            ``exls`` CLI), which are then used instead of refreshing.
+            ``exls`` CLI, another kernel), which are then used instead of refreshing.
+        exclusive: given the seconds it may wait, a context held around reload, refresh and
+            store, that other processes honour too (a lock file beside the stored sign-in).
         http: a requests session for the refresh requests.
         name: how ``describe()`` names this session.
         leeway: renew at most this many seconds before expiry (or 10 % of the lifetime).
@@ -55,11 +58,13 @@ class OAuthSession:
     def __init__(self, tokens: Tokens, settings: AuthSettings | None = None, *,
                  on_refresh: Callable[[Tokens], None] | None = None,
                  reload: Callable[[], Tokens | None] | None = None,
+                 exclusive: Callable[[float], AbstractContextManager[None]] | None = None,
                  http: requests.Session | None = None, name: str = "notebook sign-in",
                  leeway: float = REFRESH_LEEWAY) -> None:
         self.settings = settings if settings is not None else AuthSettings.from_env()
         self.on_refresh = on_refresh
         self.reload = reload
+        self.exclusive = exclusive
         self.name = name
         self.leeway = leeway
         self._http = http
@@ -117,7 +122,10 @@ class OAuthSession:
             raise RequestTimeoutError("could not renew the session: another call was still "
                                       "renewing it when this call's deadline ended")
         try:
-            return self._renew_locked(seen, forced=forced)
+            exclusive = self.exclusive
+            with (exclusive(max(0.0, deadline.left(LOCK_WAIT))) if exclusive is not None
+                  else nullcontext()):
+                return self._renew_locked(seen, forced=forced)
         finally:
             self._lock.release()
 

@@ -311,6 +311,7 @@ class SignInState:
         store = KeyringTokens(signed.settings)
         store.save(signed.tokens)
         signed.on_refresh, signed.reload = store.save, store.load
+        signed.exclusive = store.exclusive
 
     def sign_out(self, settings: AuthSettings, *, everywhere: bool,
                  keyring_allowed: bool) -> SignOut:
