@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .text import clip
+from .text import clip, printable
 
 SIGNED_OUT = "signed out: run %exalsius login"
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -142,5 +142,5 @@ class WaitTimeoutError(ExalsiusError, TimeoutError):
 
 
 def _one_line(text: str) -> str:
-    """Collapse whitespace so a message is always a single line; lone surrogates replaced."""
-    return re.sub(r"\s+", " ", _SURROGATES.sub("\ufffd", text)).strip()
+    """One printable line: escapes and control characters dropped, whitespace collapsed."""
+    return re.sub(r"\s+", " ", printable(_SURROGATES.sub("\ufffd", text))).strip()

@@ -378,7 +378,10 @@ class Session:
 
 
 def _print_code(code: DeviceCode) -> None:
-    print(f"To sign in to exalsius, open {code.verification_uri_complete}\n"
+    from .auth.device import LINK_WARNING
+
+    warning = "" if code.link_is_safe else f" (⚠ {LINK_WARNING})"
+    print(f"To sign in to exalsius, open {code.verification_uri_complete}{warning}\n"
           f"and check that it shows the code {code.user_code} (expires in "
           f"{int(code.expires_in()) // 60} min). Waiting for approval; Ctrl-C cancels.",
           flush=True)

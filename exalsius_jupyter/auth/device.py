@@ -7,11 +7,12 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
 from ..api import transport
+from ..api.urls import is_loopback
 from ..durations import duration, now_utc
 from ..errors import (
     InvalidTokenError,
@@ -48,10 +49,13 @@ class DeviceCode:
         expires_in: seconds until the codes expire.
         interval: the polling interval in seconds.
         device_code: the secret the client polls with (never shown).
+
+    ``link_is_safe`` says whether the pages may be shown as links: https, or http on loopback.
+    Otherwise they are shown as text with a warning (``LINK_WARNING``).
     """
 
-    __slots__ = ("_deadline", "_device_code", "expires_at", "interval", "user_code",
-                 "verification_uri", "verification_uri_complete")
+    __slots__ = ("_deadline", "_device_code", "expires_at", "interval", "link_is_safe",
+                 "user_code", "verification_uri", "verification_uri_complete")
 
     def __init__(self, user_code: str, verification_uri: str,
                  verification_uri_complete: str | None, expires_in: float, interval: float,
@@ -65,6 +69,8 @@ class DeviceCode:
         self.expires_at = now_utc() + timedelta(seconds=expires_in)
         self._deadline = time.monotonic() + expires_in
         self._device_code = device_code
+        self.link_is_safe = _safe_link(self.verification_uri) and _safe_link(
+            self.verification_uri_complete)
 
     def expires_in(self) -> float:
         """Seconds until the codes expire (0 once expired)."""
@@ -76,6 +82,26 @@ class DeviceCode:
                 f"expires in {duration(self.expires_in(), parts=2)}>")
 
     __str__ = __repr__
+
+
+LINK_WARNING = "not https: check the address before you open it"
+
+
+def _safe_link(url: str) -> bool:
+    """Whether ``url`` may be a clickable link: https, or plain http on loopback."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http"
+                                       and is_loopback((parts.hostname or "").lower()))
+
+
+def _carries(url: str, secret: str) -> bool:
+    """Whether ``url`` holds ``secret``, as it is or %-encoded (twice too), in any case."""
+    text, needle = url, secret.lower()
+    for _ in range(3):
+        if needle in text.lower():
+            return True
+        text = unquote(text)
+    return False
 
 
 def _web_url(value: Any) -> str | None:
@@ -147,9 +173,13 @@ class DeviceLogin:
             raise SignInError(f"{what}: the answer has no device code")
         if not isinstance(user_code, str) or not user_code.strip() or uri is None:
             raise SignInError(f"{what}: the answer has no user code or page")
+        if device_code.lower() in user_code.lower() or _carries(uri, device_code):
+            raise SignInError(f"{what}: {PROVIDER} put its device code (a secret) where it "
+                              "would be shown; not showing it")
         complete = _web_url(body.get("verification_uri_complete"))
-        if complete is not None and device_code in complete:
-            complete = None  # the link must carry the user code only
+        if complete is not None and (_carries(complete, device_code)
+                                     or _safe_link(complete) != _safe_link(uri)):
+            complete = None  # the link must carry the user code only, and be as safe
         expires_in = min(number(body.get("expires_in"), 600.0), 3600.0)
         interval = min(max(MIN_INTERVAL, number(body.get("interval"), DEFAULT_INTERVAL)),
                        MAX_INTERVAL)

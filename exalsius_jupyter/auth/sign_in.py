@@ -24,7 +24,7 @@ from ..errors import (
     SignInExpiredError,
     signed_out,
 )
-from .device import DeviceCode, DeviceLogin
+from .device import LINK_WARNING, DeviceCode, DeviceLogin
 from .keyring_store import KeyringTokens
 from .provider import revoke
 from .renewal import OAuthSession
@@ -68,7 +68,8 @@ class PendingSignIn:
     @property
     def what_to_do(self) -> str:
         """What the user must finish, and where (the link with the user code only)."""
-        return (f"open {self.code.verification_uri_complete} and approve the code "
+        warning = "" if self.code.link_is_safe else f" (⚠ {LINK_WARNING})"
+        return (f"open {self.code.verification_uri_complete}{warning} and approve the code "
                 f"{self.code.user_code}")
 
     def cancel(self) -> None:

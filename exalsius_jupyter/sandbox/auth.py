@@ -17,7 +17,7 @@ import math
 import secrets
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from .api import Response, problem
+from .guard import PEER_HEADER, WrongCodes, cross_site
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 REFRESH_GRANT = "refresh_token"
@@ -43,13 +44,17 @@ DESCRIPTIONS = {
     "access_denied": "User refused to authorize the device.",
     "expired_token": "The device code has expired.",
     "invalid_client": "Unknown client.",
+    "too_many_requests": "Too many sign-ins are pending; try again later.",
 }
+MAX_PENDING = 1000  # device grants kept at once (expired ones are dropped after GRACE)
+GRACE = 60.0  # seconds an expired or decided grant is kept (its poll then says why)
 # HTTP status per OAuth error: "rfc" follows RFC 6749 §5.2 (400; 401 for invalid_client),
 # "auth0" what Auth0 answers (403 pending/denied/expired/invalid_grant, 429 slow_down).
 ERROR_STATUSES: dict[str, dict[str, int]] = {
-    "rfc": {"invalid_client": 401},
+    "rfc": {"invalid_client": 401, "too_many_requests": 429},
     "auth0": {
         "invalid_client": 401,
+        "too_many_requests": 429,
         "authorization_pending": 403,
         "access_denied": 403,
         "expired_token": 403,
@@ -206,6 +211,10 @@ class IdentityProvider:
     slow_down_step: seconds added to a grant's interval on each slow_down (RFC 8628: 5).
     user_name, user_email, user_sub: the demo user's ID token claims and subject.
     error_statuses: "rfc" (OAuth errors are 400, invalid_client 401) or "auth0" (403/429 as Auth0).
+    max_pending: device grants kept at once; more device-code requests get 429.
+
+    The approval page takes POSTs from its own origin only, and limits wrong user codes per
+    client and in all (``guard.WrongCodes``): past the total, every pending code is void.
     """
 
     def __init__(
@@ -221,6 +230,7 @@ class IdentityProvider:
         user_email: str = "ada@example.com",
         user_sub: str = "auth0|sandbox-ada",
         error_statuses: str = "rfc",
+        max_pending: int = MAX_PENDING,
     ) -> None:
         if error_statuses not in ERROR_STATUSES:
             raise ValueError(f"error_statuses must be one of {', '.join(ERROR_STATUSES)}")
@@ -237,7 +247,10 @@ class IdentityProvider:
         self.issuer = "http://127.0.0.1/"  # set by the Sandbox once bound
         self._signer = Signer()
         self._lock = threading.Lock()
+        self.max_pending = max_pending
         self._devices: dict[str, DeviceGrant] = {}
+        self._order: deque[str] = deque()  # device codes by expiry (one lifetime for all)
+        self._wrong = WrongCodes()
         self._user_codes: dict[str, str] = {}  # normalized user code -> device code
         self._families: dict[str, Family] = {}
         self._refresh: dict[str, RefreshEntry] = {}
@@ -262,7 +275,15 @@ class IdentityProvider:
             response.headers["Allow"] = ", ".join(allowed)
             return response
         if path == "/activate":
-            return self._activate_get(query) if method == "GET" else self._activate_post(body)
+            peer = str(headers.get(PEER_HEADER) or "-")
+            if self._wrong.blocked(peer, time.monotonic()):
+                return result_page(429, "Too many tries",
+                                   "Too many wrong codes were entered; wait, then try again.")
+            if method == "GET":
+                return self._activate_get(query, peer)
+            if cross_site(headers, self.issuer):
+                return result_page(403, "Refused", "Approvals are only taken from this page.")
+            return self._activate_post(body, peer)
         try:
             form = parse_form(headers, body)
             if path == "/oauth/device/code":
@@ -336,7 +357,10 @@ class IdentityProvider:
         )
         with self._lock:
             self._purge(time.monotonic())
+            if len(self._devices) >= self.max_pending:
+                raise OAuthError("too_many_requests")
             self._devices[grant.device_code] = grant
+            self._order.append(grant.device_code)
             self._user_codes[normalize_user_code(grant.user_code)] = grant.device_code
             self._counts["device_authorizations"] += 1
             self._issued.append(grant.device_code)
@@ -418,7 +442,17 @@ class IdentityProvider:
                 self._counts["revocations"] += 1
         return Response(200, b"", headers=dict(NO_STORE))
 
-    def _activate_get(self, query: str) -> Response:
+    def _unknown(self, shown: str, peer: str) -> Response:
+        """The page for a wrong code, counted; past the total limit every pending code is void."""
+        now = time.monotonic()
+        if self._wrong.record(peer, now):
+            with self._lock:
+                for grant in self._devices.values():
+                    if grant.state == "pending":
+                        grant.expires_at = min(grant.expires_at, now)
+        return result_page(400, "Unknown code", f"The code {shown} is unknown or has expired.")
+
+    def _activate_get(self, query: str, peer: str) -> Response:
         values = parse_qs(query, keep_blank_values=True).get("user_code") or [""]
         shown = values[0]
         if not shown:
@@ -426,11 +460,13 @@ class IdentityProvider:
         with self._lock:
             grant = self._grant_by_user_code(shown)
             refused = self._undecidable(grant, shown)
-            if refused is not None or grant is None:
-                return refused or result_page(400, "Unknown code", "The code is unknown.")
-            return activate_page(grant.user_code, grant.scope)
+        if refused is not None and refused.status == 400:
+            return self._unknown(shown, peer)
+        if refused is not None or grant is None:
+            return refused or self._unknown(shown, peer)
+        return activate_page(grant.user_code, grant.scope)
 
-    def _activate_post(self, body: bytes | None) -> Response:
+    def _activate_post(self, body: bytes | None, peer: str) -> Response:
         try:
             form = parse_form({}, body)
         except OAuthError:
@@ -441,10 +477,13 @@ class IdentityProvider:
         with self._lock:
             grant = self._grant_by_user_code(shown)
             refused = self._undecidable(grant, shown)
-            if refused is not None or grant is None:
-                return refused or result_page(400, "Unknown code", "The code is unknown.")
-            grant.state = "approved" if action == "approve" else "denied"
-            self._counts["approvals" if action == "approve" else "denials"] += 1
+            if refused is None and grant is not None:
+                grant.state = "approved" if action == "approve" else "denied"
+                self._counts["approvals" if action == "approve" else "denials"] += 1
+        if refused is not None and refused.status == 400:
+            return self._unknown(shown, peer)
+        if refused is not None or grant is None:
+            return refused or self._unknown(shown, peer)
         if action == "approve":
             return result_page(200, "Device approved", "You can close this page and go back.")
         return result_page(200, "Access denied", "The device was not signed in.")
@@ -490,11 +529,15 @@ class IdentityProvider:
         return None
 
     def _purge(self, now: float) -> None:
-        """Forget device grants that expired more than 10 minutes ago."""
-        stale = [code for code, g in self._devices.items() if now > g.expires_at + 600]
-        for code in stale:
-            grant = self._devices.pop(code)
-            self._user_codes.pop(normalize_user_code(grant.user_code), None)
+        """Forget device grants that expired more than GRACE seconds ago (oldest first)."""
+        while self._order:
+            grant = self._devices.get(self._order[0])
+            if grant is not None and now <= grant.expires_at + GRACE:
+                break
+            self._order.popleft()
+            if grant is not None:
+                del self._devices[grant.device_code]
+                self._user_codes.pop(normalize_user_code(grant.user_code), None)
 
     def _new_family(self, scope: str, audience: str) -> str:
         family_id = secrets.token_hex(8)

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from .accounting import Headers
 from .api import MAX_BODY, PREFIX, Response, problem
+from .guard import PEER_HEADER
 
 logger = logging.getLogger("exalsius_jupyter.sandbox")
 DRAIN_LIMIT = 4 * 1024 * 1024  # unread bytes of a refused body discarded before closing
@@ -143,8 +144,11 @@ class Handler(BaseHTTPRequestHandler):
             self._send(problem(400, "Bad Request", detail, instance), close=True)
             return
         try:
+            headers = Headers((k, v) for k, v in self.headers.items()
+                              if k.lower() != PEER_HEADER.lower())
+            headers[PEER_HEADER.lower()] = str(self.client_address[0])
             response = self.server.dispatcher.dispatch(
-                self.command, split.path, split.query, Headers(self.headers.items()), body
+                self.command, split.path, split.query, headers, body
             )
         except Exception as exc:
             instance = split.path.removeprefix(PREFIX)

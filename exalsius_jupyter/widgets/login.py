@@ -17,7 +17,7 @@ from datetime import timezone
 import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
-from ..auth.device import DeviceCode, DeviceLogin
+from ..auth.device import LINK_WARNING, DeviceCode, DeviceLogin
 from ..auth.settings import AuthSettings
 from ..auth.tokens import Tokens
 from ..durations import duration
@@ -52,6 +52,21 @@ def link_html(url: str) -> str:
     safe = html.escape(url, quote=True)
     return (f'<a class="exls-access-link exls-login-link" href="{safe}" target="_blank" '
             f'rel="noopener noreferrer">{safe}</a>')
+
+
+def page_html(code: DeviceCode) -> str:
+    """The approval page: a link when it is https (or http on loopback), else text and a warning."""
+    url = code.verification_uri_complete
+    if code.link_is_safe:
+        return link_html(url)
+    return (f'<span class="exls-login-page">{html.escape(url)}</span> '
+            f'<span class="exls-tone-warning">⚠ {html.escape(LINK_WARNING)}</span>')
+
+
+def page_text(code: DeviceCode) -> str:
+    """The approval page as text, with the warning when it is not a safe link."""
+    url = code.verification_uri_complete
+    return url if code.link_is_safe else f"{url} (⚠ {LINK_WARNING})"
 
 
 def code_html(user_code: str) -> str:
@@ -227,7 +242,7 @@ class DeviceLoginWidget(Displayable):
 
     def _show_code(self, code: DeviceCode) -> None:
         with self.widget.hold_sync():
-            self.link.value = link_html(code.verification_uri_complete)
+            self.link.value = page_html(code)
             self.code.value = code_html(code.user_code)
             self.countdown.value = countdown_text(code.expires_in())
             self.status.value = status_html("waiting", "Waiting for approval…")
@@ -248,7 +263,7 @@ class DeviceLoginWidget(Displayable):
     def _text(self) -> str:
         code = self.login.code
         if self.state == "waiting" and code is not None:
-            return (f"Sign in to exalsius: open {code.verification_uri_complete} and approve "
+            return (f"Sign in to exalsius: open {page_text(code)} and approve "
                     f"the code {code.user_code} ({countdown_text(code.expires_in())}).")
         if self.state == "new":
             return "Sign in to exalsius (not started)."
@@ -257,7 +272,7 @@ class DeviceLoginWidget(Displayable):
     def _repr_html_(self) -> str:
         code = self.login.code
         if self.state == "waiting" and code is not None:
-            link = link_html(code.verification_uri_complete)
+            link = page_html(code)
             return (f"{STYLESHEET}<div><b>Sign in to exalsius</b>: open {link} and approve the "
                     f"code {code_html(code.user_code)}</div>")
         return STYLESHEET + status_html(self.state, self._text())
@@ -266,4 +281,5 @@ class DeviceLoginWidget(Displayable):
         return self._text()
 
 
-__all__ = ["DeviceLoginWidget", "code_html", "countdown_text", "link_html", "signed_in_text"]
+__all__ = ["DeviceLoginWidget", "code_html", "countdown_text", "link_html", "page_html",
+           "page_text", "signed_in_text"]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ...errors import NotSupportedError
+from ...text import printable
 from ..parser import CommandParser, add_output, positive_int
 from ..targets import resolve_targets
 
@@ -94,11 +95,14 @@ def logs_frame(records: list[Record]) -> pd.DataFrame:
 
 
 def text_line(record: Record) -> str:
-    """One record as a line: timestamp, pod and message (other records as JSON)."""
+    """One record as a line: timestamp, pod and message (other records as JSON).
+
+    Server text reaches a terminal here: escape sequences and control characters are dropped.
+    """
     if "log_message" not in record:
         return json.dumps(record, default=str)
     parts = [record.get("timestamp"), record.get("pod_name"), record.get("log_message")]
-    return "  ".join(str(p) for p in parts if p not in (None, ""))
+    return printable("  ".join(str(p) for p in parts if p not in (None, "")))
 
 
 def new_records(records: list[Record], seen: Counter[str]) -> list[Record]:
