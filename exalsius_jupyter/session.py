@@ -188,17 +188,7 @@ class Session:
         """Use ``token`` (None: forget it) as the explicit token; it replaces a sign-in."""
         self.sign_in_state.set_typed(token)
 
-    # -- signing in (the state lives in auth.sign_in) ---------------------------------------
-
-    def begin_sign_in(self, code: DeviceCode, settings: AuthSettings,
-                      cancel: Callable[[], None]) -> PendingSignIn:
-        """Record a device sign-in waiting for approval (cancelling an older one)."""
-        return self.sign_in_state.begin(code, settings, cancel)
-
-    def finish_sign_in(self, pending: PendingSignIn, tokens: Tokens | None,
-                       outcome: str = "") -> OAuthSession | None:
-        """End a pending sign-in: with ``tokens`` it becomes the notebook's sign-in."""
-        return self.sign_in_state.finish(pending, tokens, outcome)
+    # -- signing in (the state, begin/finish included, lives in auth.sign_in) ---------------
 
     def adopt(self, tokens: Tokens, settings: AuthSettings | None = None) -> OAuthSession:
         """Make ``tokens`` (e.g. from a DeviceLogin of your own) the notebook's sign-in."""
@@ -210,7 +200,9 @@ class Session:
 
         Raises SignInError subclasses (denied, expired, cancelled) in one line; Ctrl-C cancels.
         """
-        return self.sign_in_state.login(self.auth_settings, on_code or _print_code, cancel)
+        from .auth.sign_in import print_code
+
+        return self.sign_in_state.login(self.auth_settings, on_code or print_code, cancel)
 
     def save_sign_in(self) -> None:
         """Store the notebook's sign-in in the ``exls`` keyring entries; keep them current."""
@@ -375,16 +367,6 @@ class Session:
         if client is not None and not self._pinned:
             client.close()
         self._pinned = False
-
-
-def _print_code(code: DeviceCode) -> None:
-    from .auth.device import LINK_WARNING
-
-    warning = "" if code.link_is_safe else f" (⚠ {LINK_WARNING})"
-    print(f"To sign in to exalsius, open {code.verification_uri_complete}{warning}\n"
-          f"and check that it shows the code {code.user_code} (expires in "
-          f"{int(code.expires_in()) // 60} min). Waiting for approval; Ctrl-C cancels.",
-          flush=True)
 
 
 _lock = threading.Lock()

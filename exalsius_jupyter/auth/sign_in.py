@@ -35,6 +35,15 @@ PENDING_WAIT = 20.0  # seconds a call that needs the token waits for a pending s
 SIGNED_OUT_HERE = "signed out with %exalsius logout"
 
 
+def print_code(code: DeviceCode) -> None:
+    """Print what to open and which code to check (the terminal's sign-in)."""
+    warning = "" if code.link_is_safe else f" (⚠ {LINK_WARNING})"
+    print(f"To sign in to exalsius, open {code.verification_uri_complete}{warning}\n"
+          f"and check that it shows the code {code.user_code} (expires in "
+          f"{int(code.expires_in()) // 60} min). Waiting for approval; Ctrl-C cancels.",
+          flush=True)
+
+
 def outcome(exc: BaseException) -> tuple[str, str]:
     """How a sign-in that raised ``exc`` ended: (state, one line for people)."""
     if isinstance(exc, SignInCancelledError):

@@ -82,7 +82,7 @@ def _widget(session: Session, *, save: bool) -> Any:
     box: dict[str, Any] = {}
 
     def success(tokens: Tokens) -> str:
-        signed = session.finish_sign_in(box["pending"], tokens)
+        signed = session.sign_in_state.finish(box["pending"], tokens)
         if signed is None:
             raise ExalsiusError("a newer sign-in or a logout came in between")
         return _after(session, tokens, save)
@@ -90,12 +90,12 @@ def _widget(session: Session, *, save: bool) -> Any:
     def done(widget: DeviceLoginWidget) -> None:
         pending = box.get("pending")
         if pending is not None and widget.state != "signed in":
-            session.finish_sign_in(pending, None, widget.message)
+            session.sign_in_state.finish(pending, None, widget.message)
 
     widget = DeviceLoginWidget(settings, on_success=success, on_done=done)
     code = widget.prepare()
     if code is not None:
-        box["pending"] = session.begin_sign_in(code, settings, widget.cancel)
+        box["pending"] = session.sign_in_state.begin(code, settings, widget.cancel)
     widget.start()
     return widget
 
