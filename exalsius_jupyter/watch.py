@@ -1,4 +1,9 @@
-"""One watcher for many workspaces: one request per tick, backoff, a hard timeout."""
+"""One watcher for many workspaces: one request per tick, backoff, a hard timeout, one policy.
+
+An error that waiting may cure (``poller.transient``) is kept in ``last_error`` and backed off;
+any other ends the wait at once: it is kept in ``error`` and ``raise_for_outcome`` raises it.
+The terminal, the progress widget and Python all drive this same watcher.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,9 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .api.client import ExalsiusClient
-from .errors import (
-    ExalsiusError,
-    NotFoundError,
-    ServerError,
-    TransportError,
-    WaitTimeoutError,
-    WorkspaceFailedError,
-)
+from .errors import ExalsiusError, NotFoundError, WaitTimeoutError, WorkspaceFailedError
 from .model.workspace import Workspace, WorkspaceStatus
-
-TRANSIENT = (TransportError, ServerError)
-_MAX_BACKOFF_STEPS = 64
+from .poller import Backoff, Poller, transient
 
 
 class Stage(str, Enum):
@@ -42,35 +38,6 @@ class Stage(str, Enum):
     def of(cls, status: WorkspaceStatus) -> Stage:
         """The stage a workspace status means (an unknown status still counts as pending)."""
         return _STAGES[status]
-
-
-class Backoff:
-    """Delays that grow by ``factor`` while nothing happens, capped, and reset on progress.
-
-    Args:
-        interval: the first (and reset) delay in seconds.
-        maximum: the largest delay in seconds.
-        factor: the growth per quiet step.
-    """
-
-    def __init__(self, interval: float, maximum: float, factor: float = 1.5) -> None:
-        self.interval = interval
-        self.maximum = max(maximum, interval)
-        self.factor = factor
-        self.steps = 0
-
-    def quiet(self) -> None:
-        """Nothing changed (or the server failed): the next delay grows."""
-        self.steps += 1
-
-    def reset(self) -> None:
-        """Something changed: the next delay is the first one again."""
-        self.steps = 0
-
-    def delay(self) -> float:
-        """The current delay in seconds."""
-        growth = self.factor ** min(self.steps, _MAX_BACKOFF_STEPS)  # no float overflow
-        return min(self.interval * growth, self.maximum)
 
 
 @dataclass
@@ -154,18 +121,19 @@ class WorkspaceWatcher:
         self.max_interval = max_interval
         self.cluster_id = cluster_id
         self.requests = 0
-        self.last_error: ExalsiusError | None = None
+        self.last_error: ExalsiusError | None = None  # the transient error of the last tick
+        self.error: ExalsiusError | None = None  # the error that ended the wait, if one did
         self.backoff = Backoff(interval, max_interval)
 
     @property
     def done(self) -> bool:
-        """Whether every tracked workspace has ended."""
-        return all(t.done for t in self.tracked.values())
+        """Whether waiting has ended: every workspace ended, or an error ended the wait."""
+        return self.error is not None or all(t.done for t in self.tracked.values())
 
     def poll(self) -> bool:
         """One tick: one request, then update every tracked workspace; True if anything changed."""
         pending = [t for t in self.tracked.values() if not t.done]
-        if not pending:
+        if not pending or self.error is not None:
             return False
         now = self.clock()
         if now >= self.deadline:
@@ -174,7 +142,10 @@ class WorkspaceWatcher:
             return True
         try:
             seen = self._fetch(pending)
-        except TRANSIENT as exc:
+        except ExalsiusError as exc:
+            if not transient(exc):  # waiting will not cure it: the wait ends with it, now
+                self.error, self.last_error = exc, None
+                return True
             self.last_error = exc
             self.backoff.quiet()
             return False
@@ -197,19 +168,23 @@ class WorkspaceWatcher:
         stop: threading.Event | None = None,
         on_tick: Callable[[WorkspaceWatcher], None] | None = None,
     ) -> dict[str, Tracked]:
-        """Poll until every workspace has ended, the timeout passes or ``stop`` is set."""
-        stop = stop or threading.Event()
-        while not stop.is_set():
-            self.poll()
-            if on_tick is not None:
-                on_tick(self)
-            if self.done:
-                break
-            stop.wait(self.next_delay())
+        """Poll until every workspace has ended, the timeout passes, an error ends the wait, or
+        ``stop`` is set (on the calling thread; ``Poller`` runs the loop)."""
+        Poller(lambda: self.step(on_tick), stop=stop).run()
         return self.tracked
 
+    def step(self, on_tick: Callable[[WorkspaceWatcher], None] | None = None) -> float | None:
+        """One round of a wait: poll, report, and the pause before the next (None: done)."""
+        self.poll()
+        if on_tick is not None:
+            on_tick(self)
+        return None if self.done else self.next_delay()
+
     def raise_for_outcome(self) -> None:
-        """Raise WorkspaceFailedError or WaitTimeoutError unless every workspace is RUNNING."""
+        """Raise the error that ended the wait, else WorkspaceFailedError or WaitTimeoutError
+        unless every workspace is RUNNING."""
+        if self.error is not None:
+            raise self.error
         failed = [t for t in self.tracked.values() if t.done and not t.succeeded]
         timed_out = [t for t in failed if t.stage is Stage.TIMED_OUT]
         if timed_out:
@@ -258,6 +233,21 @@ class WorkspaceWatcher:
         return before != (t.stage, t.workspace)
 
 
+def failure_reason(client: ExalsiusClient, workspace_id: str) -> str:
+    """Why a workspace FAILED, from its logs where the server has them ("" when none say)."""
+    try:
+        if not client.offers("logs"):
+            return ""
+        records = client.workspace_logs(workspace_id, limit=200)
+    except ExalsiusError:
+        return ""
+    messages = [str(r.get("log_message") or r.get("message") or "") for r in records
+                if isinstance(r, dict)]
+    messages = [m for m in messages if m]
+    failed = [m for m in messages if "FAIL" in m.upper()]
+    return (failed or messages or [""])[-1]
+
+
 def wait_for_workspaces(
     client: ExalsiusClient,
     workspace_ids: Iterable[str],
@@ -273,4 +263,5 @@ def wait_for_workspaces(
     return [t.workspace for t in watcher.tracked.values() if t.workspace is not None]
 
 
-__all__ = ["Backoff", "Stage", "Tracked", "WorkspaceWatcher", "wait_for_workspaces"]
+__all__ = ["Backoff", "Stage", "Tracked", "WorkspaceWatcher", "failure_reason",
+           "wait_for_workspaces"]

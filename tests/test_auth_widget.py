@@ -104,9 +104,8 @@ def test_approve_shows_who_signed_in(start: Callable[..., Sandbox],
     after = all_widget_state() + repr(w) + w._repr_html_() + json.dumps(w._repr_mimebundle_())
     for secret in (device_code, tokens.access_token, tokens.refresh_token, tokens.id_token):
         assert secret and secret not in during and secret not in after
-    assert w._thread is not None
-    w._thread.join(5)
-    assert not w._thread.is_alive()
+    assert w._poller is not None
+    assert w._poller.join(5)
 
 
 def test_deny_says_so_in_one_line(start: Callable[..., Sandbox],
@@ -152,7 +151,7 @@ def test_start_failure_is_shown(start: Callable[..., Sandbox],
     w = DeviceLoginWidget(DeviceLogin(settings))
     made.append(w)
     bundle = w._repr_mimebundle_()
-    assert w.state == "failed" and w.done.is_set() and w._thread is None
+    assert w.state == "failed" and w.done.is_set() and w._poller is None
     assert "invalid_client" in w.message and "invalid_client" in bundle["text/plain"]
     assert w.error is not None
 
@@ -191,7 +190,7 @@ def test_many_widgets_threads_end(start: Callable[..., Sandbox],
     ws = [new_widget(sb, made).start() for _ in range(3)]
     for w in ws:
         w.close()
-    assert all(w._thread is not None and not w._thread.is_alive() for w in ws)
+    assert all(w._poller is not None and not w._poller.running for w in ws)
     assert all(w.state == "cancelled" for w in ws)
     names = [t.name for t in threading.enumerate()]
     assert "exalsius-sign-in" not in names

@@ -147,13 +147,16 @@ def test_transient_errors_are_kept_not_raised(
     assert watcher.last_error is None and watcher.done
 
 
-def test_authentication_error_is_raised(canned: CannedServer,
-                                        fast_client: ExalsiusClient) -> None:
+def test_authentication_error_ends_the_wait_and_is_raised(
+        canned: CannedServer, fast_client: ExalsiusClient) -> None:
     canned.json({"detail": {"type": "about:blank", "title": "Unauthorized", "status": 401,
                             "detail": "bad token", "instance": "/workspace/w1"}}, status=401)
     watcher = WorkspaceWatcher(fast_client, ["w1"], clock=FakeClock())
+    assert watcher.poll() is True and watcher.done
+    assert isinstance(watcher.error, AuthenticationError) and watcher.last_error is None
+    assert watcher.poll() is False and canned.count() == 1  # no request after the end
     with pytest.raises(AuthenticationError):
-        watcher.poll()
+        watcher.raise_for_outcome()
 
 
 def test_not_found_before_first_sighting_keeps_waiting(

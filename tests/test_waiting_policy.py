@@ -70,6 +70,7 @@ def test_creation_progress_wait_ends_at_once_with_the_error(revoked: CannedServe
 def test_the_kernels_wait_with_widgets_gives_the_same_line(revoked: CannedServer) -> None:
     session = Session()
     client = ExalsiusClient(revoked.url, timeout=5, retries=0)
+    client.list_workspaces()  # the one good answer
     session.pin_client(client)
     shown: list[Any] = []
     ctx = CommandContext(session, shell=None, in_kernel=True)
@@ -90,6 +91,7 @@ def test_the_kernels_wait_with_widgets_gives_the_same_line(revoked: CannedServer
 
 def test_the_watcher_ends_on_an_error_waiting_will_not_cure(revoked: CannedServer) -> None:
     client = ExalsiusClient(revoked.url, timeout=5, retries=0)
+    client.list_workspaces()  # the one good answer
     watcher = WorkspaceWatcher(client, [WID], interval=INTERVAL)
     watcher.run()
     assert watcher.done and isinstance(watcher.error, AuthenticationError)
@@ -121,3 +123,25 @@ def test_not_found_before_the_first_sighting_is_not_an_end(canned: CannedServer)
     assert watcher.tracked[WID].succeeded and not isinstance(watcher.error, NotFoundError)
 
 
+
+
+def test_every_polling_loop_runs_on_the_one_primitive() -> None:
+    """Threads are made in poller.py only, but for the few that are no polling loop."""
+    from support import REPO_ROOT
+
+    not_loops = {  # what each other thread is
+        "poller.py": "the primitive itself",
+        "api/deadline.py": "the deadline watchdog (wakes at deadlines, polls nothing)",
+        "widgets/base.py": "Jobs: one action per click, off the kernel thread",
+        "auth/command.py": "the pipe readers of one token command run",
+        "model/fast.py": "one decode on a thread with a larger stack",
+        "sandbox/app.py": "the sandbox's HTTP server",
+        "sandbox/server.py": "stopping the sandbox's server",
+    }
+    package = REPO_ROOT / "exalsius_jupyter"
+    makers = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
+                    if "threading.Thread(" in p.read_text(encoding="utf-8"))
+    assert makers == sorted(not_loops), makers
+    for loop in ("watch.py", "widgets/progress.py", "widgets/panel.py", "widgets/login.py",
+                 "auth/device.py", "magics/commands/logs.py"):
+        assert "Poller(" in (package / loop).read_text(encoding="utf-8"), loop

@@ -15,6 +15,7 @@ import pytest
 from support import A100_CLUSTER, REPO_ROOT, count_sends, wait_until
 
 from exalsius_jupyter.api.client import ExalsiusClient
+from exalsius_jupyter.poller import Poller
 from exalsius_jupyter.sandbox import Sandbox
 from exalsius_jupyter.widgets import WorkspacePanel
 from exalsius_jupyter.widgets.base import shutdown_all, walk
@@ -511,19 +512,34 @@ def test_toggle_turns_auto_refresh_off_and_on(sb: Sandbox, cl: ExalsiusClient,
     assert panel.auto_refreshing
 
 
-def test_auto_refresh_pauses_after_an_error_and_refresh_resumes_it(
+def test_auto_refresh_rides_out_an_outage_and_recovers_by_itself(
+        panels: list[WorkspacePanel]) -> None:
+    with Sandbox() as sb, ExalsiusClient(sb.url, timeout=5, retries=0) as cl:
+        panel = make_panel(panels, cl, auto_refresh=True, interval=0.05, max_interval=0.2)
+        panel.start()
+        sb.outage(True)  # 503: waiting may cure it, so the panel backs off and goes on
+        wait_until(lambda: "HTTP 503" in panel.errors.message, what="the error line")
+        assert "Could not list workspaces: HTTP 503" in panel.errors.message
+        count = sb.request_count()
+        wait_until(lambda: sb.request_count() > count, what="refreshing on")
+        assert panel.auto_refreshing and "paused" not in panel.summary.value
+        sb.outage(False)
+        wait_until(lambda: panel.errors.message == "", what="recovered")
+        assert panel.auto_refreshing
+
+
+def test_auto_refresh_pauses_after_an_error_waiting_will_not_cure(
         panels: list[WorkspacePanel]) -> None:
     with Sandbox() as sb, ExalsiusClient(sb.url, timeout=5, retries=0) as cl:
         panel = make_panel(panels, cl, auto_refresh=True, interval=0.05)
         panel.start()
-        sb.outage(True)
+        sb.fail_next(1, status=401)  # the next auto-refresh's list
         wait_until(lambda: not panel.auto_refreshing, what="the pause")
-        assert "Could not list workspaces: HTTP 503" in panel.errors.message
+        assert "Could not list workspaces: HTTP 401" in panel.errors.message
         assert "paused after an error" in panel.summary.value
         count = sb.request_count()
         time.sleep(0.3)
         assert sb.request_count() == count
-        sb.outage(False)
         panel.refresh_button.click()
         settled(panel)
         assert panel.errors.message == "" and panel.auto_refreshing
@@ -534,7 +550,8 @@ def test_kernel_shutdown_stops_the_refresh_thread(sb: Sandbox, cl: ExalsiusClien
                                                   panels: list[WorkspacePanel]) -> None:
     panel = make_panel(panels, cl, auto_refresh=True, interval=0.05)
     panel.start()
-    thread = panel._auto_thread
+    assert panel._auto is not None
+    thread = panel._auto._thread
     assert thread is not None and thread.is_alive()
     shutdown_all()  # what atexit runs when the kernel's interpreter exits
     thread.join(5)
@@ -756,7 +773,7 @@ def test_an_auto_refresh_that_changes_nothing_sends_one_message(
         sent = count_sends(monkeypatch)
         for _ in range(3):
             sent.clear()
-            assert panel._auto_tick(cl, threading.Event())
+            assert panel._auto_tick(cl, Poller(lambda: None)) is not None
             # The summary once (its time and the next pace), no row, nothing else.
             assert sent == [panel.summary], [type(w).__name__ for w in sent]
         assert "every 16.875 s" in panel.summary.value
@@ -771,7 +788,7 @@ def test_an_auto_refresh_after_one_status_changed_updates_that_row_only(
         new = "STOPPED" if row.workspace.workspace_status.value != "STOPPED" else "RUNNING"
         big.set_status(row.workspace.id, new)
         sent = count_sends(monkeypatch)
-        assert panel._auto_tick(cl, threading.Event())
+        assert panel._auto_tick(cl, Poller(lambda: None)) is not None
         assert row.workspace.workspace_status.value == new
         mine = {id(w) for w in walk(row.box)}
         elsewhere = [w for w in sent if id(w) not in mine]

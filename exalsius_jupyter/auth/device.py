@@ -22,6 +22,7 @@ from ..errors import (
     SignInExpiredError,
     TransportError,
 )
+from ..poller import Poller
 from ..text import untrusted
 from .provider import post_form
 from .settings import AuthSettings
@@ -136,9 +137,11 @@ class DeviceLogin:
         self._http = http if http is not None else transport.new_session(0, 0.0)
         self.tick = tick
         self.code: DeviceCode | None = None
+        self.tokens: Tokens | None = None  # set once approved
         self.interval = DEFAULT_INTERVAL
         self.polls = 0
         self._next_poll = 0.0
+        self._failures = 0  # transport failures in a row while polling
 
     def __repr__(self) -> str:
         state = "not started" if self.code is None else f"user code {self.code.user_code}"
@@ -186,7 +189,7 @@ class DeviceLogin:
         self.code = DeviceCode(untrusted(user_code, secrets, 40), uri, complete, expires_in,
                                interval, device_code)
         self.interval = interval
-        self.polls = 0
+        self.polls, self._failures, self.tokens = 0, 0, None
         self._next_poll = time.monotonic() + interval
         return self.code
 
@@ -243,35 +246,43 @@ class DeviceLogin:
         """Poll until approved; bounded by the code's expiry (plus one request's timeout).
 
         ``on_tick(seconds_left)`` is called at least every ``tick`` seconds. Setting ``cancel``
-        ends the wait with SignInCancelledError within about ``tick`` seconds.
+        ends the wait with SignInCancelledError within about ``tick`` seconds. The rounds run
+        on ``Poller`` (``step``), as the sign-in widget's do on its thread.
+        """
+        cancel = cancel or threading.Event()
+        Poller(lambda: self.step(on_tick), stop=cancel).run()
+        if self.tokens is None:
+            raise SignInCancelledError("sign-in cancelled")
+        return self.tokens
+
+    def step(self, on_tick: Callable[[float], None] | None = None) -> float | None:
+        """One round of waiting: the pause to the next, or None once ``tokens`` is set.
+
+        Raises SignInExpiredError, SignInDeniedError, or SignInError after
+        ``TRANSIENT_POLL_FAILURES`` transport failures in a row.
         """
         code = self._started()
-        cancel = cancel or threading.Event()
-        failures = 0
-        while True:
-            while True:
-                if cancel.is_set():
-                    raise SignInCancelledError("sign-in cancelled")
-                left = code.expires_in()
-                if on_tick is not None:
-                    on_tick(left)
-                if left <= 0:
-                    raise SignInExpiredError("sign-in expired: the code was not approved in "
-                                             "time; run %exalsius login again")
-                pause = self._next_poll - time.monotonic()
-                if pause <= 0:
-                    break
-                cancel.wait(min(pause, self.tick, left))
-            try:
-                tokens = self.poll_once()
-            except _Transient as exc:
-                failures += 1
-                if failures >= TRANSIENT_POLL_FAILURES:
-                    raise SignInError(str(exc), status=exc.status) from None
-                continue
-            failures = 0
-            if tokens is not None:
-                return tokens
+        left = code.expires_in()
+        if on_tick is not None:
+            on_tick(left)
+        if left <= 0:
+            raise SignInExpiredError("sign-in expired: the code was not approved in time; run "
+                                     "%exalsius login again")
+        pause = self._next_poll - time.monotonic()
+        if pause > 0:
+            return min(pause, self.tick, left)
+        try:
+            tokens = self.poll_once()
+        except _Transient as exc:
+            self._failures += 1
+            if self._failures >= TRANSIENT_POLL_FAILURES:
+                raise SignInError(str(exc), status=exc.status) from None
+            return 0.0
+        self._failures = 0
+        if tokens is None:
+            return 0.0
+        self.tokens = tokens
+        return None
 
     def _started(self) -> DeviceCode:
         if self.code is None:

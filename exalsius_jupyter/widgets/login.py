@@ -19,17 +19,13 @@ from ipywidgets.widgets.widget_string import HTMLStyle
 
 from ..auth.device import LINK_WARNING, DeviceCode, DeviceLogin
 from ..auth.settings import AuthSettings
+from ..auth.sign_in import outcome
 from ..auth.tokens import Tokens
 from ..durations import duration
-from ..errors import (
-    ExalsiusError,
-    SignInCancelledError,
-    SignInDeniedError,
-    SignInError,
-    SignInExpiredError,
-)
+from ..errors import ExalsiusError, SignInCancelledError
+from ..poller import Poller
 from ..watch import Stage
-from .base import Displayable, classed, join_thread, stop_at_exit, walk
+from .base import Displayable, classed, stop_at_exit, walk
 from .style import STYLESHEET, stage_class, stylesheet_widget
 
 JOIN_TIMEOUT = 5.0
@@ -127,7 +123,7 @@ class DeviceLoginWidget(Displayable):
         self.error: ExalsiusError | None = None
         self.done = threading.Event()
         self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._poller: Poller | None = None
         self._lock = threading.Lock()
         self.title = widgets.HTML(value="<b>Sign in to exalsius</b>")
         self.link = classed(widgets.HTML(value=""), "exls-login-link")
@@ -173,11 +169,12 @@ class DeviceLoginWidget(Displayable):
         if self.prepare() is None:
             return self
         with self._lock:
-            if self._thread is not None:
+            if self._poller is not None:
                 return self
-            self._thread = threading.Thread(target=self._run, name="exalsius-sign-in",
-                                            daemon=True)
-        self._thread.start()
+            self._poller = Poller(lambda: self.login.step(self._tick), name="exalsius-sign-in",
+                                  stop=self._cancel, on_crash=self._ended_with,
+                                  on_end=self._ended)
+        self._poller.start()
         return self
 
     def cancel(self) -> None:
@@ -199,25 +196,26 @@ class DeviceLoginWidget(Displayable):
     def _shutdown(self) -> None:
         """Cancel and join the polling thread (kernel shutdown)."""
         self._cancel.set()
-        join_thread(self._thread, JOIN_TIMEOUT)
+        if self._poller is not None:
+            self._poller.stop(JOIN_TIMEOUT)
 
     # -- the polling thread ---------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _ended_with(self, exc: BaseException) -> None:
+        """The sign-in ended with an error (denied, expired, failed, or a bug)."""
+        state, message = outcome(exc)
+        self._finish(state, message, exc if isinstance(exc, ExalsiusError) else None)
+
+    def _ended(self) -> None:
+        """The polling ended: approved, cancelled, or after ``_ended_with``."""
         try:
-            tokens = self.login.wait(self._cancel, on_tick=self._tick)
-        except SignInCancelledError as exc:
-            self._finish("cancelled", "Sign-in cancelled.", exc)
-        except SignInDeniedError as exc:
-            self._finish("denied", "Sign-in denied on the approval page.", exc)
-        except SignInExpiredError as exc:
-            self._finish("expired", "The code expired before it was approved; run "
-                                    "%exalsius login again.", exc)
-        except SignInError as exc:
-            self._finish("failed", str(exc), exc)
-        except Exception as exc:  # a bug: still end visibly, in one line
-            self._finish("failed", f"sign-in failed: {type(exc).__name__}", None)
-        else:
+            if self.done.is_set():
+                return
+            tokens = self.login.tokens
+            if tokens is None:
+                self._finish("cancelled", "Sign-in cancelled.",
+                             SignInCancelledError("sign-in cancelled"))
+                return
             self.tokens = tokens
             note = None
             if self.on_success is not None:

@@ -17,15 +17,14 @@ import ipywidgets as widgets
 from ..api.client import ExalsiusClient
 from ..errors import ExalsiusError, NotFoundError
 from ..model.workspace import Workspace, WorkspaceList, WorkspaceStatus
+from ..poller import Backoff, Poller, transient
 from ..render import endpoint_label, escape, header_row_html, workspaces_html, workspaces_text
-from ..watch import Backoff
 from .base import (
     Displayable,
     ErrorArea,
     Jobs,
     classed,
     guarded,
-    join_thread,
     own_client,
     set_traits,
     stop_at_exit,
@@ -97,9 +96,8 @@ class WorkspacePanel(Displayable):
         self._started = False
         self._paused = False
         self._backoff = Backoff(self.interval, self.max_interval)
-        self._wake = threading.Event()
-        self._auto_stop: threading.Event | None = None
-        self._auto_thread: threading.Thread | None = None
+        self._auto: Poller | None = None  # the auto-refresh loop while it runs
+        self._list_error: ExalsiusError | None = None  # why the last list failed
         self.errors = ErrorArea()
         self._guard = guarded(self.errors)
         self._jobs = Jobs("exalsius-panel-action", self.errors)
@@ -213,7 +211,7 @@ class WorkspacePanel(Displayable):
     @property
     def auto_refreshing(self) -> bool:
         """Whether the auto-refresh thread is running."""
-        return self._auto_thread is not None and self._auto_thread.is_alive()
+        return self._auto is not None and self._auto.running
 
     @property
     def refresh_delay(self) -> float:
@@ -303,7 +301,9 @@ class WorkspacePanel(Displayable):
         cluster = self.cluster_filter.value or None
         try:
             listing = client.list_workspaces(cluster_id=cluster)
+            self._list_error = None
         except ExalsiusError as exc:
+            self._list_error = exc
             with self._lock:
                 if not self._closed:
                     self.errors.show_exception(exc, "Could not list workspaces", source="list")
@@ -439,61 +439,62 @@ class WorkspacePanel(Displayable):
         with self._lock:
             if self._closed or self.auto_refreshing:
                 return
-            stop = threading.Event()
-            self._auto_stop = stop
             self._backoff.reset()
-            self._wake.clear()
-            self._auto_thread = threading.Thread(target=self._auto_loop, args=(stop,),
-                                                 name="exalsius-panel-refresh", daemon=True)
-            self._auto_thread.start()
+            client = self.client.clone()  # the loop's own (a Session is never shared)
+            poller = Poller(lambda: self._auto_first(client, poller),
+                            name="exalsius-panel-refresh", on_crash=self._auto_crashed,
+                            on_end=client.close)
+            self._auto = poller.start()
             self._render_summary()
 
     def _stop_auto(self) -> None:
-        stop, thread = self._auto_stop, self._auto_thread
-        if stop is not None:
-            stop.set()
-        self._wake.set()
-        join_thread(thread)
+        if self._auto is not None:
+            self._auto.stop()
 
-    def _auto_loop(self, stop: threading.Event) -> None:
-        with own_client(self.client) as client:
-            while not stop.is_set():
-                self._wake.wait(self._backoff.delay())
-                self._wake.clear()
-                if stop.is_set() or not self._auto_tick(client, stop):
-                    return
+    def _auto_first(self, client: ExalsiusClient, poller: Poller) -> float | None:
+        """The loop starts with a pause: the panel has just been listed."""
+        poller.step = lambda: self._auto_tick(client, poller)
+        return self._backoff.delay()
 
-    def _auto_tick(self, client: ExalsiusClient, stop: threading.Event) -> bool:
-        """One auto-refresh: list, redraw, pace the next one; False when refreshing stops."""
-        try:
-            changed = self._refresh(client, "auto")
-        except Exception as exc:  # a bug: show it, stop refreshing
-            self.errors.show_exception(exc, "Auto-refresh stopped")
-            changed = None
+    def _auto_tick(self, client: ExalsiusClient, poller: Poller) -> float | None:
+        """One auto-refresh: list, redraw, and the pause to the next (None: refreshing stops).
+
+        The one policy of waits: an error waiting may cure (an outage, a timeout) backs off and
+        goes on; any other pauses auto-refresh until a refresh succeeds.
+        """
+        changed = self._refresh(client, "auto")
         with self._lock:
-            if stop.is_set() or self._closed:
-                return False
-            if changed is None:
+            if poller.stopped or self._closed:
+                return None
+            if changed is None and not (self._list_error and transient(self._list_error)):
                 self._paused = True
                 self._render_summary()
-                return False
+                return None
             if changed:
                 self._backoff.reset()
             else:
                 self._backoff.quiet()
             self._render_summary()
-        return True
+        return self._backoff.delay()
+
+    def _auto_crashed(self, exc: BaseException) -> None:
+        """A bug in a refresh: show it, stop refreshing."""
+        self.errors.show_exception(exc, "Auto-refresh stopped")
+        with self._lock:
+            self._paused = True
+            if not self._closed:
+                self._render_summary()
 
     def _poke(self) -> None:
         """Refresh soon: reset the backoff and wake the auto-refresh thread."""
         self._backoff.reset()
-        self._wake.set()
+        if self._auto is not None:
+            self._auto.wake()
 
     def _shutdown(self) -> None:
         """Stop background work without touching widgets (kernel shutdown)."""
-        if self._auto_stop is not None:
-            self._auto_stop.set()
-        self._wake.set()
+        if self._auto is not None:
+            self._auto.stop(join=None)
 
     # -- callbacks -------------------------------------------------------------------------
 

@@ -14,8 +14,9 @@ from ipywidgets.widgets.widget_string import HTMLStyle, LabelStyle
 from ..api.client import ExalsiusClient
 from ..durations import duration
 from ..errors import ExalsiusError
+from ..poller import Poller
 from ..render import access_html, access_text, cpu_memory, error_line, escape, short_id
-from ..watch import Backoff, Stage, Tracked, WorkspaceWatcher
+from ..watch import Stage, Tracked, WorkspaceWatcher, failure_reason
 from .base import (
     ConfirmBar,
     Displayable,
@@ -24,7 +25,6 @@ from .base import (
     Jobs,
     classed,
     guarded,
-    join_thread,
     own_client,
     set_traits,
     stop_at_exit,
@@ -306,10 +306,10 @@ class CreationProgress(Displayable):
                                         max_interval=max_interval)
         self._on_done = on_done
         self._lock = threading.RLock()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
+        self._poller = Poller(self._step, name="exalsius-progress", on_crash=self._crashed_with,
+                              on_end=self._ended)
         self._poll_now = False
-        self._thread: threading.Thread | None = None
+        self._next_poll = self.watcher.clock()
         self._closed = False
         self._error: ExalsiusError | None = None
         self._crashed = False
@@ -341,7 +341,7 @@ class CreationProgress(Displayable):
     @property
     def running(self) -> bool:
         """Whether the polling thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._poller.running
 
     @property
     def tracked(self) -> dict[str, Tracked]:
@@ -351,22 +351,26 @@ class CreationProgress(Displayable):
     def start(self) -> CreationProgress:
         """Start the daemon polling thread (done when displayed); idempotent; returns self."""
         with self._lock:
-            if self._thread is None and not self._closed and not self.watcher.done:
-                self._thread = threading.Thread(target=self._loop, name="exalsius-progress",
-                                                daemon=True)
-                self._thread.start()
+            if not self._closed and not self.watcher.done:
+                self._poller.start()
         return self
 
     def wait(self, timeout: float | None = None) -> dict[str, Tracked]:
-        """Block until polling has finished (or ``timeout`` seconds passed); the outcomes."""
+        """Block until polling has finished (or ``timeout`` seconds passed); the outcomes.
+
+        Raises the error that ended the wait (one waiting would not cure, e.g. a sign-in that
+        could not be renewed), as ``%exalsius wait`` does in a terminal.
+        """
         self.start()
         deadline = None if timeout is None else time.monotonic() + timeout
-        for thread in (self._thread, *self._jobs.threads()):
-            while thread is not None and thread.is_alive():
-                left = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
-                if left <= 0:
-                    break
-                thread.join(left)
+        while True:
+            left = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+            if left <= 0 or self._poller.join(left):
+                break
+        for thread in self._jobs.threads():
+            thread.join(max(0.0, deadline - time.monotonic()) if deadline else None)
+        if self.watcher.error is not None:
+            raise self.watcher.error
         return self.watcher.tracked
 
     def close(self) -> None:
@@ -375,9 +379,7 @@ class CreationProgress(Displayable):
             if self._closed:
                 return
             self._closed = True
-        self._stop.set()
-        self._wake.set()
-        join_thread(self._thread)
+        self._poller.stop()
         self._jobs.join()
         self.watcher.client.close()
         for row in self.rows.values():
@@ -417,41 +419,32 @@ class CreationProgress(Displayable):
 
     # -- polling ---------------------------------------------------------------------------
 
-    def _loop(self) -> None:
+    def _step(self) -> float | None:
+        """One round of the polling thread: poll when due, redraw, the pause to the next."""
         w = self.watcher
-        next_poll = w.clock()
-        failing = Backoff(w.interval, w.max_interval, factor=2.0)  # errors that are not transient
-        try:
-            while not self._stop.is_set():
-                if self._poll_now or w.clock() >= next_poll:
-                    self._poll_now = False
-                    try:
-                        asked = w.requests
-                        w.poll()
-                        if w.requests != asked:  # the deadline tick asks nothing: keep the error
-                            self._error = w.last_error
-                        failing.reset()
-                        delay = w.next_delay()
-                    except ExalsiusError as exc:  # not transient (e.g. 401): keep trying, slower
-                        self._error = exc
-                        failing.quiet()
-                        delay = min(failing.delay(), max(0.0, w.deadline - w.clock()))
-                    self._find_reasons()
-                    next_poll = w.clock() + delay
-                if self._stop.is_set():
-                    break
-                self._render()
-                if w.done:
-                    break
-                self._wake.wait(max(0.0, min(TICK, next_poll - w.clock())))
-                self._wake.clear()
-        except Exception as exc:  # a bug: show it and stop polling
-            self._crashed = True
-            self.errors.show_exception(exc, "Polling stopped")
-        finally:
-            w.client.close()  # this thread's own session; a later use opens a new connection
-            if not self._closed:
-                self._render()
+        if self._poll_now or w.clock() >= self._next_poll:
+            self._poll_now = False
+            asked = w.requests
+            w.poll()  # the watcher's policy: transient errors back off, others end the wait
+            if w.requests != asked:  # the deadline tick asks nothing: keep the error
+                self._error = w.error or w.last_error
+            self._find_reasons()
+            self._next_poll = w.clock() + w.next_delay()
+        if self._poller.stopped:
+            return None
+        self._render()
+        return None if w.done else max(0.0, min(TICK, self._next_poll - w.clock()))
+
+    def _crashed_with(self, exc: BaseException) -> None:
+        """A bug in a round: show it and stop polling."""
+        self._crashed = True
+        self.errors.show_exception(exc, "Polling stopped")
+
+    def _ended(self) -> None:
+        w = self.watcher
+        w.client.close()  # this thread's own session; a later use opens a new connection
+        if not self._closed:
+            self._render()
         if self._on_done is not None and w.done and not self._closed:
             try:
                 self._on_done(self)
@@ -459,24 +452,11 @@ class CreationProgress(Displayable):
                 self.errors.show_exception(exc, "Unexpected error")
 
     def _find_reasons(self) -> None:
-        """For a newly FAILED workspace, fetch what the server's logs say (when it has logs)."""
-        client = self.watcher.client  # the polling thread's own
+        """For a newly FAILED workspace, what the server's logs say (``watch.failure_reason``)."""
         for wid, t in self.watcher.tracked.items():
             row = self.rows[wid]
-            if t.stage is not Stage.FAILED or row.reason is not None:
-                continue
-            row.reason = ""
-            try:
-                if not client.offers("logs"):
-                    continue
-                records = client.workspace_logs(wid, limit=200)
-            except ExalsiusError:
-                continue
-            messages = [str(r.get("log_message") or r.get("message") or "") for r in records
-                        if isinstance(r, dict)]
-            messages = [m for m in messages if m]
-            failed = [m for m in messages if "FAIL" in m.upper()]
-            row.reason = (failed or messages or [""])[-1]
+            if t.stage is Stage.FAILED and row.reason is None:
+                row.reason = failure_reason(self.watcher.client, wid)
 
     def _render(self) -> None:
         with self._lock:
@@ -494,6 +474,9 @@ class CreationProgress(Displayable):
         n = len(tracked)
         noun = "workspace" if n == 1 else "workspaces"
         stages = [self.rows[t.workspace_id].stage_name(t) for t in tracked]
+        if self.watcher.error is not None:  # an error waiting would not cure ended the wait
+            return (f'<span class="exls-tone-error">Stopped watching: '
+                    f"{escape(error_line(self.watcher.error))}</span>")
         if self.watcher.done:
             if all(s is Stage.RUNNING for s in stages):
                 return f'<span class="exls-tone-ok">✔ {n} {noun} RUNNING</span>'
@@ -506,7 +489,7 @@ class CreationProgress(Displayable):
             return f'<span class="exls-tone-error">Finished: {escape(summary)}</span>'
         if self._crashed:
             return '<span class="exls-tone-error">Stopped watching after an unexpected error</span>'
-        if self._closed or self._stop.is_set():
+        if self._closed or self._poller.stopped:
             return "Stopped watching."
         if self._error is not None:
             return (f'<span class="exls-tone-warning">retrying… '
@@ -536,7 +519,7 @@ class CreationProgress(Displayable):
                 self._render_row(row)
                 self.status.value = self._status_html()
             self._poll_now = True
-            self._wake.set()
+            self._poller.wake()
 
     def _render_row(self, row: ProgressRow) -> None:
         if not self._closed:
@@ -544,8 +527,7 @@ class CreationProgress(Displayable):
 
     def _shutdown(self) -> None:
         """Stop polling without touching widgets (kernel shutdown)."""
-        self._stop.set()
-        self._wake.set()
+        self._poller.stop(join=None)
 
 
 __all__ = ["CreationProgress", "ProgressRow", "ProgressRowStyle", "elapsed_text", "name_html"]

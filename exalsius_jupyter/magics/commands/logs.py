@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ...errors import NotSupportedError
+from ...errors import ExalsiusError, NotSupportedError
 from ...text import printable
 from ..parser import CommandParser, add_output, positive_int
 from ..targets import resolve_targets
@@ -143,7 +143,7 @@ def follow(ctx: CommandContext, client: ExalsiusClient, workspace_id: str, name:
     ``fetched`` is everything read so far (``records`` may be its tail); only records beyond it
     are new. Returns every record shown. Transient server or network failures are retried.
     """
-    from ...watch import TRANSIENT, Backoff
+    from ...poller import Backoff, Poller, transient
 
     settings = ctx.session.settings
     backoff = Backoff(settings.poll_interval, maximum=max(settings.poll_interval, 5.0))
@@ -162,25 +162,34 @@ def follow(ctx: CommandContext, client: ExalsiusClient, workspace_id: str, name:
         for line in lines:
             print(line, flush=True)
     ended = f"stopped following after {settings.wait_timeout:g}s (%config Exalsius.wait_timeout)"
+
+    def step() -> float | None:
+        """Wait, then one fetch: new records are shown; transient failures back off."""
+        if clock() >= deadline:
+            return None
+        sleep(min(backoff.delay(), max(deadline - clock(), 0.0)))
+        try:
+            fresh = new_records(fetch(client, workspace_id), seen)
+        except ExalsiusError as exc:
+            if not transient(exc):
+                raise
+            backoff.quiet()
+            return 0.0
+        if not fresh:
+            backoff.quiet()
+            return 0.0
+        backoff.reset()
+        shown.extend(fresh)
+        if handle is not None:
+            lines.extend(text_line(r) for r in fresh)
+            handle.update(LogLines(title, lines))
+        else:
+            for record in fresh:
+                print(text_line(record), flush=True)
+        return 0.0
+
     try:
-        while clock() < deadline:
-            sleep(min(backoff.delay(), max(deadline - clock(), 0.0)))
-            try:
-                fresh = new_records(fetch(client, workspace_id), seen)
-            except TRANSIENT:
-                backoff.quiet()
-                continue
-            if not fresh:
-                backoff.quiet()
-                continue
-            backoff.reset()
-            shown += fresh
-            if handle is not None:
-                lines += [text_line(r) for r in fresh]
-                handle.update(LogLines(title, lines))
-            else:
-                for record in fresh:
-                    print(text_line(record), flush=True)
+        Poller(step, name="exalsius-logs").run()
     except KeyboardInterrupt:
         ended = "interrupted; stopped following"
     if handle is not None:
