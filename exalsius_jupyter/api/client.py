@@ -8,7 +8,8 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import quote
@@ -284,25 +285,27 @@ class ExalsiusClient:
         return self._workspace_id(resp)
 
     @_operation
-    def workspace_logs(self, workspace_id: str, limit: int = 1000) -> list[dict[str, Any]]:
-        """Up to ``limit`` log records (NDJSON) where the server offers logs."""
+    def workspace_logs(self, workspace_id: str, limit: int = 1000) -> LogRecords:
+        """The last ``limit`` log records (NDJSON) where the server offers logs.
+
+        The answer is read in linear time whatever its lines' lengths, keeping at most
+        ``limit`` records; ``.seen`` says how many there were (``.truncated`` if more).
+        """
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValidationError(f"limit must be a positive whole number, got {limit!r}")
         resp = self._request("GET", f"/workspace/{_path_id(workspace_id)}/logs", feature="logs",
                              accept=NDJSON_ACCEPT)
-        records: list[dict[str, Any]] = []
+        records = LogRecords(maxlen=limit)
         try:
-            for line in resp.iter_lines():
+            for line in _ndjson_lines(resp.iter_content(1 << 20)):
                 if line.strip():
-                    records.append(_log_record(line, resp))
-                if len(records) >= limit:
-                    break
+                    records.add(_log_record(line, resp))
             transport.check_deadline(resp)
         except requests.RequestException as exc:
             raise transport.transport_error(exc, self.timeout) from None
         finally:
             resp.close()
-        return records
+        return records.done()
 
     @_operation
     def offers(self, feature: str) -> bool:
@@ -505,6 +508,48 @@ def _route_missing(body: bytes) -> bool:
     except ValueError:
         return True
     return not (isinstance(parsed, dict) and isinstance(parsed.get("detail"), dict))
+
+
+class LogRecords(list[dict[str, Any]]):
+    """Log records: the last ones kept (at most ``maxlen``), and how many there were."""
+
+    def __init__(self, maxlen: int) -> None:
+        super().__init__()
+        self._tail: deque[dict[str, Any]] = deque(maxlen=maxlen)
+        self.seen = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        """Keep ``record`` (dropping the oldest kept one past ``maxlen``)."""
+        self._tail.append(record)
+        self.seen += 1
+
+    def done(self) -> LogRecords:
+        """The kept records, in order, as this list."""
+        self[:] = self._tail
+        self._tail.clear()
+        return self
+
+    @property
+    def truncated(self) -> bool:
+        """Whether there were more records than were kept."""
+        return self.seen > len(self)
+
+
+def _ndjson_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The lines of a streamed body, in linear time (requests' iter_lines re-joins every chunk
+    of a long line, which is quadratic); a last line without a newline counts too."""
+    buf = bytearray()
+    for chunk in chunks:
+        scan = len(buf)
+        buf += chunk
+        start = 0
+        while (end := buf.find(b"\n", scan)) >= 0:
+            yield bytes(buf[start:end]).rstrip(b"\r")
+            start = scan = end + 1
+        if start:
+            del buf[:start]
+    if buf:
+        yield bytes(buf).rstrip(b"\r")
 
 
 def _log_record(line: bytes, resp: requests.Response) -> dict[str, Any]:

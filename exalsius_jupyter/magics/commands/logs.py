@@ -18,14 +18,14 @@ from ..targets import resolve_targets
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ...api.client import ExalsiusClient
+    from ...api.client import ExalsiusClient, LogRecords
     from ..context import CommandContext
 
 NAME = "logs"
 HELP = "a workspace's log records (where the server offers logs)"
 # The columns of the API's log record, first and in this order; others follow as they come.
 COLUMNS = ("timestamp", "pod_name", "pod_namespace", "log_message")
-MAX_RECORDS = 100_000  # read at most this many records per request
+MAX_RECORDS = 100_000  # keep at most the last this many records per request
 Record = dict[str, Any]
 
 
@@ -54,6 +54,9 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> pd.DataFrame | None:
     raw = listing.raw[index]
     workspace_id = str(raw["id"])
     fetched = fetch(client, workspace_id)
+    if fetched.truncated:
+        print(f"{raw.get('name') or workspace_id}: showing the last {len(fetched):,} of "
+              f"{fetched.seen:,} records")
     records = fetched[-args.tail:] if args.tail else fetched
     if args.follow:
         name = str(raw.get("name") or workspace_id)
@@ -70,7 +73,7 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> pd.DataFrame | None:
     return frame
 
 
-def fetch(client: ExalsiusClient, workspace_id: str) -> list[Record]:
+def fetch(client: ExalsiusClient, workspace_id: str) -> LogRecords:
     """Every record the server has for the workspace; a server without logs says so."""
     try:
         return client.workspace_logs(workspace_id, limit=MAX_RECORDS)
