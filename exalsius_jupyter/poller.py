@@ -16,7 +16,7 @@ import time
 import weakref
 from collections.abc import Callable
 
-from .errors import ApiError, ServerError, TransportError
+from .errors import ApiError, InvalidResponseError, ServerError, TransportError
 
 _MAX_BACKOFF_STEPS = 64
 JOIN_TIMEOUT = 5.0
@@ -24,8 +24,9 @@ PAUSE_SLICE = 0.1  # the longest a pause goes without looking at the stop event
 
 
 def transient(exc: BaseException) -> bool:
-    """Whether waiting may cure ``exc``: timeouts, connection faults, 5xx and 429 answers."""
-    if isinstance(exc, TransportError | ServerError):
+    """Whether waiting may cure ``exc``: timeouts, connection faults, 5xx and 429 answers, and
+    garbled answers (a proxy's page, a cut-off or too-deep body)."""
+    if isinstance(exc, TransportError | ServerError | InvalidResponseError):
         return True
     return isinstance(exc, ApiError) and exc.status == 429
 

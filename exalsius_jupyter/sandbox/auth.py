@@ -604,7 +604,7 @@ HTML_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
     ),
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make the form's Origin "null"
     "X-Frame-Options": "DENY",
 }
 BUTTONS = (

@@ -26,7 +26,9 @@ def cross_site(headers: Mapping[str, str], issuer: str) -> bool:
     let through. ``Origin: null`` (a sandboxed frame, a file) is another site.
     """
     origin = headers.get("origin")
-    if origin is not None and origin.strip().lower() != origin_of(issuer):
+    host = str(headers.get("host") or "").lower()
+    own = {origin_of(issuer), f"http://{host}", f"https://{host}"}
+    if origin is not None and origin.strip().lower() not in own:
         return True
     return (headers.get("sec-fetch-site") or "").lower() == "cross-site"
 
