@@ -9,7 +9,7 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import quote
@@ -30,6 +30,7 @@ from ..errors import (
 from ..model import fast
 from ..model.spec import validate_workspace_spec
 from ..model.workspace import Workspace, WorkspaceList, WorkspaceStatus
+from ..text import REDACTED, redact
 from . import decode, transport
 from .bearer import BearerAuth, StaticToken, TokenSource
 from .deadline import deadline as call_deadline
@@ -55,15 +56,9 @@ log = logging.getLogger("exalsius_jupyter")
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-REDACTED = "[redacted]"
-
-
 def _redact_text(value: Any, *secrets: str | None) -> Any:
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret:
-                value = value.replace(secret, REDACTED)
-    return value
+    """``value`` redacted of ``secrets`` when it is text (``text.redact``), else as it is."""
+    return redact(value, secrets) if isinstance(value, str) else value
 
 
 def _operation(
@@ -295,17 +290,19 @@ class ExalsiusClient:
             raise ValidationError(f"limit must be a positive whole number, got {limit!r}")
         resp = self._request("GET", f"/workspace/{_path_id(workspace_id)}/logs", feature="logs",
                              accept=NDJSON_ACCEPT)
-        records = LogRecords(maxlen=limit)
+        kept: deque[dict[str, Any]] = deque(maxlen=limit)
+        seen = 0
         try:
             for line in _ndjson_lines(resp.iter_content(1 << 20)):
                 if line.strip():
-                    records.add(_log_record(line, resp))
+                    kept.append(_log_record(line, resp))
+                    seen += 1
             transport.check_deadline(resp)
         except requests.RequestException as exc:
             raise transport.transport_error(exc, self.timeout) from None
         finally:
             resp.close()
-        return records.done()
+        return LogRecords(kept, seen)
 
     @_operation
     def offers(self, feature: str) -> bool:
@@ -511,23 +508,16 @@ def _route_missing(body: bytes) -> bool:
 
 
 class LogRecords(list[dict[str, Any]]):
-    """Log records: the last ones kept (at most ``maxlen``), and how many there were."""
+    """Log records: the last ones kept, and ``seen``, how many there were in all.
 
-    def __init__(self, maxlen: int) -> None:
-        super().__init__()
-        self._tail: deque[dict[str, Any]] = deque(maxlen=maxlen)
-        self.seen = 0
+    Args:
+        records: the records kept, oldest first.
+        seen: how many records the answer held.
+    """
 
-    def add(self, record: dict[str, Any]) -> None:
-        """Keep ``record`` (dropping the oldest kept one past ``maxlen``)."""
-        self._tail.append(record)
-        self.seen += 1
-
-    def done(self) -> LogRecords:
-        """The kept records, in order, as this list."""
-        self[:] = self._tail
-        self._tail.clear()
-        return self
+    def __init__(self, records: Iterable[dict[str, Any]], seen: int) -> None:
+        super().__init__(records)
+        self.seen = seen
 
     @property
     def truncated(self) -> bool:

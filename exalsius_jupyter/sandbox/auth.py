@@ -460,10 +460,9 @@ class IdentityProvider:
         with self._lock:
             grant = self._grant_by_user_code(shown)
             refused = self._undecidable(grant, shown)
-        if refused is not None and refused.status == 400:
-            return self._unknown(shown, peer)
-        if refused is not None or grant is None:
-            return refused or self._unknown(shown, peer)
+        if refused is not None or grant is None:  # no grant: refused is the 400 page
+            return self._unknown(shown, peer) if refused is None or refused.status == 400 \
+                else refused
         return activate_page(grant.user_code, grant.scope)
 
     def _activate_post(self, body: bytes | None, peer: str) -> Response:
@@ -480,10 +479,9 @@ class IdentityProvider:
             if refused is None and grant is not None:
                 grant.state = "approved" if action == "approve" else "denied"
                 self._counts["approvals" if action == "approve" else "denials"] += 1
-        if refused is not None and refused.status == 400:
-            return self._unknown(shown, peer)
-        if refused is not None or grant is None:
-            return refused or self._unknown(shown, peer)
+        if refused is not None or grant is None:  # no grant: refused is the 400 page
+            return self._unknown(shown, peer) if refused is None or refused.status == 400 \
+                else refused
         if action == "approve":
             return result_page(200, "Device approved", "You can close this page and go back.")
         return result_page(200, "Access denied", "The device was not signed in.")
