@@ -99,6 +99,11 @@ class Poller:
         return self._thread is not None and self._thread.is_alive()
 
     @property
+    def thread(self) -> threading.Thread | None:
+        """The loop's thread, once started on one."""
+        return self._thread
+
+    @property
     def stopped(self) -> bool:
         """Whether ``stop()`` was called."""
         return self.stop_event.is_set()

@@ -254,6 +254,48 @@ def workspaces_text(workspaces: Iterable[Workspace], now: datetime | None = None
     return "\n".join(lines)
 
 
+def panel_html(base_url: str, workspaces: Iterable[Workspace], total: int | None,
+               prelude: str = "") -> str:
+    """The workspace panel where widgets do not render: its title, then ``workspaces_html``."""
+    return (f"<div><b>exalsius workspaces</b> · <code>{escape(endpoint_label(base_url))}</code>"
+            f"</div>" + workspaces_html(workspaces, total=total, prelude=prelude))
+
+
+def panel_text(base_url: str, workspaces: Iterable[Workspace], total: int | None,
+               is_sandbox: bool = False) -> str:
+    """The workspace panel as plain text: one head line, then ``workspaces_text``."""
+    shown = list(workspaces)
+    sandbox = " (sandbox)" if is_sandbox else ""
+    count = "not listed yet" if total is None else f"{total} workspace{'s' if total != 1 else ''}"
+    head = f"WorkspacePanel {endpoint_label(base_url)}{sandbox}: {count}"
+    return head + ("\n" + workspaces_text(shown, total=total) if shown else "")
+
+
+def stage_class(stage: str) -> str:
+    """The CSS class that colours a stage's text, e.g. ``exls-stage-timed-out``."""
+    return "exls-stage-" + stage.lower().replace(" ", "-")
+
+
+class ProgressLine(NamedTuple):
+    """One workspace of the progress widget's fallback: name, stage, elapsed, access HTML."""
+
+    name: str
+    stage: str
+    elapsed: str
+    access_html: str
+
+
+def progress_html(lines: Iterable[ProgressLine], prelude: str = "") -> str:
+    """The creation progress where widgets do not render: one table row per workspace."""
+    rows = "".join(f"<tr><td><b>{escape(line.name)}</b></td>"
+                   f'<td class="{stage_class(line.stage)}">{escape(line.stage)}</td>'
+                   f"<td>{escape(line.elapsed)}</td><td>{line.access_html}</td></tr>"
+                   for line in lines)
+    return (f'<table class="exls-progress-table">{prelude}<thead><tr><th>Workspace</th>'
+            f"<th>Stage</th><th>Elapsed</th><th>Access</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
 def error_html(message: str) -> str:
     """A one-line error in red (``message`` is escaped)."""
     return f'<div class="exls-error-text" title="{escape(message)}">⚠ {escape(message)}</div>'
@@ -280,6 +322,7 @@ __all__ = [
     "EMPTY",
     "ROW_TEMPLATE",
     "Column",
+    "ProgressLine",
     "access_html",
     "access_link_html",
     "access_text",
@@ -294,7 +337,11 @@ __all__ = [
     "header_row_html",
     "humanize_age",
     "is_web_url",
+    "panel_html",
+    "panel_text",
+    "progress_html",
     "short_id",
+    "stage_class",
     "status_badge",
     "workspace_row_html",
     "workspaces_html",

@@ -142,6 +142,7 @@ def test_every_polling_loop_runs_on_the_one_primitive() -> None:
     makers = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
                     if "threading.Thread(" in p.read_text(encoding="utf-8"))
     assert makers == sorted(not_loops), makers
-    for loop in ("watch.py", "widgets/progress.py", "widgets/panel.py", "widgets/login.py",
+    for loop in ("watch.py", "widgets/progress.py", "refresh.py", "widgets/login.py",
                  "auth/device.py", "magics/commands/logs.py"):
         assert "Poller(" in (package / loop).read_text(encoding="utf-8"), loop
+    assert "AutoRefresh(" in (package / "widgets/panel.py").read_text(encoding="utf-8")

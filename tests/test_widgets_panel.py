@@ -15,7 +15,6 @@ import pytest
 from support import A100_CLUSTER, REPO_ROOT, count_sends, wait_until
 
 from exalsius_jupyter.api.client import ExalsiusClient
-from exalsius_jupyter.poller import Poller
 from exalsius_jupyter.sandbox import Sandbox
 from exalsius_jupyter.widgets import WorkspacePanel
 from exalsius_jupyter.widgets.base import shutdown_all, walk
@@ -397,7 +396,7 @@ def test_server_strings_are_escaped_everywhere(sb: Sandbox, cl: ExalsiusClient,
     assert "&lt;img src=x onerror=" in row.cells.value
     row.delete_button.click()
     assert row.question == f"Delete {EVIL}?"  # a Label: shown as text
-    assert isinstance(row._confirm.label, widgets.Label)
+    assert isinstance(row.confirm_line.children[0], widgets.Label)
     assert EVIL in repr(panel)
 
 
@@ -550,8 +549,7 @@ def test_kernel_shutdown_stops_the_refresh_thread(sb: Sandbox, cl: ExalsiusClien
                                                   panels: list[WorkspacePanel]) -> None:
     panel = make_panel(panels, cl, auto_refresh=True, interval=0.05)
     panel.start()
-    assert panel._auto is not None
-    thread = panel._auto._thread
+    thread = panel._auto.thread
     assert thread is not None and thread.is_alive()
     shutdown_all()  # what atexit runs when the kernel's interpreter exits
     thread.join(5)
@@ -773,7 +771,7 @@ def test_an_auto_refresh_that_changes_nothing_sends_one_message(
         sent = count_sends(monkeypatch)
         for _ in range(3):
             sent.clear()
-            assert panel._auto_tick(cl, Poller(lambda: None)) is not None
+            assert panel._auto.tick(cl) is not None
             # The summary once (its time and the next pace), no row, nothing else.
             assert sent == [panel.summary], [type(w).__name__ for w in sent]
         assert "every 16.875 s" in panel.summary.value
@@ -788,7 +786,7 @@ def test_an_auto_refresh_after_one_status_changed_updates_that_row_only(
         new = "STOPPED" if row.workspace.workspace_status.value != "STOPPED" else "RUNNING"
         big.set_status(row.workspace.id, new)
         sent = count_sends(monkeypatch)
-        assert panel._auto_tick(cl, Poller(lambda: None)) is not None
+        assert panel._auto.tick(cl) is not None
         assert row.workspace.workspace_status.value == new
         mine = {id(w) for w in walk(row.box)}
         elsewhere = [w for w in sent if id(w) not in mine]

@@ -120,42 +120,6 @@ def guarded(errors: ErrorArea, action: str = "") -> Guard:
     return wrap
 
 
-class ConfirmBar:
-    """The inline confirmation step: "Delete ws-1?" with Confirm and Cancel buttons."""
-
-    def __init__(self, button_layout: widgets.Layout, confirm_label: str = "Confirm",
-                 cancel_label: str = "Cancel") -> None:
-        self.label = classed(widgets.Label(value=""), "exls-confirm-text")
-        self.yes = classed(widgets.Button(description=confirm_label, button_style="danger",
-                                          layout=button_layout), "exls-confirm")
-        self.no = classed(widgets.Button(description=cancel_label, layout=button_layout),
-                          "exls-cancel")
-        self.action: str | None = None
-        self.key: str | None = None
-
-    @property
-    def children(self) -> tuple[widgets.Widget, ...]:
-        """The widgets that replace a row's buttons while asking."""
-        return (self.label, self.yes, self.no)
-
-    def ask(self, question: str, action: str, key: str, danger: bool = True) -> None:
-        """Arm the bar for ``action`` on ``key`` (e.g. a workspace id)."""
-        self.label.value = question
-        self.yes.button_style = "danger" if danger else "warning"
-        self.action, self.key = action, key
-
-    def take(self, key: str | None) -> str | None:
-        """The armed action if it is for ``key``; disarms the bar either way."""
-        action, armed = self.action, self.key
-        self.action = self.key = None
-        return action if action is not None and armed == key else None
-
-    def close(self) -> None:
-        """Close the bar's widgets."""
-        for w in self.children:
-            w.close()
-
-
 class Stoppable(Protocol):
     """Something with background work that must end at kernel shutdown."""
 
@@ -274,7 +238,6 @@ def own_client(client: C) -> Iterator[C]:
 
 
 __all__ = [
-    "ConfirmBar",
     "Displayable",
     "ErrorArea",
     "Jobs",

@@ -15,10 +15,19 @@ from ..api.client import ExalsiusClient
 from ..durations import duration
 from ..errors import ExalsiusError
 from ..poller import Poller
-from ..render import access_html, access_text, cpu_memory, error_line, escape, short_id
+from ..render import (
+    ProgressLine,
+    access_html,
+    access_text,
+    cpu_memory,
+    error_line,
+    escape,
+    progress_html,
+    short_id,
+    stage_class,
+)
 from ..watch import Stage, Tracked, WorkspaceWatcher, failure_reason
 from .base import (
-    ConfirmBar,
     Displayable,
     ErrorArea,
     Guard,
@@ -30,7 +39,8 @@ from .base import (
     stop_at_exit,
     walk,
 )
-from .style import STYLESHEET, stage_class, stylesheet_widget
+from .question import Question
+from .style import STYLESHEET, stylesheet_widget
 
 STAGE_PERCENT = {Stage.SUBMITTED: 10, Stage.PENDING: 50, Stage.RUNNING: 100, Stage.FAILED: 100,
                  Stage.STOPPED: 100, Stage.DELETED: 100, Stage.TIMED_OUT: 100,
@@ -128,8 +138,8 @@ class ProgressRow:
         self.cancel_button = widgets.Button(
             description="Cancel", icon="times", tooltip="Delete this workspace",
             layout=st.button, style=st.button_style, _dom_classes=("exls-progress-cancel",))
-        self._confirm_bar: ConfirmBar | None = None  # made at the first Cancel
-        self.asking = False
+        self._question = Question(st.button, guard=guard, on_confirm=self._on_confirm,
+                                  on_cancel=self._relayout, cancel_label="Keep")
         self.detail = widgets.HTML(value="", layout=st.detail, style=st.html,
                                    _dom_classes=("exls-progress-detail",))
         self.line = widgets.HBox(self._line_children(), layout=st.line)
@@ -142,35 +152,29 @@ class ProgressRow:
             self._own_elapsed = self._style.elapsed_label(elapsed_text(0))
         return self._own_elapsed
 
-    @property
-    def _confirm(self) -> ConfirmBar:
-        """The inline question's bar (built the first time it is needed)."""
-        with self._lock:
-            if self._confirm_bar is None:
-                bar = ConfirmBar(self._style.button, "Confirm", "Keep")
-                bar.yes.on_click(self._guard(lambda _b: self._on_confirm()))
-                bar.no.on_click(self._guard(lambda _b: self._leave_question()))
-                self._confirm_bar = bar
-            return self._confirm_bar
-
     def _line_children(self) -> tuple[widgets.Widget, ...]:
-        end = self._confirm.children if self.asking else (self.cancel_button,)
+        end = self._question.children if self.asking else (self.cancel_button,)
         return (self.name, self.stage, self.bar, self.elapsed, self.access, *end)
 
     @property
     def confirm_button(self) -> widgets.Button:
         """Confirm of the inline "Delete …?" question."""
-        return self._confirm.yes
+        return self._question.yes
 
     @property
     def keep_button(self) -> widgets.Button:
         """Keep (do not delete) of the inline question."""
-        return self._confirm.no
+        return self._question.no
+
+    @property
+    def asking(self) -> bool:
+        """Whether the inline "Delete …?" question is open."""
+        return self._question.asking
 
     @property
     def question(self) -> str:
         """The confirmation question currently shown ("" when none)."""
-        return self._confirm.label.value if self.asking else ""
+        return self._question.text
 
     def stage_name(self, t: Tracked) -> Stage:
         """The stage shown: the watcher's, or Cancelled after a confirmed Cancel."""
@@ -236,26 +240,26 @@ class ProgressRow:
         with self._lock:
             if self.busy or self.cancel_button.disabled:
                 return
-            self._confirm.ask(f"Delete {self.title}?", "delete", self.workspace_id)
-            self.asking = True
-            self.line.children = self._line_children()
+            self._question.ask(f"Delete {self.title}?", "delete", self.workspace_id)
+            self._relayout()
 
     def _leave_question(self) -> None:
         with self._lock:
-            if self._confirm_bar is not None:
-                self._confirm_bar.take(None)
-            if self.asking:
-                self.asking = False
-                self.line.children = self._line_children()
+            if self._question.disarm():
+                self._relayout()
 
-    def _on_confirm(self) -> None:
+    def _relayout(self) -> None:
         with self._lock:
-            if self._confirm.take(self.workspace_id) is None or self.busy:
+            self.line.children = self._line_children()
+
+    def _on_confirm(self, _action: str, key: str) -> None:
+        with self._lock:
+            if key != self.workspace_id or self.busy:
                 return
             self.busy = True  # set on the clicking thread: a second click finds it
             self.stage.value = "cancelling…"
             self.cancel_button.disabled = True
-            self._leave_question()
+            self._relayout()
         self._on_cancel(self)
 
     def close(self) -> None:
@@ -264,8 +268,7 @@ class ProgressRow:
                   self.cancel_button, self.detail, self.line, self.box):
             if w is not None:
                 w.close()
-        if self._confirm_bar is not None:
-            self._confirm_bar.close()
+        self._question.close()
 
 
 class CreationProgress(Displayable):
@@ -394,17 +397,13 @@ class CreationProgress(Displayable):
 
     def _repr_html_(self) -> str:
         now = self.watcher.clock()
-        rows = []
+        lines = []
         for wid, t in self.watcher.tracked.items():
             stage = self.rows[wid].stage_name(t)
             access = access_html(t.workspace.access_information) \
                 if stage is Stage.RUNNING and t.workspace else ""
-            rows.append(f"<tr><td><b>{escape(t.name)}</b></td>"
-                        f'<td class="{stage_class(stage)}">{escape(stage.value)}</td>'
-                        f"<td>{escape(elapsed_text(t.elapsed(now)))}</td><td>{access}</td></tr>")
-        return (f'<table class="exls-progress-table">{STYLESHEET}<thead><tr><th>Workspace</th>'
-                f"<th>Stage</th><th>Elapsed</th><th>Access</th></tr></thead>"
-                f"<tbody>{''.join(rows)}</tbody></table>")
+            lines.append(ProgressLine(t.name, stage.value, elapsed_text(t.elapsed(now)), access))
+        return progress_html(lines, prelude=STYLESHEET)
 
     def __repr__(self) -> str:
         now = self.watcher.clock()

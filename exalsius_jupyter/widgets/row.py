@@ -13,17 +13,17 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..actions import VERBS
 from ..model.workspace import Workspace, WorkspaceStatus
 from ..render import workspace_row_html
-from .base import ConfirmBar, Guard, classed, set_traits
+from .base import Guard, classed, set_traits
+from .question import Question
 from .style import RowStyle
 
 STOPPABLE = frozenset({WorkspaceStatus.PENDING, WorkspaceStatus.RUNNING})
 STARTABLE = frozenset({WorkspaceStatus.STOPPED})
 CONFIRMED = frozenset({"stop", "delete"})  # the actions that need a confirmation
 WORKING = "working…"
-_VERBS = {"stop": ("Stop", "Stopping", "Stopped"), "delete": ("Delete", "Deleting", "Deleted"),
-          "start": ("Start", "Starting", "Started")}
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,6 @@ class WorkspaceRow:
         self._lock = threading.RLock()
         self.workspace: Workspace = ws
         self.busy = False
-        self.asking = False
         self._now = now
         self._line_shown = False
         # Each widget is created with its first state: no update message follows its creation.
@@ -75,24 +74,13 @@ class WorkspaceRow:
             self.start_button = self._make_start(state["start"])
         self.stop_button.on_click(guard(lambda _b: self.ask("stop")))
         self.delete_button.on_click(guard(lambda _b: self.ask("delete")))
-        # The question line is made at the first question: most rows are never asked one.
-        self._confirm_bar: ConfirmBar | None = None
+        # The question's widgets are made at the first question: most rows are never asked one.
+        self._question = Question(style.button, guard=guard, on_confirm=self._on_confirm,
+                                  on_cancel=self._drop_line)
         self._confirm_line: widgets.HBox | None = None
         self.box = widgets.HBox(self._children(), layout=style.row, _dom_classes=("exls-row",))
 
     # -- widgets ---------------------------------------------------------------------------
-
-    @property
-    def _confirm(self) -> ConfirmBar:
-        """The inline question's bar (built the first time it is needed)."""
-        with self._lock:
-            if self._confirm_bar is None:
-                guard = self._callbacks.guard
-                bar = ConfirmBar(self._style.button)
-                bar.yes.on_click(guard(lambda _b: self._on_confirm()))
-                bar.no.on_click(guard(lambda _b: self.leave_question()))
-                self._confirm_bar = bar
-            return self._confirm_bar
 
     @property
     def confirm_line(self) -> widgets.HBox:
@@ -100,24 +88,29 @@ class WorkspaceRow:
         with self._lock:
             if self._confirm_line is None:
                 self._confirm_line = classed(
-                    widgets.HBox(self._confirm.children, layout=self._style.confirm),
+                    widgets.HBox(self._question.children, layout=self._style.confirm),
                     "exls-confirm-line")
             return self._confirm_line
 
     @property
     def confirm_button(self) -> widgets.Button:
         """The Confirm button of the inline question."""
-        return self._confirm.yes
+        return self._question.yes
 
     @property
     def cancel_button(self) -> widgets.Button:
         """The Cancel button of the inline question."""
-        return self._confirm.no
+        return self._question.no
+
+    @property
+    def asking(self) -> bool:
+        """Whether the inline question is open."""
+        return self._question.asking
 
     @property
     def question(self) -> str:
         """The confirmation question currently shown ("" when none)."""
-        return self._confirm.label.value if self.asking else ""
+        return self._question.text
 
     def _make_start(self, state: dict[str, Any]) -> widgets.Button:
         button = widgets.Button(description="Start", icon="play", layout=self._style.button,
@@ -144,8 +137,7 @@ class WorkspaceRow:
                   self._confirm_line, self.box):
             if w is not None:
                 w.close()
-        if self._confirm_bar is not None:
-            self._confirm_bar.close()
+        self._question.close()
 
     # -- state -----------------------------------------------------------------------------
 
@@ -199,21 +191,15 @@ class WorkspaceRow:
             button = self._button(action)
             if self.busy or button is None or button.disabled:
                 return
-            verb = _VERBS[action][0]
-            self._confirm.ask(f"{verb} {self.workspace.name}?", action, self.workspace.id,
-                              danger=action == "delete")
-            set_traits(self._confirm.yes, disabled=False, layout=self._style.button)
-            set_traits(self._confirm.no, disabled=False, layout=self._style.button)
-            self.asking = True
+            self._question.ask(f"{VERBS[action][0]} {self.workspace.name}?", action,
+                               self.workspace.id, danger=action == "delete")
             self._show_line()
         self._callbacks.on_ask()
 
     def leave_question(self) -> None:
         """Drop an open question (a line that reports an action stays until ``settle``)."""
         with self._lock:
-            self._disarm()
-            if self.asking:
-                self.asking = False
+            if self._question.disarm():
                 self._drop_line()
 
     def settle(self) -> None:
@@ -226,22 +212,17 @@ class WorkspaceRow:
         self._line_shown = True
         self.box.children = self._children()
 
-    def _disarm(self) -> None:
-        if self._confirm_bar is not None:
-            self._confirm_bar.take(None)
-
     def _drop_line(self) -> None:
-        self._disarm()
-        self.asking = False
+        self._question.disarm()
         if self._line_shown:
             self._line_shown = False
             self.box.children = self._children()
 
-    def _on_confirm(self) -> None:
+    def _on_confirm(self, action: str, key: str) -> None:
         with self._lock:
-            action = self._confirm.take(self.workspace.id)
-        if action is not None:
-            self.run(action, confirmed=True)
+            if key != self.workspace.id:
+                return  # the row shows another workspace now
+        self.run(action, confirmed=True)
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -258,12 +239,9 @@ class WorkspaceRow:
             if action in CONFIRMED and not confirmed:
                 return False
             self.busy = True
-            self.asking = False
-            self._disarm()
+            self._question.disarm()
             if self._line_shown:
-                self._confirm.label.value = f"{_VERBS[action][1]} {self.workspace.name}…"
-                set_traits(self._confirm.yes, disabled=True)
-                set_traits(self._confirm.no, disabled=True)
+                self._question.say(f"{VERBS[action][1]} {self.workspace.name}…")
             self.render()
         callback = {"stop": self._callbacks.on_stop, "delete": self._callbacks.on_delete,
                     "start": self._callbacks.on_start}[action]
@@ -278,11 +256,66 @@ class WorkspaceRow:
             if ws is not None and ws.id == self.workspace.id:
                 self.workspace = ws
             if self._line_shown and not self.asking:
-                self._confirm.label.value = (f"{_VERBS[action][2]} {name}" if ok
-                                             else f"Could not {action} {name}")
-                set_traits(self._confirm.yes, layout=self._style.hidden)
-                set_traits(self._confirm.no, layout=self._style.hidden)
+                self._question.say(f"{VERBS[action][2]} {name}" if ok
+                                   else f"Could not {action} {name}", buttons=self._style.hidden)
             self.render()
 
 
-__all__ = ["CONFIRMED", "STARTABLE", "STOPPABLE", "WORKING", "RowCallbacks", "WorkspaceRow"]
+class RowPool:
+    """Every row made so far, handed out by workspace id.
+
+    A workspace keeps its row, a row with an action in flight is never given to another
+    workspace, and free rows are reused in order: a page flip rebinds rows, it makes none.
+
+    Args:
+        style: the layout and style objects shared by every row.
+        callbacks: the actions and the error guard for the buttons.
+    """
+
+    def __init__(self, style: RowStyle, callbacks: RowCallbacks) -> None:
+        self._style = style
+        self._callbacks = callbacks
+        self.rows: list[WorkspaceRow] = []  # the shown ones first, in order
+        self.shown: list[WorkspaceRow] = []
+
+    def place(self, workspaces: list[Workspace], now: datetime,
+              with_start: bool) -> list[WorkspaceRow]:
+        """Bind a row to each of ``workspaces`` (in order) and return them."""
+        wanted = {ws.id for ws in workspaces}
+        by_id = {r.workspace.id: r for r in self.rows}
+        free = [r for r in self.rows if r.workspace.id not in wanted and not r.busy]
+        rows: list[WorkspaceRow] = []
+        for ws in workspaces:
+            row = by_id.get(ws.id)
+            if row is None and free:
+                row = free.pop(0)
+            if row is None:
+                row = WorkspaceRow(ws, now, style=self._style, callbacks=self._callbacks,
+                                   with_start=with_start)
+            row.show(ws, now)
+            rows.append(row)
+        for row in self.rows:
+            if row not in rows:
+                row.leave_question()
+        self.rows = rows + [r for r in self.rows if r not in rows]
+        self.shown = rows
+        return rows
+
+    def add_start(self) -> None:
+        """Give every row a Start button (the server offers start)."""
+        for r in self.rows:
+            r.add_start()
+
+    def settle(self) -> None:
+        """Drop the lines that reported finished actions (a new list has been shown)."""
+        for r in self.rows:
+            r.settle()
+
+    def close(self) -> None:
+        """Close every row made."""
+        for r in self.rows:
+            r.close()
+
+
+__all__ = ["CONFIRMED", "STARTABLE", "STOPPABLE", "WORKING", "RowCallbacks", "RowPool",
+           "WorkspaceRow"]

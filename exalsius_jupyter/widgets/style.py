@@ -12,7 +12,7 @@ import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
 from ..model.workspace import WorkspaceStatus
-from ..render import ROW_TEMPLATE
+from ..render import ROW_TEMPLATE, stage_class
 from ..watch import Stage
 
 ERROR_RED = "#b00020"
@@ -41,11 +41,6 @@ STAGE_COLOURS: dict[Stage, str] = {
     Stage.TIMED_OUT: WARNING_AMBER,
     Stage.CANCELLED: MUTED_GREY,
 }
-
-
-def stage_class(stage: Stage) -> str:
-    """The CSS class that colours a stage's text, e.g. ``exls-stage-timed-out``."""
-    return "exls-stage-" + stage.value.lower().replace(" ", "-")
 
 
 _ELLIPSIS = "overflow:hidden;text-overflow:ellipsis;white-space:nowrap"
