@@ -1,0 +1,181 @@
+"""The read-only catalogue a creation needs: clusters, their nodes' free resources, templates.
+
+Parsed as tolerantly as workspaces (API 1.46 ``catalogue-1.46.0.yaml``): a missing or odd field
+is None, an unknown status is UNKNOWN, unknown keys stay in ``extra``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from ..errors import InvalidResponseError
+from .fields import opt_str, parse_datetime
+from .workspace import ResourcePool
+
+
+class ClusterStatus(str, Enum):
+    """A cluster's ``cluster_status``; statuses this client does not know are UNKNOWN."""
+
+    PENDING = "PENDING"
+    DEPLOYING = "DEPLOYING"
+    READY = "READY"
+    DELETING = "DELETING"
+    FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"
+
+    @classmethod
+    def parse(cls, value: Any) -> ClusterStatus:
+        """The status for a JSON value (case-insensitive; anything else is UNKNOWN)."""
+        if isinstance(value, str):
+            try:
+                return cls(value.strip().upper())
+            except ValueError:
+                pass
+        return cls.UNKNOWN
+
+
+def opt_float(value: Any) -> float | None:
+    """A JSON number as a float (bools and non-finite values are None)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def _extra(data: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in known}
+
+
+def _object(data: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise InvalidResponseError(f"expected a {what} object, got {type(data).__name__}")
+    return data
+
+
+_CLUSTER_KEYS = ("id", "name", "cluster_status", "cluster_type", "costs_per_hour",
+                 "current_costs", "workspace_deployments", "worker_node_ids",
+                 "control_plane_node_ids", "created_at")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One cluster as ``GET /clusters`` lists it."""
+
+    id: str
+    name: str
+    cluster_status: ClusterStatus
+    cluster_type: str | None = None
+    costs_per_hour: float | None = None
+    current_costs: float | None = None
+    workspace_count: int = 0
+    worker_node_ids: tuple[str, ...] = ()
+    control_plane_node_ids: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, data: Any) -> Cluster:
+        """Parse a cluster object, bare or wrapped as ``{"cluster": …}`` (describe)."""
+        if isinstance(data, Mapping) and isinstance(data.get("cluster"), Mapping):
+            data = data["cluster"]
+        data = _object(data, "cluster")
+        cid, name = opt_str(data.get("id")) or "", opt_str(data.get("name")) or ""
+        if not cid and not name:
+            raise InvalidResponseError("a cluster object has neither 'id' nor 'name'")
+        deployments = data.get("workspace_deployments")
+        return cls(
+            id=cid,
+            name=name,
+            cluster_status=ClusterStatus.parse(data.get("cluster_status")),
+            cluster_type=opt_str(data.get("cluster_type")),
+            costs_per_hour=opt_float(data.get("costs_per_hour")),
+            current_costs=opt_float(data.get("current_costs")),
+            workspace_count=len(deployments) if isinstance(deployments, list) else 0,
+            worker_node_ids=_ids(data.get("worker_node_ids")),
+            control_plane_node_ids=_ids(data.get("control_plane_node_ids")),
+            created_at=parse_datetime(data.get("created_at")),
+            extra=_extra(data, _CLUSTER_KEYS),
+        )
+
+    @property
+    def ready(self) -> bool:
+        """Whether workspaces can be created on it now."""
+        return self.cluster_status is ClusterStatus.READY
+
+
+@dataclass(frozen=True)
+class NodeResources:
+    """One node of a cluster: what is free on it (``available``) and what is in use."""
+
+    node_id: str
+    node_name: str
+    available: ResourcePool
+    occupied: ResourcePool
+
+    @classmethod
+    def from_api(cls, data: Any) -> NodeResources:
+        """Parse one item of ``GET /cluster/{id}/resources``."""
+        data = _object(data, "node resources")
+        return cls(
+            node_id=opt_str(data.get("node_id")) or "",
+            node_name=opt_str(data.get("node_name")) or "",
+            available=ResourcePool.from_api(data.get("available")),
+            occupied=ResourcePool.from_api(data.get("occupied")),
+        )
+
+    @property
+    def label(self) -> str:
+        """The node as a person names it: its name, else its id."""
+        return self.node_name or self.node_id
+
+    def total(self, name: str) -> int | None:
+        """Capacity of one resource (``gpu_count``, ``cpu_cores``, ...): free plus in use."""
+        free, used = getattr(self.available, name), getattr(self.occupied, name)
+        if free is None and used is None:
+            return None
+        return (free or 0) + (used or 0)
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A workspace template the service offers: its name and its variables as JSON."""
+
+    name: str
+    description: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, data: Any) -> TemplateInfo:
+        """Parse one item of ``GET /management/workspace-templates`` (variables kept as sent)."""
+        data = _object(data, "workspace template")
+        name = opt_str(data.get("name")) or ""
+        if not name:
+            raise InvalidResponseError("a workspace template has no 'name'")
+        variables = data.get("variables")
+        return cls(
+            name=name,
+            description=opt_str(data.get("description")),
+            variables=dict(variables) if isinstance(variables, Mapping) else {},
+            extra=_extra(data, ("name", "description", "variables")),
+        )
+
+
+def items(body: Any, key: str, what: str) -> list[Any]:
+    """The list under ``key`` of a catalogue answer (``{"clusters": [...], "total": n}``)."""
+    if isinstance(body, Mapping):
+        body = body.get(key)
+    if not isinstance(body, list):
+        raise InvalidResponseError(f"expected a list of {what} under {key!r}")
+    return body
+
+
+__all__ = ["Cluster", "ClusterStatus", "NodeResources", "TemplateInfo", "items", "opt_float"]
