@@ -27,13 +27,32 @@ Faults: ``latency``, seeded ``error_rate`` (500, or 503 with Retry-After) and ``
 ``fail_next``/``drop_next``/``outage`` hooks. Requests are counted per route template
 ("/workspaces", "/workspace/{id}/stop", ...): see ``Sandbox.request_count``.
 
+Options: ``SandboxOptions`` is the one declaration behind ``Sandbox(...)``, the CLI's flags and
+``%exalsius sandbox start``; ``Sandbox(options=SandboxOptions(...))`` or the same names as keywords.
+
 Sign-in (``auth=True``, CLI ``--auth``): the server also plays an Auth0-like identity provider at
 its root (``Sandbox.issuer_url``): RFC 8628 device flow (``/oauth/device/code``, ``/oauth/token``,
 approval page ``/activate``), refresh-token rotation with reuse detection, ``/oauth/revoke``; every
 API request then needs a valid bearer access token, else 401. See ``exalsius_jupyter.sandbox.auth``.
 """
 
-from .app import Sandbox
-from .clusters import DEMO_CLUSTERS, DemoCluster
+from __future__ import annotations
 
-__all__ = ["DEMO_CLUSTERS", "DemoCluster", "Sandbox"]
+from typing import TYPE_CHECKING, Any
+
+from .clusters import DEMO_CLUSTERS, DemoCluster
+from .options import SandboxOptions
+
+if TYPE_CHECKING:
+    from .app import Sandbox
+
+__all__ = ["DEMO_CLUSTERS", "DemoCluster", "Sandbox", "SandboxOptions"]
+
+
+def __getattr__(name: str) -> Any:
+    """``Sandbox`` is imported on first use: the magic reads the options without the server."""
+    if name == "Sandbox":
+        from .app import Sandbox
+
+        return Sandbox
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,8 @@
-"""Command line: ``python -m exalsius_jupyter.sandbox --port 8765`` serves until SIGINT/SIGTERM."""
+"""Command line: ``python -m exalsius_jupyter.sandbox --port 8765`` serves until SIGINT/SIGTERM.
+
+Its flags are made from ``SandboxOptions`` (sandbox/options.py); the CLI's own defaults are the
+named overrides of ``options.CLI``: port 8765 and a request log on stderr (``--quiet``: none).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ from collections.abc import Sequence
 from types import FrameType
 
 from .app import Sandbox
-from .auth import DEFAULT_CLIENT_ID
 from .clusters import describe_clusters
+from .options import CLI, add_arguments, from_args
 
 EPILOG = f"""\
 demo clusters (create on one of these; any other cluster_id is a 400):
@@ -42,45 +46,21 @@ The base URL is printed as the first line on stdout once listening (with --auth,
 """
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Parse the command line."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser: one flag per SandboxOptions field, with the CLI's defaults."""
     p = argparse.ArgumentParser(
         prog="python -m exalsius_jupyter.sandbox",
         description="Serve an exalsius-compatible Workspaces API sandbox under /v1.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (default 8765)")
-    p.add_argument("--pending-seconds", type=float, default=3.0, help="PENDING -> RUNNING delay")
-    p.add_argument("--deleted-ttl", type=float, default=30.0, help="seconds DELETED stay listed")
-    p.add_argument("--workspaces", type=int, default=0, help="pre-populate N synthetic workspaces")
-    p.add_argument("--seed", type=int, default=None, help="seed for pre-population and faults")
-    p.add_argument(
-        "--state",
-        default=None,
-        metavar="FILE",
-        help="keep workspaces in FILE (JSON snapshot) and FILE.journal; an acknowledged write "
-        "survives kill -9 (see 'state' below)",
-    )
-    p.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
-    p.add_argument("--error-rate", type=float, default=0.0, help="probability of a 500/503 answer")
-    p.add_argument("--drop-rate", type=float, default=0.0, help="probability of a dropped request")
-    p.add_argument("--retry-after", type=int, default=1, help="Retry-After of injected 503s")
-    p.add_argument("--api", choices=("1.5.1", "1.46"), default="1.5.1", help="response shapes")
-    p.add_argument("--no-extras", action="store_true", help="do not serve start and logs")
-    p.add_argument("--quiet", action="store_true", help="no request log on stderr")
-    auth = p.add_argument_group("identity provider (--auth)")
-    auth.add_argument("--auth", action="store_true", help="require bearer tokens; serve OAuth")
-    auth.add_argument("--token-ttl", type=float, default=3600.0, help="access token seconds")
-    auth.add_argument("--device-code-ttl", type=float, default=600.0, help="device code seconds")
-    auth.add_argument("--device-interval", type=float, default=5.0, help="polling interval")
-    auth.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="the accepted client id")
-    auth.add_argument(
-        "--oauth-errors", choices=("rfc", "auth0"), default="rfc",
-        help="HTTP statuses of OAuth errors: rfc (400) or auth0 (403, slow_down 429)",
-    )  # fmt: skip
-    return p.parse_args(argv)
+    add_arguments(p, CLI)
+    return p
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    return build_parser().parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,28 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    sandbox = Sandbox(
-        args.host,
-        args.port,
-        pending_seconds=args.pending_seconds,
-        deleted_ttl=args.deleted_ttl,
-        workspaces=args.workspaces,
-        seed=args.seed,
-        state=args.state,
-        latency=args.latency,
-        error_rate=args.error_rate,
-        drop_rate=args.drop_rate,
-        retry_after=args.retry_after,
-        api=args.api,
-        extras=not args.no_extras,
-        quiet=args.quiet,
-        auth=args.auth,
-        token_ttl=args.token_ttl,
-        device_code_ttl=args.device_code_ttl,
-        device_interval=args.device_interval,
-        client_id=args.client_id,
-        oauth_errors=args.oauth_errors,
-    )
+    sandbox = Sandbox(options=from_args(args, CLI))
     with sandbox:
         print(sandbox.url, flush=True)
         if sandbox.issuer_url is not None:

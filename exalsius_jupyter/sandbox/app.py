@@ -13,114 +13,83 @@ from typing import Any
 
 from .accounting import RequestLog, RequestRecord
 from .api import PREFIX, Api, Response, problem, route_name
-from .auth import DEFAULT_AUDIENCE, DEFAULT_CLIENT_ID, IdentityProvider
+from .auth import IdentityProvider
 from .faults import Faults
+from .options import SandboxOptions
 from .persist import load_state
 from .populate import synthetic_records
 from .records import Record
 from .server import SandboxServer
 from .store import WorkspaceStore
 
-APIS = ("1.5.1", "1.46")
-
 
 class Sandbox:
     """An exalsius-compatible Workspaces API on a local port; use as a context manager.
 
     Args:
-        host: the address to bind (loopback by default).
-        port: the port; 0 picks a free one (``url`` then tells which).
-        pending_seconds: how long a created (or started) workspace is PENDING before it is
-            RUNNING, or FAILED when its cluster cannot satisfy it.
-        deleted_ttl: seconds a deleted workspace stays listed as DELETED before it is gone.
-        workspaces: how many synthetic demo workspaces to start with (each fits its cluster).
-        seed: makes the demo workspaces and the injected faults the same on every run.
-        state: a file that keeps the workspaces across restarts (see ``--state`` in ``-h``).
-        latency: seconds added to every request.
-        error_rate: the probability of an injected 500 (or 503 with Retry-After).
-        drop_rate: the probability that a request's connection is dropped unanswered.
-        retry_after: the Retry-After seconds of injected 503s.
-        api: ``"1.5.1"`` answers as the contract; ``"1.46"`` as today's live API.
-        extras: serve the ``start`` and ``logs`` endpoints (the 1.5.1 contract has neither).
-        quiet: no request log on stderr.
-        auth: also play the identity provider at the server's root (see sandbox.auth) and
-            answer every API request without a valid bearer access token with 401.
-        token_ttl: access token lifetime in seconds (auth mode).
-        device_code_ttl, device_interval: ``expires_in`` and ``interval`` of device
-            authorizations; the interval may be a float (RFC 8628 says integer seconds) so
-            tests can poll fast.
-        slow_down_step: seconds a device grant's interval grows on each slow_down (RFC 8628: 5).
-        client_id, audience: the only client id accepted and the API's audience (exls defaults).
-        user_name, user_email: the demo user's ID token claims.
-        oauth_errors: ``"rfc"`` (OAuth errors are 400, invalid_client 401) or ``"auth0"`` (403,
-            slow_down 429).
+        host: the address to bind (default ``SandboxOptions.host``, loopback).
+        port: the port; 0 (the default) picks a free one, ``url`` then tells which.
+        options: every option at once (default ``SandboxOptions()``).
+        **changes: any :class:`SandboxOptions` field by name, over ``options``, e.g.
+            ``Sandbox(port=0, pending_seconds=0.5, auth=True)``; ``help(SandboxOptions)`` gives
+            each one's meaning and default. A bad value is a ValueError, an unknown name a
+            TypeError.
 
-    In auth mode ``idp`` is the IdentityProvider, with test hooks ``counts()``,
-    ``interval(user_code)`` and ``revoke_all()``; ``issuer_url`` is its issuer URL. The package
-    docstring describes the lifecycle and the faults.
+    ``options`` is the SandboxOptions it was made with (``port`` is the bound one once started,
+    ``options.port`` what was asked). In auth mode ``idp`` is the
+    IdentityProvider, with test hooks ``counts()``, ``interval(user_code)`` and ``revoke_all()``;
+    ``issuer_url`` is its issuer URL. The package docstring describes the lifecycle and the faults.
     """
 
     def __init__(
         self,
-        host: str = "127.0.0.1",
-        port: int = 0,
+        host: str | None = None,
+        port: int | None = None,
         *,
-        pending_seconds: float = 3.0,
-        deleted_ttl: float = 30.0,
-        workspaces: int = 0,
-        seed: int | None = None,
-        state: str | Path | None = None,
-        latency: float = 0.0,
-        error_rate: float = 0.0,
-        drop_rate: float = 0.0,
-        retry_after: int = 1,
-        api: str = "1.5.1",
-        extras: bool = True,
-        quiet: bool = True,
-        auth: bool = False,
-        token_ttl: float = 3600.0,
-        device_code_ttl: float = 600.0,
-        device_interval: float = 5.0,
-        slow_down_step: float = 5.0,
-        client_id: str = DEFAULT_CLIENT_ID,
-        audience: str = DEFAULT_AUDIENCE,
-        user_name: str = "Ada Lovelace",
-        user_email: str = "ada@example.com",
-        oauth_errors: str = "rfc",
+        options: SandboxOptions | None = None,
+        **changes: Any,
     ) -> None:
-        if api not in APIS:
-            raise ValueError(f"api must be one of {', '.join(APIS)}, not {api!r}")
-        self.host = host
-        self.port = port
-        self.latency = latency
-        self.quiet = quiet
+        given = {"host": host, "port": port}
+        changes.update({name: value for name, value in given.items() if value is not None})
+        opts = (options or SandboxOptions()).replace(**changes)
+        self.options = opts
+        self.host = opts.host
+        self.port = opts.port
+        self.latency = opts.latency
+        self.quiet = opts.quiet
         self.faults = Faults(
-            seed=seed, error_rate=error_rate, drop_rate=drop_rate, retry_after=retry_after
+            seed=opts.seed,
+            error_rate=opts.error_rate,
+            drop_rate=opts.drop_rate,
+            retry_after=opts.retry_after,
         )
         self.log = RequestLog(route_name)
-        state_path = None if state is None else Path(state)
+        state_path = None if opts.state is None else Path(opts.state)
         self.store = WorkspaceStore(
-            pending_seconds=pending_seconds, deleted_ttl=deleted_ttl, api=api, state=state_path
+            pending_seconds=opts.pending_seconds,
+            deleted_ttl=opts.deleted_ttl,
+            api=opts.api,
+            state=state_path,
         )
         saved = None if state_path is None else load_state(state_path)
         if saved is None:
-            self.store.load(synthetic_records(workspaces, random.Random(seed)))
+            self.store.load(synthetic_records(opts.workspaces, random.Random(opts.seed)))
             self.store.flush()
         else:
             self.store.load(Record.from_state(item) for item in saved)
-        self.api = Api(self.store, extras=extras)
+        self.api = Api(self.store, extras=opts.extras)
         self.idp: IdentityProvider | None = None
-        if auth:
+        if opts.auth:
             self.idp = IdentityProvider(
-                client_id=client_id,
-                audience=audience,
-                token_ttl=token_ttl,
-                device_code_ttl=device_code_ttl,
-                device_interval=device_interval,
-                slow_down_step=slow_down_step,
-                user_name=user_name,
-                user_email=user_email,
-                error_statuses=oauth_errors,
+                client_id=opts.client_id,
+                audience=opts.audience,
+                token_ttl=opts.token_ttl,
+                device_code_ttl=opts.device_code_ttl,
+                device_interval=opts.device_interval,
+                slow_down_step=opts.slow_down_step,
+                user_name=opts.user_name,
+                user_email=opts.user_email,
+                error_statuses=opts.oauth_errors,
             )
         self._server: SandboxServer | None = None
         self._thread: threading.Thread | None = None

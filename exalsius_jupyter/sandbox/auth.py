@@ -26,11 +26,10 @@ from urllib.parse import parse_qs, quote
 
 from .api import Response, problem
 from .guard import PEER_HEADER, WrongCodes, cross_site
+from .options import DEFAULT_AUDIENCE, DEFAULT_CLIENT_ID
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 REFRESH_GRANT = "refresh_token"
-DEFAULT_CLIENT_ID = "kSbRc9MOnuMKMVLzhZYBo3xkTtk2KK7B"
-DEFAULT_AUDIENCE = "https://api.exalsius.ai"
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels, as RFC 8628 §6.1 suggests
 ROUTES: dict[str, tuple[str, ...]] = {
     "/oauth/device/code": ("POST",),

@@ -1,4 +1,9 @@
-"""``%exalsius sandbox start|stop|status``: the embedded sandbox API inside this kernel."""
+"""``%exalsius sandbox start|stop|status``: the embedded sandbox API inside this kernel.
+
+``start``'s flags are made from ``SandboxOptions`` (sandbox/options.py); the magic's own values
+are the named ``options.MAGIC`` door: host 127.0.0.1 and no request log (pinned, no flag), sign-in
+polls every second (``--device-interval`` defaults to 1). The server is imported on ``start`` only.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ import argparse
 from typing import TYPE_CHECKING
 
 from ...errors import ValidationError
-from ..parser import CommandParser, non_negative_int, positive_float
+from ...sandbox.options import MAGIC, SandboxOptions, add_arguments, from_args
+from ..parser import CommandParser
 
 if TYPE_CHECKING:
     from ...session import Session
@@ -22,25 +28,12 @@ def add_parser(top: CommandParser) -> CommandParser:
                   description="Start, stop or inspect an in-process sandbox server; while it "
                               "runs, this kernel's client points at it.")
     p.subcommands("action", "ACTION", required=True)
-    s = p.child("start", help="start it and point this kernel's client at it")
-    s.add_argument("--workspaces", type=non_negative_int, default=0, metavar="N",
-                   help="demo workspaces to generate (default 0)")
-    s.add_argument("--pending-seconds", type=float, default=3.0, metavar="S",
-                   help="seconds a new workspace stays PENDING (default 3)")
-    s.add_argument("--seed", type=int, metavar="N", help="seed for reproducible demo data")
-    s.add_argument("--port", type=non_negative_int, default=0, metavar="P",
-                   help="port on 127.0.0.1 (default: any free port)")
-    s.add_argument("--api", choices=("1.5.1", "1.46"), default="1.5.1",
-                   help="which API shape to serve (default 1.5.1)")
-    s.add_argument("--no-extras", action="store_true",
-                   help="serve only the 1.5.1 endpoints (no start, no logs)")
-    s.add_argument("--auth", action="store_true",
-                   help="require sign-in: the sandbox also plays the identity provider, and "
-                        "%%exalsius login signs in at it")
-    s.add_argument("--token-ttl", type=positive_float, default=3600.0, metavar="S",
-                   help="with --auth: access token lifetime in seconds (default 3600)")
-    s.add_argument("--device-interval", type=positive_float, default=1.0, metavar="S",
-                   help="with --auth: seconds between sign-in polls (default 1)")
+    s = p.child("start", help="start it and point this kernel's client at it",
+                description="Start a sandbox on 127.0.0.1 in this kernel. The options are the "
+                            "sandbox's own (python -m exalsius_jupyter.sandbox --help); here "
+                            "the port defaults to any free one, sign-in polls every second, "
+                            "and requests are not logged.")
+    add_arguments(s, MAGIC)
     p.child("stop", help="stop it and restore the previous endpoint")
     p.child("status", help="whether it runs, and where")
     return p
@@ -63,34 +56,42 @@ def start_sandbox(session: Session, args: argparse.Namespace) -> None:
         print(f"The sandbox is already running at {running.url} ({session.sandbox_options}); "
               "%exalsius sandbox stop first to start it with other options.")
         return
-    if args.pending_seconds < 0:
-        raise ValidationError("--pending-seconds must be >= 0")
+    options = from_args(args, MAGIC)
     from ...sandbox import Sandbox
 
-    auth = ({"auth": True, "token_ttl": args.token_ttl, "device_interval": args.device_interval}
-            if args.auth else {})
-
-    sandbox = Sandbox(
-        "127.0.0.1", args.port, pending_seconds=args.pending_seconds, workspaces=args.workspaces,
-        seed=args.seed, api=args.api, extras=not args.no_extras, quiet=True,
-        **auth)
+    sandbox = Sandbox(options=options)
     try:
         sandbox.start()
     except OSError as exc:
-        raise ValidationError(f"the sandbox could not listen on 127.0.0.1:{args.port} "
+        raise ValidationError(f"the sandbox could not listen on {options.host}:{options.port} "
                               f"({exc.strerror or exc})") from None
-    seed = "no seed" if args.seed is None else f"seed {args.seed}"
-    options = (f"API {args.api}, {args.workspaces} demo workspaces, {seed}, "
-               f"pending {args.pending_seconds:g}s")
-    if args.auth:
-        options += f", sign-in required (tokens live {args.token_ttl:g}s)"
-    session.attach_sandbox(sandbox, options)
-    print(f"Sandbox running at {sandbox.url} ({options}).")
+    summary = describe(options)
+    session.attach_sandbox(sandbox, summary)
+    print(f"Sandbox running at {sandbox.url} ({summary}).")
     print("This kernel's %exalsius magics and widgets now use it; %exalsius sandbox stop "
           "restores the previous endpoint.")
-    if args.auth:
+    if options.auth:
         print(f"It plays the identity provider at {sandbox.issuer_url}: %exalsius login signs "
               "in there (its approval page stands in for exalsius' sign-in page).")
+
+
+# Said in words by describe(); every other option that differs from the magic's default is
+# listed as its flag.
+_DESCRIBED = frozenset({"api", "workspaces", "seed", "pending_seconds", "auth", "token_ttl",
+                        "port"})
+
+
+def describe(options: SandboxOptions) -> str:
+    """How the sandbox was started, for messages: the usual options, then any other changed."""
+    seed = "no seed" if options.seed is None else f"seed {options.seed}"
+    text = (f"API {options.api}, {options.workspaces} demo workspaces, {seed}, "
+            f"pending {options.pending_seconds:g}s")
+    if options.auth:
+        text += f", sign-in required (tokens live {options.token_ttl:g}s)"
+    for name, given in MAGIC.as_flags(options).items():
+        if name not in _DESCRIBED:
+            text += f", {given}"
+    return text
 
 
 def stop_sandbox(session: Session) -> None:
