@@ -18,10 +18,11 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import ExalsiusError, InsecureTransportError
+from .settings import Settings, client_settings
 
 if TYPE_CHECKING:  # the client (requests, urllib3) is imported when one is first built
     from .api.bearer import TokenSource
@@ -33,35 +34,7 @@ if TYPE_CHECKING:  # the client (requests, urllib3) is imported when one is firs
     from .auth.tokens import Tokens
     from .sandbox import Sandbox
 
-# The settings the credential (and so the client) is built from; the others keep the client.
-_CLIENT_SETTINGS = frozenset({"api_url", "timeout", "auth_domain", "auth_client_id",
-                              "auth_audience", "token_command", "token_command_timeout",
-                              "use_keyring", "api_key_header"})
 PENDING_WAIT = 20.0  # seconds a call that needs the token waits for a pending sign-in
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What ``%config Exalsius.<name>`` sets; an empty string means the environment/default.
-
-    ``auth_domain``/``auth_client_id``/``auth_audience``: where to sign in (else
-    ``EXALSIUS_AUTH_DOMAIN``/``_CLIENT_ID``/``_AUDIENCE``, else the ``exls`` defaults);
-    ``token_command``: a credential command such as ``exls get-token`` (its stdout is the token),
-    run with ``token_command_timeout``; ``use_keyring``: read the ``exls`` sign-in from the
-    system keyring when the ``keyring`` extra is installed.
-    """
-
-    api_url: str = ""
-    timeout: float = 10.0
-    poll_interval: float = 1.0
-    wait_timeout: float = 600.0
-    auth_domain: str = ""
-    auth_client_id: str = ""
-    auth_audience: str = ""
-    token_command: str = ""
-    token_command_timeout: float = 10.0
-    use_keyring: bool = True
-    api_key_header: bool = False
 
 
 class Session:
@@ -174,14 +147,14 @@ class Session:
 
     def configure(self, **changes: Any) -> None:
         """Change settings; if the endpoint or the credential changed, the client is rebuilt."""
-        unknown = set(changes) - {f.name for f in fields(Settings)}
+        unknown = set(changes) - {f.name for f in fields(self._settings)}
         if unknown:
             raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
         with self._lock:
             before = self._settings
             self._settings = replace(before, **changes)
             if any(getattr(before, k) != getattr(self._settings, k)
-                   for k in _CLIENT_SETTINGS & set(changes)):
+                   for k in client_settings(type(self._settings)) & set(changes)):
                 self._changed()
 
     def set_token(self, token: str | None) -> None:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Bool, Float, TraitError, Unicode, observe, validate
+from traitlets import Bool, Float, TraitError, TraitType, Unicode, observe, validate
 
+from .. import settings
 from ..errors import ExalsiusError
 from ..session import current_session
 from .commands import (
@@ -31,49 +32,33 @@ if TYPE_CHECKING:
 
     from ..session import Session
 
-SETTINGS = ("api_url", "timeout", "poll_interval", "wait_timeout", "auth_domain",
-            "auth_client_id", "auth_audience", "token_command", "token_command_timeout",
-            "use_keyring", "api_key_header")
+SETTINGS = settings.names()
+_TRAIT_TYPES: dict[type, type[TraitType[Any, Any]]] = {str: Unicode, float: Float, bool: Bool}
+
+
+def setting_traits(cls: type[settings.Settings] | None = None) -> dict[str, TraitType[Any, Any]]:
+    """One ``config=True`` trait per field of ``Settings``: its type, default and help."""
+    out = {}
+    for f in settings.fields(cls):
+        kind = _TRAIT_TYPES[type(f.default)]
+        out[f.name] = kind(f.default, help=f.metadata["help"]).tag(config=True)
+    return out
+
+
+if TYPE_CHECKING:
+    _SettingsMagics = Magics
+else:  # the traits are made from the Settings fields: a new setting is one field there
+    _SettingsMagics = type(Magics)("ExalsiusSettings", (Magics,), setting_traits())
 
 
 @magics_class
-class Exalsius(Magics):
+class Exalsius(_SettingsMagics):
     """The ``%exalsius`` magics; configure with ``%config Exalsius.<trait> = value``.
 
-    The traits are the kernel session's settings: a change is forwarded to the session, which
-    owns the client, the token and the sandbox.
+    The traits are the kernel session's settings (``exalsius_jupyter.settings.Settings``, one
+    trait per field): a change is forwarded to the session, which owns the client, the token
+    and the sandbox.
     """
-
-    api_url = Unicode(
-        "", help="API base URL including /v1 (empty: $EXALSIUS_API_URL, else "
-                 "https://api.exalsius.ai/v1).").tag(config=True)
-    timeout = Float(10.0, help="HTTP timeout in seconds for each request.").tag(config=True)
-    poll_interval = Float(
-        1.0, help="Seconds between status checks while waiting (backs off when nothing "
-                  "changes).").tag(config=True)
-    wait_timeout = Float(
-        600.0, help="Default seconds --wait and %exalsius wait give workspaces to come "
-                    "up.").tag(config=True)
-    api_key_header = Bool(
-        False, help="Send the token as an X-API-Key header instead of Authorization: Bearer "
-                    "(for deployments that expect it).").tag(config=True)
-    auth_domain = Unicode(
-        "", help="Sign-in tenant: a host name (empty: $EXALSIUS_AUTH_DOMAIN, else "
-                 "exalsius.eu.auth0.com) or an issuer URL.").tag(config=True)
-    auth_client_id = Unicode(
-        "", help="Public OAuth client id for sign-in (empty: $EXALSIUS_AUTH_CLIENT_ID, else "
-                 "the exls CLI's).").tag(config=True)
-    auth_audience = Unicode(
-        "", help="API audience of the access tokens (empty: $EXALSIUS_AUTH_AUDIENCE, else "
-                 "https://api.exalsius.ai).").tag(config=True)
-    token_command = Unicode(
-        "", help="Credential command whose stdout is the access token, e.g. 'exls get-token' "
-                 "(run without a shell; again on expiry or a 401).").tag(config=True)
-    token_command_timeout = Float(
-        10.0, help="Seconds the token_command may run.").tag(config=True)
-    use_keyring = Bool(
-        True, help="Use the exls sign-in stored in the system keyring (needs the keyring "
-                   "extra).").tag(config=True)
 
     def __init__(self, shell: InteractiveShell | None = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -86,7 +71,7 @@ class Exalsius(Magics):
 
     # -- configuration ------------------------------------------------------------------
 
-    @validate("timeout", "poll_interval", "wait_timeout", "token_command_timeout")
+    @validate(*settings.of_kind(settings.SECONDS))
     def _positive(self, proposal: Any) -> float:
         value = float(proposal["value"])
         if not (value > 0 and math.isfinite(value)):
@@ -95,7 +80,7 @@ class Exalsius(Magics):
                              f"not {proposal['value']!r}")
         return value
 
-    @validate("api_url")
+    @validate(*settings.of_kind(settings.URL))
     def _check_url(self, proposal: Any) -> str:
         value = str(proposal["value"]).strip()
         if value:
@@ -105,7 +90,7 @@ class Exalsius(Magics):
                 raise TraitError(f"Exalsius.api_url: {err}") from None
         return value
 
-    @validate("auth_domain", "auth_client_id", "auth_audience")
+    @validate(*settings.of_kind(settings.AUTH))
     def _check_auth(self, proposal: Any) -> str:
         from ..auth.settings import AuthSettings
 
@@ -118,7 +103,7 @@ class Exalsius(Magics):
                 raise TraitError(f"Exalsius.{name}: {err}") from None
         return value
 
-    @validate("token_command")
+    @validate(*settings.of_kind(settings.COMMAND))
     def _check_command(self, proposal: Any) -> str:
         from ..auth.command import CommandToken
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from ... import settings
 from ...errors import ExalsiusError
 
 if TYPE_CHECKING:
@@ -18,10 +19,14 @@ HELP = "show the endpoint, timeouts and where the token comes from"
 
 def add_parser(top: CommandParser) -> CommandParser:
     """``config`` (no options)."""
-    return top.child(NAME, help=HELP,
-                     description="Show the settings. Change them with %config Exalsius.api_url "
-                                 "= '...' (also timeout, poll_interval, wait_timeout, "
-                                 "auth_domain, auth_client_id, auth_audience, token_command).")
+    return top.child(NAME, help=HELP, description=f"Show the settings. {change_line()}")
+
+
+def change_line() -> str:
+    """How to change the settings, naming every one (from the Settings declaration)."""
+    first, *others = settings.names()
+    return (f"Change them with %config Exalsius.{first} = '...' (also {', '.join(others)}); "
+            "%config Exalsius describes each.")
 
 
 def token_line(session: Session, *, usable: bool = True) -> str:
@@ -80,6 +85,4 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> None:
     ]
     for key, value in rows:
         print(f"{key + ':':<15}{value}")
-    print("Change with %config Exalsius.api_url = '...' (also timeout, poll_interval, "
-          "wait_timeout, auth_*, token_command); sign in with %exalsius login, or set "
-          "EXALSIUS_TOKEN.")
+    print(f"{change_line()} Sign in with %exalsius login, or set EXALSIUS_TOKEN.")

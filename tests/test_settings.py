@@ -1,0 +1,78 @@
+"""The kernel's settings are declared once (settings.Settings); the traits, the session's
+client rule and ``%exalsius config`` are made from that declaration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from test_magics_shell import ok, shell  # noqa: F401 (fixture)
+
+from exalsius_jupyter import settings
+from exalsius_jupyter.magics.commands.config import change_line
+from exalsius_jupyter.magics.magic import SETTINGS, Exalsius, setting_traits
+from exalsius_jupyter.session import Session
+from exalsius_jupyter.settings import SECONDS, Settings, setting
+
+
+@dataclass(frozen=True)
+class WithRetries(Settings):
+    """Settings plus one setting, declared as a new one would be."""
+
+    retry_seconds: float = setting(2.5, "Seconds between two retries of a refused call.",
+                                   client=True, kind=SECONDS)
+
+
+def test_the_traits_are_the_settings_fields() -> None:
+    traits = Exalsius.class_traits(config=True)
+    assert set(traits) == set(SETTINGS) == {f.name for f in settings.fields()}
+    for f in settings.fields():
+        assert traits[f.name].default_value == f.default, f.name
+        assert traits[f.name].help == f.metadata["help"], f.name
+    assert settings.client_settings() == set(SETTINGS) - {"poll_interval", "wait_timeout"}
+
+
+def test_a_new_setting_is_one_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "Settings", WithRetries)
+    trait = setting_traits()["retry_seconds"]
+    assert trait.default_value == 2.5 and trait.metadata["config"] is True
+    assert trait.help == "Seconds between two retries of a refused call."
+    assert "retry_seconds" in settings.names() and "retry_seconds" in settings.of_kind(SECONDS)
+    assert "retry_seconds" in settings.client_settings()
+    assert "retry_seconds" in change_line()
+    session = Session(WithRetries(api_url="http://127.0.0.1:9/v1"))
+    first = session.client()
+    session.configure(retry_seconds=4.0)
+    assert session.settings.retry_seconds == 4.0  # type: ignore[attr-defined]
+    assert session.client() is not first  # declared client=True: the client is rebuilt
+    session.reset()
+    with pytest.raises(TypeError, match="unknown settings: nope"):
+        session.configure(nope=1)
+
+
+def test_only_the_client_settings_rebuild_the_client() -> None:
+    session = Session(Settings(api_url="http://127.0.0.1:9/v1"))
+    client = session.client()
+    session.configure(poll_interval=0.5, wait_timeout=30.0)
+    assert session.client() is client
+    session.configure(timeout=3.0)
+    rebuilt = session.client()
+    assert rebuilt is not client and rebuilt.timeout[1] == 3.0
+    session.reset()
+
+
+def test_config_checks_and_lists_every_setting(shell: InteractiveShell,  # noqa: F811
+                                               capsys: pytest.CaptureFixture[str],
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    from exalsius_jupyter.session import current_session
+
+    ok(shell, capsys, "%config Exalsius.timeout = -1")  # %config logs a refused value
+    assert [r.getMessage() for r in caplog.records] == [
+        "Exalsius.timeout must be a positive number of seconds, not -1.0"]
+    assert current_session().settings.timeout == 5.0  # what the fixture set, kept
+    out = ok(shell, capsys, "%exalsius config").out
+    for name in SETTINGS:
+        assert name in out, name
+    ok(shell, capsys, "%config Exalsius.wait_timeout = 12")
+    assert current_session().settings.wait_timeout == 12.0
