@@ -1,4 +1,5 @@
-"""A new API field is one row of model/fields.py: the model, the frame and the spec follow.
+"""A new API field is one row of model/fields.py: the model, the frame, the spec, ``create``
+and the creation form follow.
 
 The test copies the package, adds one row to the copy's field table (the only edit), and checks
 from a fresh interpreter that the frame, the model and the create-body validation know the field.
@@ -14,9 +15,12 @@ from pathlib import Path
 
 from support import REPO_ROOT
 
-ANCHOR = '    Field("description", writable=True),\n'
-NEW_ROWS = ('    Field("region", writable=True, heading="Region"),\n'
-            '    Field("vram_gb", Kind.INT, "resources", writable=True),\n')
+ANCHOR = ('    Field("description", writable=True, '
+          'ask=Ask("--description", "a description", "TEXT")),\n')
+NEW_ROWS = ('    Field("region", writable=True, heading="Region",\n'
+            '          ask=Ask("--region", "where it runs", "R", label="Region")),\n'
+            '    Field("vram_gb", Kind.INT, "resources", writable=True,\n'
+            '          ask=Ask("--vram", "VRAM in GB", "GB", label="VRAM (GB)", default=24)),\n')
 
 SCRIPT = r"""
 import json
@@ -37,7 +41,24 @@ try:
     bad_region = "accepted"
 except ValidationError as exc:
     bad_region = str(exc)
+from exalsius_jupyter.api.client import ExalsiusClient
+from exalsius_jupyter.magics.commands import build_parser
+from exalsius_jupyter.magics.commands.create import create_spec
+from exalsius_jupyter.widgets.form import CreationForm
+
+create = build_parser().children["create"]
+args = create.parse_args(["--name", "a", "--cluster", "11111111-1111-4111-8111-111111111111",
+                          "--template", "t", "--region", "eu-west", "--vram", "48"])
+form = CreationForm(ExalsiusClient("http://127.0.0.1:9/v1"), clusters=lambda: [],
+                    on_created=lambda _id: None)
+form.name.value, form.cluster.value = "b", "11111111-1111-4111-8111-111111111111"
+form.inputs["region"].value = "us-east"
+form.inputs["vram_gb"].value = 40
 print(json.dumps({
+    "create_help": create.format_help(),
+    "create_body": create_spec(args),
+    "form_labels": [w.description for w in form.inputs.values()],
+    "form_spec": form.spec(),
     "columns": list(frame.columns),
     "region": frame["region"][0], "region_dtype": str(frame["region"].dtype),
     "vram": int(frame["vram_gb"][0]), "vram_dtype": str(frame["vram_gb"].dtype),
@@ -81,6 +102,15 @@ def test_one_row_adds_a_field_to_the_model_the_frame_and_the_spec(tmp_path: Path
     assert "Region" in out["text"] and "eu-north" in out["text"]
     assert "eu-north" in out["row"] and "Region" in out["heads"]
     assert "<th>Region</th>" in out["table"] and "eu-north" in out["table"]
+    # `create` has an option per new row, and its value reaches the request body
+    help_text = " ".join(out["create_help"].split())
+    assert "--region R where it runs" in help_text and "--vram GB VRAM in GB" in help_text
+    assert out["create_body"]["region"] == "eu-west"
+    assert out["create_body"]["resources"]["vram_gb"] == 48
+    # the form has an input per new row (after the others, in table order) sent in its spec
+    assert out["form_labels"][-2:] == ["Region", "VRAM (GB)"]
+    assert out["form_spec"]["region"] == "us-east"
+    assert out["form_spec"]["resources"]["vram_gb"] == 40
 
 
 def test_without_the_row_the_field_stays_extra(tmp_path: Path) -> None:

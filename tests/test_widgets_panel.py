@@ -409,8 +409,8 @@ def fill_form(panel: WorkspacePanel, **values: Any) -> None:
     form.cluster.value = values.get("cluster", A100_CLUSTER)
     form.template.value = values.get("template", "jupyter-notebook")
     form.variables.value = values.get("variables", "notebook_port=8888\n# a comment\n")
-    form.gpu_count.value = values.get("gpus", 1)
-    form.gpu_type.value = values.get("gpu_type", "A100")
+    form.inputs["gpu_count"].value = values.get("gpus", 1)
+    form.inputs["gpu_type"].value = values.get("gpu_type", "A100")
 
 
 def test_form_creates_and_tracks_the_new_workspace(sb: Sandbox, cl: ExalsiusClient,

@@ -61,6 +61,29 @@ class Kind(Enum):
 
 
 @dataclass(frozen=True)
+class Ask:
+    """How ``%exalsius create`` and the creation form ask for a writable field.
+
+    Args:
+        flag: the create option (``--gpus``); ``dest`` is the field's name.
+        help: the option's help.
+        metavar: the option's value placeholder.
+        label: the form input's label ("" : no form input, the magic only).
+        default: the form input's first value (the magic sends nothing unless given).
+        high: the largest value an integer input takes (the lowest is 0).
+        placeholder: a text input's hint.
+    """
+
+    flag: str
+    help: str
+    metavar: str = "N"
+    label: str = ""
+    default: Any = None
+    high: int = 1_000_000
+    placeholder: str = ""
+
+
+@dataclass(frozen=True)
 class Field:
     """One workspace field: where it lives in the API object and how it is used."""
 
@@ -71,6 +94,7 @@ class Field:
     writable: bool = False  # accepted in a create body
     required: bool = False  # required in a create body
     heading: str = ""  # a column of the panel and its fallbacks, under this heading
+    ask: Ask | None = None  # an option of `create` (and an input of the form) for this field
 
     @property
     def key(self) -> str:
@@ -92,24 +116,34 @@ WORKSPACE_FIELDS: tuple[Field, ...] = (
     Field("cluster_id", Kind.UUID, writable=True, required=True),
     Field("workspace_status", Kind.STATUS),
     Field("template", Kind.TEMPLATE, writable=True, required=True),
-    Field("gpu_count", Kind.INT, "resources", writable=True),
-    Field("gpu_type", Kind.TEXT, "resources", writable=True),
-    Field("gpu_vendor", Kind.TEXT, "resources", writable=True),
-    Field("cpu_cores", Kind.INT, "resources", writable=True),
-    Field("memory_gb", Kind.INT, "resources", writable=True),
-    Field("storage_gb", Kind.INT, "resources", writable=True),
+    Field("gpu_count", Kind.INT, "resources", writable=True,
+          ask=Ask("--gpus", "GPU count", label="GPUs", default=1, high=64)),
+    Field("gpu_type", Kind.TEXT, "resources", writable=True,
+          ask=Ask("--gpu-type", "e.g. A100", "T", label="GPU type", placeholder="any")),
+    Field("gpu_vendor", Kind.TEXT, "resources", writable=True,
+          ask=Ask("--gpu-vendor", "e.g. NVIDIA", "V")),
+    Field("cpu_cores", Kind.INT, "resources", writable=True,
+          ask=Ask("--cpus", "CPU cores", label="CPUs", default=4, high=1024)),
+    Field("memory_gb", Kind.INT, "resources", writable=True,
+          ask=Ask("--memory", "memory in GB", "GB", label="Memory (GB)", default=16,
+                  high=65536)),
+    Field("storage_gb", Kind.INT, "resources", writable=True,
+          ask=Ask("--storage", "storage in GB", "GB", label="Storage (GB)", default=50)),
     Field("gpu_memory", Kind.INT, "resources", column=False, writable=True),
     Field("created_at", Kind.TIME),
     Field("to_be_deleted_at", Kind.TIME),
     Field("access_information", Kind.ACCESS),
     Field("owner", writable=True),
-    Field("description", writable=True),
+    Field("description", writable=True, ask=Ask("--description", "a description", "TEXT")),
 )
 FIELDS_BY_NAME = {f.name: f for f in WORKSPACE_FIELDS}
 COLUMN_FIELDS = tuple(f for f in WORKSPACE_FIELDS if f.column)
 # Keys of the workspace object the model reads (everything else is kept in ``extra``).
 TOP_LEVEL_KEYS = tuple(dict.fromkeys(f.parent or f.name for f in WORKSPACE_FIELDS))
 RESOURCE_FIELDS = tuple(f for f in WORKSPACE_FIELDS if f.parent == "resources")
+# The fields `create` asks for by option, and those the form has an input for, in table order.
+ASKED_FIELDS = tuple(f for f in WORKSPACE_FIELDS if f.ask is not None)
+FORM_FIELDS = tuple(f for f in ASKED_FIELDS if f.ask is not None and f.ask.label)
 RESOURCE_INT_FIELDS = tuple(f.name for f in RESOURCE_FIELDS if f.kind is Kind.INT)
 RESOURCE_STR_FIELDS = tuple(f.name for f in RESOURCE_FIELDS if f.kind is Kind.TEXT)
 

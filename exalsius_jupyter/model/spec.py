@@ -8,7 +8,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import ValidationError
-from .fields import RESOURCE_INT_FIELDS, RESOURCE_STR_FIELDS, WORKSPACE_FIELDS, Kind
+from .fields import (
+    ASKED_FIELDS,
+    RESOURCE_INT_FIELDS,
+    RESOURCE_STR_FIELDS,
+    WORKSPACE_FIELDS,
+    Kind,
+)
 
 INT32_MAX = 2**31 - 1
 _WRITABLE = [f for f in WORKSPACE_FIELDS if f.writable]
@@ -99,39 +105,36 @@ def build_workspace_spec(
     name: str,
     cluster_id: str,
     template: str,
-    variables: Mapping[str, str] | str | Iterable[str | tuple[str, str]] = (),
-    gpu_count: int | None = None,
-    gpu_type: str | None = None,
-    gpu_vendor: str | None = None,
-    cpu_cores: int | None = None,
-    memory_gb: int | None = None,
-    storage_gb: int | None = None,
-    description: str | None = None,
+    variables: Mapping[str, Any] | str | Iterable[str | tuple[str, str]] = (),
     where: str = "",
     source: str = "--var",
+    **values: Any,
 ) -> dict[str, Any]:
     """The validated create body for one workspace, from plain values (None: left out).
 
-    The magic's ``create`` and the panel's form both build their body here. ``variables`` is a
-    mapping, or ``KEY=VALUE`` items / lines for :func:`parse_variables` (``source`` names them
-    in errors). Raises ``ValidationError`` naming the first offending field.
+    The magic's ``create`` and the panel's form both build their body here. ``values`` are
+    the asked fields of the field table by name (``gpu_count=2``, ``description=...``): a
+    resource goes into ``resources``, any other to the top level. ``variables`` is a mapping,
+    or ``KEY=VALUE`` items / lines for :func:`parse_variables` (``source`` names them in
+    errors). Raises ``ValidationError`` naming the first offending field.
     """
+    unknown = set(values) - {f.name for f in ASKED_FIELDS}
+    if unknown:
+        raise TypeError(f"unknown workspace fields: {', '.join(sorted(unknown))}")
     if isinstance(variables, Mapping):
         template_variables = dict(variables)
     else:
         template_variables = parse_variables(variables, source=source)
-    resources = {
-        "gpu_count": gpu_count, "gpu_type": gpu_type, "gpu_vendor": gpu_vendor,
-        "cpu_cores": cpu_cores, "memory_gb": memory_gb, "storage_gb": storage_gb,
-    }
     spec: dict[str, Any] = {
         "name": name,
         "cluster_id": cluster_id,
         "template": {"name": template, "variables": template_variables},
-        "resources": {k: v for k, v in resources.items() if v is not None},
+        "resources": {},
     }
-    if description is not None:
-        spec["description"] = description
+    for f in ASKED_FIELDS:
+        value = values.get(f.name)
+        if value is not None:
+            (spec["resources"] if f.parent == "resources" else spec)[f.name] = value
     return validate_workspace_spec(spec, where=where)
 
 

@@ -10,12 +10,36 @@ import ipywidgets as widgets
 
 from ..api.client import ExalsiusClient
 from ..errors import ExalsiusError, ValidationError
+from ..model.fields import FORM_FIELDS, Field, Kind
 from ..model.spec import build_workspace_spec
 from ..render import error_html, error_line, escape
 from .base import Guard, Jobs, classed, own_client, walk
 
 DEFAULT_TEMPLATE = "jupyter-notebook"
 VARIABLES = "template variables"  # how errors name the Variables field
+
+
+def field_input(f: Field, *, layout: widgets.Layout, style: dict[str, str]) -> widgets.ValueWidget:
+    """The form's input for one field of the field table (integers bounded, text with a hint)."""
+    ask = f.ask
+    assert ask is not None and ask.label, f.name
+    css = "exls-form-" + f.name.replace("_", "-")
+    if f.kind is Kind.INT:
+        return classed(widgets.BoundedIntText(description=ask.label, value=ask.default or 0,
+                                              min=0, max=ask.high, layout=layout, style=style),
+                       css)
+    return classed(widgets.Text(description=ask.label, value=ask.default or "",
+                                placeholder=ask.placeholder, layout=layout, style=style), css)
+
+
+def _value(w: widgets.ValueWidget) -> Any:
+    """What an input sends: its number, or its text stripped (None when empty)."""
+    value = w.value
+    return (value.strip() or None) if isinstance(value, str) else value
+
+
+def _pairs(inputs: list[widgets.ValueWidget]) -> list[widgets.Widget]:
+    return [widgets.HBox(inputs[i:i + 2]) for i in range(0, len(inputs), 2)]
 
 
 class CreationForm:
@@ -49,20 +73,9 @@ class CreationForm:
             description="Variables", placeholder="key=value, one per line",
             layout=widgets.Layout(width="420px", height="64px"), style=style),
             "exls-form-variables")
-        self.gpu_count = classed(widgets.BoundedIntText(
-            description="GPUs", value=1, min=0, max=64, layout=narrow, style=style),
-            "exls-form-gpu-count")
-        self.gpu_type = classed(widgets.Text(description="GPU type", placeholder="any",
-                                             layout=narrow, style=style), "exls-form-gpu-type")
-        self.cpu_cores = classed(widgets.BoundedIntText(
-            description="CPUs", value=4, min=0, max=1024, layout=narrow, style=style),
-            "exls-form-cpu")
-        self.memory_gb = classed(widgets.BoundedIntText(
-            description="Memory (GB)", value=16, min=0, max=65536, layout=narrow, style=style),
-            "exls-form-memory")
-        self.storage_gb = classed(widgets.BoundedIntText(
-            description="Storage (GB)", value=50, min=0, max=1_000_000, layout=narrow,
-            style=style), "exls-form-storage")
+        # One input per form field of the field table, in table order, two to a line.
+        self.inputs: dict[str, widgets.ValueWidget] = {
+            f.name: field_input(f, layout=narrow, style=style) for f in FORM_FIELDS}
         self.create_button = classed(widgets.Button(description="Create", icon="plus",
                                                     button_style="primary"), "exls-form-create")
         self.message = classed(widgets.HTML(value=""), "exls-form-message")
@@ -70,9 +83,7 @@ class CreationForm:
         self.create_button.on_click(guard(handler) if guard else handler)
         self.widget = classed(widgets.VBox([
             self.name, self.cluster, self.template, self.variables,
-            widgets.HBox([self.gpu_count, self.gpu_type]),
-            widgets.HBox([self.cpu_cores, self.memory_gb]),
-            self.storage_gb,
+            *_pairs(list(self.inputs.values())),
             widgets.HBox([self.create_button, self.message],
                          layout=widgets.Layout(align_items="center")),
         ]), "exls-form-body")
@@ -96,12 +107,8 @@ class CreationForm:
             cluster_id=self.cluster.value.strip(),
             template=self.template.value.strip(),
             variables=self.variables.value,
-            gpu_count=self.gpu_count.value,
-            gpu_type=self.gpu_type.value.strip() or None,
-            cpu_cores=self.cpu_cores.value,
-            memory_gb=self.memory_gb.value,
-            storage_gb=self.storage_gb.value,
             source=VARIABLES,
+            **{name: _value(w) for name, w in self.inputs.items()},
         )
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from ...errors import ExalsiusError, ValidationError
+from ...model.fields import ASKED_FIELDS, Kind
 from ..parser import CommandParser, RawHelpFormatter, add_progress, non_negative_int
 
 if TYPE_CHECKING:
@@ -53,13 +54,10 @@ def add_parser(top: CommandParser) -> CommandParser:
     p.add_argument("--template", required=True, metavar="T", help="the template's name")
     p.add_argument("--var", action="append", type=key_value, default=[], metavar="KEY=VALUE",
                    help="a template variable (repeatable)")
-    p.add_argument("--gpus", type=non_negative_int, metavar="N", help="GPU count")
-    p.add_argument("--gpu-type", metavar="T", help="e.g. A100")
-    p.add_argument("--gpu-vendor", metavar="V", help="e.g. NVIDIA")
-    p.add_argument("--cpus", type=non_negative_int, metavar="N", help="CPU cores")
-    p.add_argument("--memory", type=non_negative_int, metavar="GB", help="memory in GB")
-    p.add_argument("--storage", type=non_negative_int, metavar="GB", help="storage in GB")
-    p.add_argument("--description", metavar="TEXT")
+    for f in ASKED_FIELDS:  # one option per asked field of the field table
+        assert f.ask is not None
+        p.add_argument(f.ask.flag, dest=f.name, metavar=f.ask.metavar, help=f.ask.help,
+                       type=non_negative_int if f.kind is Kind.INT else str)
     p.add_argument("--dry-run", action="store_true",
                    help="validate and return the request body; send nothing")
     add_progress(p, "it is")
@@ -83,9 +81,7 @@ def create_spec(args: argparse.Namespace) -> dict[str, Any]:
 
     return build_workspace_spec(
         name=args.name, cluster_id=args.cluster, template=args.template, variables=args.var,
-        gpu_count=args.gpus, gpu_type=args.gpu_type, gpu_vendor=args.gpu_vendor,
-        cpu_cores=args.cpus, memory_gb=args.memory, storage_gb=args.storage,
-        description=args.description, where=f"workspace {args.name!r}")
+        where=f"workspace {args.name!r}", **{f.name: getattr(args, f.name) for f in ASKED_FIELDS})
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> Any:
