@@ -6,6 +6,8 @@ import json
 import re
 from typing import Any
 
+from ..model.jsondepth import on_fresh_stack
+
 # A \uD800-\uDFFF escape: a lone one decodes to text no codec can encode.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -13,11 +15,18 @@ REPLACEMENT = "\ufffd"
 
 
 def loads(data: bytes | str) -> Any:
-    """``json.loads``, raising ValueError for too-deep nesting; lone surrogates replaced."""
+    """``json.loads``, raising ValueError for too-deep nesting; lone surrogates replaced.
+
+    Too deep for the caller's stack is retried on a fresh one (``on_fresh_stack``): how deep a
+    body may be does not depend on where the call comes from, and is what the fast path allows.
+    """
     try:
         value = json.loads(data)
     except RecursionError:
-        raise ValueError("the JSON is nested too deeply") from None
+        try:
+            value = on_fresh_stack(lambda: json.loads(data))
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply") from None
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if _SURROGATE_ESCAPE.search(raw) or (isinstance(data, str) and _SURROGATES.search(data)):
         value = replace_surrogates(value)

@@ -17,13 +17,13 @@ import gc
 import importlib.util
 import json
 import os
-import threading
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
 from ..errors import InvalidResponseError
 from .fields import COLUMN_FIELDS, Field, Kind
+from .jsondepth import PADDING, on_fresh_stack
 
 ENV = "EXALSIUS_FAST"
 
@@ -167,8 +167,8 @@ def decode_list(body: bytes) -> FastList | None:
         decoder = _decoder()
         was_enabled = gc.isenabled()
         gc.disable()
-        try:
-            parsed = decoder.decode(body)
+        try:  # on the stack json.loads would have, a little less: it never takes more than json
+            parsed = on_fresh_stack(lambda: decoder.decode(body), padding=PADDING)
         finally:
             if was_enabled:
                 gc.enable()
@@ -178,33 +178,16 @@ def decode_list(body: bytes) -> FastList | None:
 
 
 def _loads(body: bytes) -> Any:
-    """``json.loads`` with the GC paused; a depth that msgspec took is retried on a fresh stack.
-
-    msgspec accepts a few levels more than ``json`` at the same stack depth, and this may run
-    deeper than the list call did: a thread of its own has the shallowest stack there is.
-    """
+    """``json.loads`` with the GC paused, on a fresh stack if the caller's is too deep for it."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         try:
             return json.loads(body)
         except RecursionError:
-            pass
-        result: list[Any] = []
-        thread = threading.Thread(target=lambda: result.append(_shallow_loads(body)))
-        thread.start()
-        thread.join()
+            return on_fresh_stack(lambda: json.loads(body))
+    except RecursionError:
+        raise InvalidResponseError("the server's answer is nested too deeply") from None
     finally:
         if was_enabled:
             gc.enable()
-    if not result or isinstance(result[0], RecursionError):
-        raise InvalidResponseError("the server's answer is nested too deeply")
-    return result[0]
-
-
-def _shallow_loads(body: bytes) -> Any:
-    """``json.loads``, returning a RecursionError instead of raising it."""
-    try:
-        return json.loads(body)
-    except RecursionError as exc:
-        return exc
