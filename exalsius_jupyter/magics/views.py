@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..render import access_link_html
 
@@ -49,7 +49,8 @@ class WorkspaceDescription:
         return "\n".join(lines)
 
 
-def _missing(value: object) -> bool:
+def _missing(value: Any) -> bool:
+    """Whether a frame cell holds nothing (None, NaN, NaT, <NA>); text never counts."""
     if isinstance(value, str):
         return False
     import pandas as pd

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from .fields import (
     COLUMN_FIELDS,
@@ -111,7 +112,7 @@ def _access_column(values: list[Any]) -> list[Any]:
     return list(map(primary_access, values))
 
 
-def _strings(values: list[Any]) -> pd.arrays.StringArray:
+def _strings(values: list[Any]) -> ExtensionArray:
     # pandas reads None and NaN as <NA> and other values as str(value), as the model's opt_str.
     try:
         return pd.array(values, dtype=pd.StringDtype())
@@ -167,7 +168,7 @@ def _zoned(value: Any) -> str | None:
     return text + ("T00:00:00Z" if len(text) == 10 else "Z")
 
 
-def _templates(values: list[Any]) -> pd.arrays.StringArray:
+def _templates(values: list[Any]) -> ExtensionArray:
     types = set(map(type, values))
     if types <= _STR:  # bare names (and the fast path's names): template_name is the identity
         names = values
