@@ -106,7 +106,7 @@ mode, url, traced = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 os.environ["EXALSIUS_FAST"] = "1" if mode == "fast" else "0"
 import pandas
 from exalsius_jupyter.api.client import ExalsiusClient
-from exalsius_jupyter.model import fast
+from exalsius_jupyter.model import msgspec_path as fast
 if fast.enabled():
     fast._decoder()  # import msgspec and build the Structs before measuring
 client = ExalsiusClient(url, timeout=120)
@@ -155,7 +155,7 @@ def _p1_api(n: int, repeat: int, api: str) -> None:
     import pandas as pd
     import requests
 
-    from exalsius_jupyter.model import fast
+    from exalsius_jupyter.model import msgspec_path as fast
 
     with Sandbox(workspaces=n, seed=1, api=api) as sb:
         client = ExalsiusClient(sb.url, timeout=120)

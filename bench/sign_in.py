@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from exalsius_jupyter.api.client import ExalsiusClient  # noqa: E402
 from exalsius_jupyter.auth.command import CommandToken  # noqa: E402
-from exalsius_jupyter.auth.renewal import OAuthSession  # noqa: E402
+from exalsius_jupyter.auth.renewal import RenewingTokens  # noqa: E402
 from exalsius_jupyter.auth.settings import AuthSettings  # noqa: E402
 from exalsius_jupyter.auth.tokens import Tokens  # noqa: E402
 
@@ -135,7 +135,7 @@ def main() -> None:
         providers.append(provider)
         settings = AuthSettings(issuer=f"http://127.0.0.1:{provider.port}/", timeout=10)
         cases.append((f"renewal, provider {how}, 2 calls at once",
-                      lambda s=settings: ExalsiusClient(url, token=OAuthSession(expired(), s),
+                      lambda s=settings: ExalsiusClient(url, token=RenewingTokens(expired(), s),
                                                         timeout=TIMEOUT)))
     with tempfile.TemporaryDirectory() as tmp:
         slow = Path(tmp, "slow.py")

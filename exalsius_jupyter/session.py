@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the client (requests, urllib3) is imported when one is firs
     from .api.bearer import TokenSource
     from .api.client import ExalsiusClient
     from .auth.device import DeviceCode
-    from .auth.renewal import OAuthSession
+    from .auth.renewal import RenewingTokens
     from .auth.settings import AuthSettings
     from .auth.sign_in import PendingSignIn, SignInState, SignOut
     from .auth.tokens import Tokens
@@ -95,7 +95,7 @@ class Session:
         return self._state.typed if self._state is not None else None
 
     @property
-    def sign_in(self) -> OAuthSession | None:
+    def sign_in(self) -> RenewingTokens | None:
         """The notebook's device sign-in (``%exalsius login``), if any."""
         return self._state.signed if self._state is not None else None
 
@@ -163,12 +163,12 @@ class Session:
 
     # -- signing in (the state, begin/finish included, lives in auth.sign_in) ---------------
 
-    def adopt(self, tokens: Tokens, settings: AuthSettings | None = None) -> OAuthSession:
+    def adopt(self, tokens: Tokens, settings: AuthSettings | None = None) -> RenewingTokens:
         """Make ``tokens`` (e.g. from a DeviceLogin of your own) the notebook's sign-in."""
         return self.sign_in_state.adopt(tokens, settings or self.auth_settings)
 
     def login(self, on_code: Callable[[DeviceCode], None] | None = None,
-              cancel: threading.Event | None = None) -> OAuthSession:
+              cancel: threading.Event | None = None) -> RenewingTokens:
         """The device sign-in, blocking: show the code (``on_code``, default print), wait.
 
         Raises SignInError subclasses (denied, expired, cancelled) in one line; Ctrl-C cancels.

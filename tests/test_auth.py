@@ -28,7 +28,7 @@ from exalsius_jupyter.auth.command import CommandToken
 from exalsius_jupyter.auth.device import DeviceLogin
 from exalsius_jupyter.auth.keyring_store import KEYRING_SERVICE, KeyringTokens
 from exalsius_jupyter.auth.provider import refresh_tokens, revoke
-from exalsius_jupyter.auth.renewal import OAuthSession
+from exalsius_jupyter.auth.renewal import RenewingTokens
 from exalsius_jupyter.auth.settings import DEFAULT_CLIENT_ID, AuthSettings
 from exalsius_jupyter.auth.sources import resolve_token_source
 from exalsius_jupyter.auth.tokens import Tokens
@@ -320,7 +320,7 @@ def test_transient_poll_failures_are_ridden_out_then_reported(
 def test_refresh_across_expiry_no_401(start: Callable[..., Sandbox]) -> None:
     sb = start(token_ttl=2)
     tokens, _ = sign_in(sb)
-    session = OAuthSession(tokens, settings_for(sb))
+    session = RenewingTokens(tokens, settings_for(sb))
     assert session.due() is False and tokens.lifetime == pytest.approx(2, abs=0.5)
     statuses = []
     deadline = time.monotonic() + 5.5
@@ -337,7 +337,7 @@ def test_rotation_replaces_the_refresh_token(start: Callable[..., Sandbox]) -> N
     sb = start()
     tokens, _ = sign_in(sb)
     stored: list[Tokens] = []
-    session = OAuthSession(tokens, settings_for(sb), on_refresh=stored.append)
+    session = RenewingTokens(tokens, settings_for(sb), on_refresh=stored.append)
     first = session.token()
     assert first == tokens.access_token and session.refreshes == 0  # not due: no refresh
     second = session.refresh()
@@ -353,7 +353,7 @@ def test_rotation_replaces_the_refresh_token(start: Callable[..., Sandbox]) -> N
 def test_sixteen_threads_one_refresh(start: Callable[..., Sandbox]) -> None:
     sb = start(token_ttl=2)
     tokens, _ = sign_in(sb)
-    session = OAuthSession(tokens, settings_for(sb))
+    session = RenewingTokens(tokens, settings_for(sb))
     wait_until(session.due, timeout=5, what="the token's renewal window")
     before = sb.auth_counts()["refresh_requests"]
     barrier = threading.Barrier(16)
@@ -381,7 +381,7 @@ def test_sixteen_threads_one_refresh(start: Callable[..., Sandbox]) -> None:
 def test_sixteen_threads_after_a_401_one_refresh(start: Callable[..., Sandbox]) -> None:
     sb = start()
     tokens, _ = sign_in(sb)
-    session = OAuthSession(tokens, settings_for(sb))
+    session = RenewingTokens(tokens, settings_for(sb))
     refused = session.token()
     barrier = threading.Barrier(16)
     got: list[str] = []
@@ -404,8 +404,8 @@ def test_reused_refresh_token_signs_out(start: Callable[..., Sandbox], caplog: A
     sb = start()
     tokens, _ = sign_in(sb)
     settings = settings_for(sb)
-    OAuthSession(tokens, settings).refresh()  # rotates: the original refresh token is used up
-    stale = OAuthSession(tokens, settings)
+    RenewingTokens(tokens, settings).refresh()  # rotates: the original refresh token is used up
+    stale = RenewingTokens(tokens, settings)
     with pytest.raises(AuthenticationError) as info:
         stale.refresh()
     message = one_line(info.value)
@@ -424,7 +424,7 @@ def test_expired_session_without_refresh_token(start: Callable[..., Sandbox]) ->
     sb = start(token_ttl=1)
     tokens, _ = sign_in(sb, scope="openid profile email")
     assert tokens.refresh_token is None
-    session = OAuthSession(tokens, settings_for(sb))
+    session = RenewingTokens(tokens, settings_for(sb))
     wait_until(lambda: tokens.expires_in() <= 0, timeout=5)
     with pytest.raises(AuthenticationError, match=r"^signed out: run %exalsius login"):
         session.token()
@@ -437,7 +437,7 @@ def test_refresh_while_the_issuer_is_down(start: Callable[..., Sandbox]) -> None
     # still valid for 30 s, but inside the renewal window (60 s of a long lifetime)
     soon = Tokens(tokens.access_token, tokens.refresh_token, tokens.id_token,
                   now + timedelta(seconds=30), now - timedelta(hours=1))
-    session = OAuthSession(soon, settings_for(sb, timeout=2))
+    session = RenewingTokens(soon, settings_for(sb, timeout=2))
     assert session.due()
     sb.stop()
     assert session.token() == tokens.access_token  # the renewal failed; the token still works
@@ -461,7 +461,7 @@ def test_revoke_ends_the_session(start: Callable[..., Sandbox]) -> None:
     with pytest.raises(AuthenticationError, match=r"^signed out: run %exalsius login"):
         refresh_tokens(settings, tokens.refresh_token)
     with pytest.raises(AuthenticationError, match=r"^signed out"):
-        OAuthSession(tokens, settings).refresh()
+        RenewingTokens(tokens, settings).refresh()
 
 
 # -- static token and credential command ----------------------------------------------------
@@ -640,12 +640,12 @@ def test_keyring_round_trip_with_exls_key_names(
     assert loaded is not None and loaded.identity == "Ada Lovelace"
     assert loaded.access_token == tokens.access_token and loaded.expires_at == tokens.expires_at
     assert api_status(sb, source.token()) == 200
-    wait_until(source.session().due, timeout=5, what="the renewal window")
+    wait_until(source.renewal().due, timeout=5, what="the renewal window")
     renewed = source.token()  # refresh, written back so exls stays signed in
     assert renewed != tokens.access_token and api_status(sb, renewed) == 200
     entries = stored(file_keyring)
     assert entries[f"{cid}_access_token"] == renewed
-    assert entries[f"{cid}_refresh_token"] == source.session().tokens.refresh_token
+    assert entries[f"{cid}_refresh_token"] == source.renewal().tokens.refresh_token
     assert entries[f"{cid}_refresh_token"] != tokens.refresh_token
     assert "exls keyring sign-in as Ada Lovelace" in source.describe()
     assert_no_secret([repr(source), source.describe()], [*secrets_of(tokens), renewed])
@@ -711,7 +711,7 @@ def test_keyring_missing_gives_one_clear_line(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_precedence(file_keyring: Path) -> None:
-    signed_in = OAuthSession(Tokens("signed-in-access-token-123456"), AuthSettings())
+    signed_in = RenewingTokens(Tokens("signed-in-access-token-123456"), AuthSettings())
     env = {"EXALSIUS_TOKEN": "env-token-abcdefghijklmnop"}
     cmd = "exls get-token"
     explicit = resolve_token_source("explicit-token-abcdefghijklmnop", env, signed_in, cmd, True)

@@ -17,7 +17,7 @@ import pytest
 from support import SLACK, Canned, CannedServer, SocketServer, make_spec
 
 from exalsius_jupyter.api.client import ExalsiusClient
-from exalsius_jupyter.api.problems import error_from_response
+from exalsius_jupyter.api.error_bodies import error_from_response
 from exalsius_jupyter.errors import (
     ExalsiusError,
     InvalidResponseError,

@@ -9,8 +9,8 @@ import pytest
 from support import load_spec
 
 from exalsius_jupyter import errors
-from exalsius_jupyter.api import problems
-from exalsius_jupyter.api.problems import error_from_response
+from exalsius_jupyter.api import error_bodies
+from exalsius_jupyter.api.error_bodies import error_from_response
 from exalsius_jupyter.errors import (
     ApiError,
     AuthenticationError,
@@ -99,7 +99,7 @@ def test_html_502_page_becomes_short_server_error() -> None:
     assert text.startswith("HTTP 502 Bad Gateway: 502 Bad Gateway")
     assert "<" not in text and "\n" not in text
     assert len(text) < 200
-    assert err.detail is not None and len(err.detail) <= problems._EXCERPT
+    assert err.detail is not None and len(err.detail) <= error_bodies._EXCERPT
 
 
 def test_multiline_detail_is_one_line() -> None:

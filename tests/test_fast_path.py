@@ -21,7 +21,7 @@ from support import Canned, CannedServer
 from exalsius_jupyter.api import decode
 from exalsius_jupyter.api.client import ExalsiusClient, _total
 from exalsius_jupyter.errors import InvalidResponseError
-from exalsius_jupyter.model import fast
+from exalsius_jupyter.model import msgspec_path as fast
 from exalsius_jupyter.model.frames import workspaces_frame
 from exalsius_jupyter.model.workspace import Workspace, WorkspaceList
 from exalsius_jupyter.sandbox import Sandbox

@@ -14,7 +14,7 @@ from test_fast_path import (  # every frame: both paths; the JSON strategies are
     typed_workspace,
 )
 
-from exalsius_jupyter.api.problems import error_from_response
+from exalsius_jupyter.api.error_bodies import error_from_response
 from exalsius_jupyter.errors import (
     ExalsiusError,
     InvalidResponseError,

@@ -178,13 +178,13 @@ def test_terminal_login_denied_and_cancelled_in_one_line(
 def test_kernel_login_returns_a_widget_and_a_call_waits_for_the_pending_sign_in(
         shell: InteractiveShell, sb: Sandbox, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from exalsius_jupyter.widgets.login import DeviceLoginWidget
+    from exalsius_jupyter.widgets.sign_in import SignInWidget
 
     configure(shell, sb)
     monkeypatch.setattr(shell, "kernel", SimpleNamespace(_allow_stdin=False), raising=False)
     began = time.monotonic()
     widget = shell.run_cell("%exalsius login").result
-    assert isinstance(widget, DeviceLoginWidget) and time.monotonic() - began < 3
+    assert isinstance(widget, SignInWidget) and time.monotonic() - began < 3
     try:
         assert widget.state == "waiting"
         pending = current_session().pending
@@ -497,11 +497,11 @@ def test_python_api_signs_in_without_the_magic(sb: Sandbox,
 
 def test_a_widget_of_your_own_adopted_by_a_session(sb: Sandbox) -> None:
     from exalsius_jupyter.session import Session, Settings
-    from exalsius_jupyter.widgets.login import DeviceLoginWidget
+    from exalsius_jupyter.widgets.sign_in import SignInWidget
 
     session = Session(Settings(api_url=sb.url, auth_domain=sb.issuer_url or "",
                                use_keyring=False))
-    widget = DeviceLoginWidget(session.auth_settings, on_success=session.adopt, tick=0.1)
+    widget = SignInWidget(session.auth_settings, on_success=session.adopt, tick=0.1)
     try:
         code = widget.start().login.code
         assert code is not None

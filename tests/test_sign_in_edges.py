@@ -121,11 +121,11 @@ def test_a_huge_expires_in_in_a_sign_in_is_clamped(canned: CannedServer) -> None
 
 def test_an_approval_page_off_loopback_over_http_is_text_with_a_warning(
         canned: CannedServer) -> None:
-    from exalsius_jupyter.widgets.login import DeviceLoginWidget
+    from exalsius_jupyter.widgets.sign_in import SignInWidget
 
     device_answer(canned, verification_uri="http://evil.example/activate",
                   verification_uri_complete="http://evil.example/activate?user_code=BCDF-GHJK")
-    widget = DeviceLoginWidget(issuer(canned))
+    widget = SignInWidget(issuer(canned))
     try:
         code = widget.prepare()
         assert code is not None and code.link_is_safe is False

@@ -79,7 +79,7 @@ while time.monotonic() < end:
         errors.append(f"{type(exc).__name__}: {exc}")
     time.sleep(0.05)
 print(json.dumps({"ok": ok, "failed": failed, "errors": errors[:5],
-                  "refreshes": source.session().refreshes}))
+                  "refreshes": source.renewal().refreshes}))
 '''
 
 

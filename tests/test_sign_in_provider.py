@@ -23,7 +23,7 @@ from exalsius_jupyter.api.client import ExalsiusClient
 from exalsius_jupyter.auth.command import CommandToken
 from exalsius_jupyter.auth.device import DeviceLogin
 from exalsius_jupyter.auth.provider import refresh_tokens, revoke
-from exalsius_jupyter.auth.renewal import OAuthSession
+from exalsius_jupyter.auth.renewal import RenewingTokens
 from exalsius_jupyter.auth.settings import AuthSettings
 from exalsius_jupyter.auth.tokens import Tokens
 from exalsius_jupyter.errors import (
@@ -93,7 +93,7 @@ def test_a_huge_error_becomes_a_short_line(canned: CannedServer) -> None:
 
 def test_the_signed_out_line_and_describe_show_no_secret(canned: CannedServer) -> None:
     canned.json(ECHOES["refresh token in error"], status=403)
-    session = OAuthSession(expired_tokens(), issuer(canned))
+    session = RenewingTokens(expired_tokens(), issuer(canned))
     with pytest.raises(AuthenticationError) as info:
         session.token()
     with pytest.raises(AuthenticationError) as again:
@@ -214,7 +214,7 @@ def test_a_slow_provider_cannot_hold_calls_past_their_deadline(
         slow_provider: SocketServer, canned: CannedServer) -> None:
     canned.json({"workspaces": []})
     settings = AuthSettings(issuer=f"http://127.0.0.1:{slow_provider.port}/", timeout=10)
-    session = OAuthSession(expired_tokens(), settings)
+    session = RenewingTokens(expired_tokens(), settings)
     client = ExalsiusClient(canned.url, token=session, timeout=1.0)  # deadline 3 s
     results = timed_calls(client, 2)
     assert len(results) == 2
@@ -231,7 +231,7 @@ def test_a_provider_that_cannot_be_reached_is_a_transport_error(canned: CannedSe
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    session = OAuthSession(expired_tokens(), AuthSettings(issuer=f"http://127.0.0.1:{port}/"))
+    session = RenewingTokens(expired_tokens(), AuthSettings(issuer=f"http://127.0.0.1:{port}/"))
     with pytest.raises(TransportError) as info:
         session.token()
     assert "could not reach the sign-in server" in str(info.value)

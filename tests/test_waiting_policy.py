@@ -134,7 +134,7 @@ def test_every_polling_loop_runs_on_the_one_primitive() -> None:
         "api/deadline.py": "the deadline watchdog (wakes at deadlines, polls nothing)",
         "widgets/base.py": "Jobs: one action per click, off the kernel thread",
         "auth/command.py": "the pipe readers of one token command run",
-        "model/fast.py": "one decode on a thread with a larger stack",
+        "model/jsondepth.py": "one JSON decode on a fresh stack (the same depth from anywhere)",
         "sandbox/app.py": "the sandbox's HTTP server",
         "sandbox/server.py": "stopping the sandbox's server",
     }
@@ -142,7 +142,7 @@ def test_every_polling_loop_runs_on_the_one_primitive() -> None:
     makers = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
                     if "threading.Thread(" in p.read_text(encoding="utf-8"))
     assert makers == sorted(not_loops), makers
-    for loop in ("watch.py", "widgets/progress.py", "refresh.py", "widgets/login.py",
+    for loop in ("watch.py", "widgets/progress.py", "refresh.py", "widgets/sign_in.py",
                  "auth/device.py", "magics/commands/logs.py"):
         assert "Poller(" in (package / loop).read_text(encoding="utf-8"), loop
     assert "AutoRefresh(" in (package / "widgets/panel.py").read_text(encoding="utf-8")

@@ -27,14 +27,14 @@ from ..errors import (
     UnknownOutcomeError,
     ValidationError,
 )
-from ..model import fast
+from ..model import msgspec_path
 from ..model.spec import validate_workspace_spec
 from ..model.workspace import Workspace, WorkspaceList, WorkspaceStatus
 from ..text import REDACTED, redact
 from . import decode, transport
 from .bearer import BearerAuth, StaticToken, TokenSource
 from .deadline import deadline as call_deadline
-from .problems import error_from_response
+from .error_bodies import error_from_response
 from .urls import api_target, is_loopback
 
 DEFAULT_API_URL = "https://api.exalsius.ai/v1"
@@ -157,12 +157,12 @@ class ExalsiusClient:
         self.deadline = _deadline(deadline, self.timeout)
         self._api_key_header, self._allow_insecure = api_key_header, allow_insecure
         self._retries, self._backoff_factor = retries, backoff_factor
-        self.session = transport.new_session(retries, backoff_factor)
-        self.session.headers.update({
+        self.http = transport.new_http(retries, backoff_factor)
+        self.http.headers.update({
             "Accept": JSON_ACCEPT,
             "User-Agent": transport.USER_AGENT,
         })
-        self.session.auth = self._auth  # also keeps requests from using ~/.netrc instead
+        self.http.auth = self._auth  # also keeps requests from using ~/.netrc instead
         self._offers: dict[str, bool] = {}
         self._sandbox_seen = False
         self.recovered_creates = 0
@@ -206,9 +206,14 @@ class ExalsiusClient:
         shown = source.describe() if source is not None else "not set"
         return f"ExalsiusClient(base_url={self._base_url!r}, token={shown!r})"
 
+    @property
+    def session(self) -> requests.Session:
+        """The ``requests.Session`` the client sends with (``http``; the older name)."""
+        return self.http
+
     def close(self) -> None:
         """Close the underlying HTTP session."""
-        self.session.close()
+        self.http.close()
 
     def __enter__(self) -> ExalsiusClient:
         return self
@@ -225,7 +230,7 @@ class ExalsiusClient:
         resp = self._request("GET", "/workspaces", params=params)
         data = self._read(resp)
         # With msgspec (the fast extra), a well-formed body becomes typed records directly.
-        listed = fast.decode_list(data) if fast.enabled() else None
+        listed = msgspec_path.decode_list(data) if msgspec_path.enabled() else None
         if listed is not None:
             count = len(listed.records)
             return WorkspaceList.from_fast(
@@ -421,7 +426,7 @@ class ExalsiusClient:
               data: bytes | None, headers: dict[str, str]) -> requests.Response:
         """One HTTP exchange (with urllib3's safe retries); transport failures become typed."""
         try:
-            resp = self.session.request(method, self._base_url + path, params=params, data=data,
+            resp = self.http.request(method, self._base_url + path, params=params, data=data,
                                         headers=headers, timeout=self.timeout, stream=True,
                                         allow_redirects=False)
         except requests.RequestException as exc:

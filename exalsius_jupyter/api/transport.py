@@ -129,7 +129,7 @@ class WatchedAdapter(HTTPAdapter):
         return manager
 
 
-def new_session(retries: int, backoff_factor: float) -> requests.Session:
+def new_http(retries: int, backoff_factor: float) -> requests.Session:
     """A Session whose GET/DELETE are retried safely and whose sockets honour deadlines."""
     session = requests.Session()
     retry = CappedRetry(

@@ -134,7 +134,7 @@ class DeviceLogin:
                  http: requests.Session | None = None, tick: float = 1.0) -> None:
         self.settings = settings if settings is not None else AuthSettings.from_env()
         self._own_http = http is None
-        self._http = http if http is not None else transport.new_session(0, 0.0)
+        self._http = http if http is not None else transport.new_http(0, 0.0)
         self.tick = tick
         self.code: DeviceCode | None = None
         self.tokens: Tokens | None = None  # set once approved

@@ -13,7 +13,7 @@ from ..api.bearer import check_token, claim_time, jwt_claims
 from ..durations import expiry_text, now_utc
 from ..errors import KeyringError, signed_out
 from .filelock import held, lock_path
-from .renewal import OAuthSession
+from .renewal import RenewingTokens
 from .settings import AuthSettings
 from .tokens import Tokens
 
@@ -64,7 +64,7 @@ class KeyringTokens:
         self.settings = settings if settings is not None else AuthSettings.from_env()
         self.service = service
         self._http = http
-        self._session: OAuthSession | None = None
+        self._renewal: RenewingTokens | None = None
         self._lock = threading.Lock()
 
     def _key(self, name: str) -> str:
@@ -121,7 +121,7 @@ class KeyringTokens:
         for name in KEYRING_KEYS:
             self._delete(kr, name)
         with self._lock:
-            self._session = None
+            self._renewal = None
 
     def _delete(self, kr: Any, name: str) -> None:
         try:
@@ -131,17 +131,17 @@ class KeyringTokens:
                 raise KeyringError(
                     f"the keyring entry cannot be deleted ({type(exc).__name__})") from None
 
-    def session(self) -> OAuthSession:
-        """The renewing session built from the stored tokens (loaded once)."""
+    def renewal(self) -> RenewingTokens:
+        """The renewing tokens built from the stored sign-in (loaded once)."""
         with self._lock:
-            if self._session is None:
+            if self._renewal is None:
                 tokens = self.load()
                 if tokens is None:
                     raise signed_out("no exls sign-in in the keyring")
-                self._session = OAuthSession(
+                self._renewal = RenewingTokens(
                     tokens, self.settings, on_refresh=self._stored, reload=self.load,
                     exclusive=self.exclusive, http=self._http, name="exls keyring sign-in")
-            return self._session
+            return self._renewal
 
     def exclusive(self, timeout: float) -> AbstractContextManager[None]:
         """The lock other kernels honour while they re-read, renew and store this sign-in."""
@@ -153,16 +153,16 @@ class KeyringTokens:
 
     def token(self) -> str:
         """A valid access token from the stored sign-in, renewed (and stored) as needed."""
-        return self.session().token()
+        return self.renewal().token()
 
     def refresh(self, stale: str | None = None) -> str:
         """Renew now (after a 401), storing the result."""
-        return self.session().refresh(stale)
+        return self.renewal().refresh(stale)
 
     def describe(self) -> str:
         """The stored sign-in's identity and expiry, never a token."""
         with self._lock:
-            session = self._session
+            session = self._renewal
         if session is not None:
             return session.describe()
         try:

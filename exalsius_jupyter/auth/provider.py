@@ -57,7 +57,7 @@ def post_form(settings: AuthSettings, path: str, form: Mapping[str, str],
     if seconds <= 0:
         raise RequestTimeoutError(f"{what}: no time was left within the call's deadline")
     timeout = (min(seconds, 5.0), seconds)
-    sender = http if http is not None else transport.new_session(0, 0.0)
+    sender = http if http is not None else transport.new_http(0, 0.0)
     headers = {"Accept": "application/json", "User-Agent": transport.USER_AGENT}
     try:
         with deadline.deadline(seconds):

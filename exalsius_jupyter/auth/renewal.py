@@ -33,8 +33,8 @@ REFRESH_RETRY_AFTER = 5.0  # after a failed refresh while the token still works
 LOCK_WAIT = 30.0  # outside a call: the longest wait for another thread's renewal
 
 
-class OAuthSession:
-    """A signed-in session: renews its access token shortly before expiry; thread-safe.
+class RenewingTokens:
+    """The tokens of a sign-in, renewed shortly before the access token expires; thread-safe.
 
     Only one refresh runs at a time; threads that waited for it use its result. A rotated
     refresh token replaces the old one. When renewal fails for good, every call raises
@@ -206,4 +206,4 @@ class OAuthSession:
         return f"{self.name}{who} (access token {expiry_text(tokens.expires_at)}{renews})"
 
     def __repr__(self) -> str:
-        return f"<OAuthSession {self.describe()}>"
+        return f"<RenewingTokens {self.describe()}>"

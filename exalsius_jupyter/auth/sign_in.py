@@ -27,7 +27,7 @@ from ..errors import (
 from .device import LINK_WARNING, DeviceCode, DeviceLogin
 from .keyring_store import KeyringTokens
 from .provider import revoke
-from .renewal import OAuthSession
+from .renewal import RenewingTokens
 from .settings import AuthSettings
 from .tokens import Tokens
 
@@ -208,7 +208,7 @@ class SignInState:
         self._lock = lock
         self._changed = changed
         self.pending_wait = pending_wait
-        self.signed: OAuthSession | None = None
+        self.signed: RenewingTokens | None = None
         self.pending: PendingSignIn | None = None
         self.typed: str | None = None  # a token typed with %exalsius login --token (memory only)
 
@@ -238,9 +238,9 @@ class SignInState:
         return pending
 
     def finish(self, pending: PendingSignIn, tokens: Tokens | None,
-               why: str = "") -> OAuthSession | None:
+               why: str = "") -> RenewingTokens | None:
         """End a pending sign-in: with ``tokens`` it becomes the notebook's sign-in."""
-        signed: OAuthSession | None = None
+        signed: RenewingTokens | None = None
         with self._lock:
             if self.pending is pending:
                 self.pending = None
@@ -251,17 +251,17 @@ class SignInState:
         pending.done.set()
         return signed
 
-    def adopt(self, tokens: Tokens, settings: AuthSettings) -> OAuthSession:
+    def adopt(self, tokens: Tokens, settings: AuthSettings) -> RenewingTokens:
         """Make ``tokens`` the notebook's sign-in (replacing an older one)."""
         with self._lock:
             signed = self._adopt(tokens, settings)
             self._changed(True)
             return signed
 
-    def _adopt(self, tokens: Tokens, settings: AuthSettings) -> OAuthSession:
+    def _adopt(self, tokens: Tokens, settings: AuthSettings) -> RenewingTokens:
         self._end_signed("replaced by a newer sign-in")
         self.typed = None
-        self.signed = OAuthSession(tokens, settings)
+        self.signed = RenewingTokens(tokens, settings)
         return self.signed
 
     def _end_signed(self, reason: str) -> None:
@@ -286,7 +286,7 @@ class SignInState:
         pending.end(why)
 
     def login(self, settings: AuthSettings, on_code: Callable[[DeviceCode], None],
-              cancel: threading.Event | None = None) -> OAuthSession:
+              cancel: threading.Event | None = None) -> RenewingTokens:
         """The device sign-in, blocking: show the code with ``on_code``, wait for approval.
 
         Raises SignInError subclasses (denied, expired, cancelled) in one line; Ctrl-C cancels.
@@ -341,7 +341,7 @@ class SignInState:
         return report
 
 
-def _revoke_everywhere(report: SignOut, signed: OAuthSession | None, settings: AuthSettings,
+def _revoke_everywhere(report: SignOut, signed: RenewingTokens | None, settings: AuthSettings,
                        keyring_allowed: bool) -> None:
     """Revoke every refresh token known here and in the keyring; clear the keyring."""
     targets: list[tuple[AuthSettings, str]] = []

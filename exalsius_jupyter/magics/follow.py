@@ -15,7 +15,7 @@ INTERRUPTED = ("interrupted; the workspaces keep changing on the server: "
 
 def follow(ctx: CommandContext, ids: list[str], *, timeout: float | None, block: bool) -> Any:
     """Show progress until the workspaces end; return their final state (``block``)."""
-    from .views import final_state_frame
+    from .results import final_state_frame
 
     client = ctx.client()
     settings = ctx.session.settings

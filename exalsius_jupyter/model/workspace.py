@@ -39,7 +39,7 @@ __all__ = [
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .fast import FastList
+    from .msgspec_path import FastList
 
 
 

@@ -10,7 +10,7 @@ from ..targets import resolve_targets
 
 if TYPE_CHECKING:
     from ..context import CommandContext
-    from ..views import WorkspaceDescription
+    from ..results import WorkspaceDescription
 
 NAME = "describe"
 HELP = "one workspace: its fields and access link"
@@ -29,7 +29,7 @@ def add_parser(top: CommandParser) -> CommandParser:
 def run(ctx: CommandContext, args: argparse.Namespace) -> WorkspaceDescription:
     """The workspace as a one-row frame with its access link."""
     from ...model.workspace import Workspace
-    from ..views import WorkspaceDescription
+    from ..results import WorkspaceDescription
 
     listing = ctx.client().list_workspaces(cluster_id=args.cluster)
     (index,) = resolve_targets(listing.raw, args.targets)

@@ -76,7 +76,7 @@ def _after(session: Session, tokens: Tokens, save: bool) -> str:
 
 
 def _widget(session: Session, *, save: bool) -> Any:
-    from ...widgets.login import DeviceLoginWidget
+    from ...widgets.sign_in import SignInWidget
 
     settings = session.auth_settings
     box: dict[str, Any] = {}
@@ -87,12 +87,12 @@ def _widget(session: Session, *, save: bool) -> Any:
             raise ExalsiusError("a newer sign-in or a logout came in between")
         return _after(session, tokens, save)
 
-    def done(widget: DeviceLoginWidget) -> None:
+    def done(widget: SignInWidget) -> None:
         pending = box.get("pending")
         if pending is not None and widget.state != "signed in":
             session.sign_in_state.finish(pending, None, widget.message)
 
-    widget = DeviceLoginWidget(settings, on_success=success, on_done=done)
+    widget = SignInWidget(settings, on_success=success, on_done=done)
     code = widget.prepare()
     if code is not None:
         box["pending"] = session.sign_in_state.begin(code, settings, widget.cancel)
@@ -101,7 +101,7 @@ def _widget(session: Session, *, save: bool) -> Any:
 
 
 def _terminal(session: Session, *, save: bool) -> None:
-    from ...widgets.login import signed_in_text
+    from ...widgets.sign_in import signed_in_text
 
     signed = session.login()  # prints the link and the code; Ctrl-C raises SignInCancelled
     note = _after(session, signed.tokens, save)

@@ -1,4 +1,4 @@
-"""DeviceLoginWidget against the sandbox's identity provider: approve, deny, expire, cancel.
+"""SignInWidget against the sandbox's identity provider: approve, deny, expire, cancel.
 
 Approval goes through the sandbox's /activate form, as a user in a browser would. No token and no
 device code may appear in the state of any widget.
@@ -23,8 +23,8 @@ from exalsius_jupyter.auth.settings import AuthSettings
 from exalsius_jupyter.auth.tokens import Tokens
 from exalsius_jupyter.errors import SignInDeniedError
 from exalsius_jupyter.sandbox import Sandbox
-from exalsius_jupyter.widgets.login import (
-    DeviceLoginWidget,
+from exalsius_jupyter.widgets.sign_in import (
+    SignInWidget,
     countdown_text,
     link_html,
     signed_in_text,
@@ -41,18 +41,18 @@ def start(auth_sandbox_factory: Callable[..., Sandbox]) -> Callable[..., Sandbox
 
 
 @pytest.fixture
-def made() -> Iterator[list[DeviceLoginWidget]]:
+def made() -> Iterator[list[SignInWidget]]:
     """Widgets a test made, closed after it (their threads joined)."""
-    widgets: list[DeviceLoginWidget] = []
+    widgets: list[SignInWidget] = []
     yield widgets
     for w in widgets:
         w.close()
 
 
-def new_widget(sb: Sandbox, made: list[DeviceLoginWidget], **kwargs: Any) -> DeviceLoginWidget:
+def new_widget(sb: Sandbox, made: list[SignInWidget], **kwargs: Any) -> SignInWidget:
     """A widget signing in at the sandbox."""
     assert sb.issuer_url is not None
-    w = DeviceLoginWidget(AuthSettings(issuer=sb.issuer_url, timeout=TIMEOUT), tick=0.1,
+    w = SignInWidget(AuthSettings(issuer=sb.issuer_url, timeout=TIMEOUT), tick=0.1,
                           **kwargs)
     made.append(w)
     return w
@@ -73,7 +73,7 @@ def all_widget_state() -> str:
 
 
 def test_approve_shows_who_signed_in(start: Callable[..., Sandbox],
-                                     made: list[DeviceLoginWidget]) -> None:
+                                     made: list[SignInWidget]) -> None:
     sb = start()
     received: list[Tokens] = []
     w = new_widget(sb, made, on_success=received.append)
@@ -109,7 +109,7 @@ def test_approve_shows_who_signed_in(start: Callable[..., Sandbox],
 
 
 def test_deny_says_so_in_one_line(start: Callable[..., Sandbox],
-                                  made: list[DeviceLoginWidget]) -> None:
+                                  made: list[SignInWidget]) -> None:
     sb = start()
     w = new_widget(sb, made).start()
     assert w.login.code is not None
@@ -120,7 +120,7 @@ def test_deny_says_so_in_one_line(start: Callable[..., Sandbox],
     assert "denied" in w.status.value and "\n" not in w.message
 
 
-def test_expiry_says_so(start: Callable[..., Sandbox], made: list[DeviceLoginWidget]) -> None:
+def test_expiry_says_so(start: Callable[..., Sandbox], made: list[SignInWidget]) -> None:
     sb = start(device_code_ttl=1)
     w = new_widget(sb, made).start()
     assert w.wait(1 + TIMEOUT) and w.state == "expired"
@@ -129,7 +129,7 @@ def test_expiry_says_so(start: Callable[..., Sandbox], made: list[DeviceLoginWid
 
 
 def test_cancel_button_stops_polling(start: Callable[..., Sandbox],
-                                     made: list[DeviceLoginWidget]) -> None:
+                                     made: list[SignInWidget]) -> None:
     sb = start()
     w = new_widget(sb, made).start()
     time.sleep(0.5)
@@ -144,11 +144,11 @@ def test_cancel_button_stops_polling(start: Callable[..., Sandbox],
 
 
 def test_start_failure_is_shown(start: Callable[..., Sandbox],
-                                made: list[DeviceLoginWidget]) -> None:
+                                made: list[SignInWidget]) -> None:
     sb = start()
     assert sb.issuer_url is not None
     settings = AuthSettings(issuer=sb.issuer_url, client_id="someone-else", timeout=TIMEOUT)
-    w = DeviceLoginWidget(DeviceLogin(settings))
+    w = SignInWidget(DeviceLogin(settings))
     made.append(w)
     bundle = w._repr_mimebundle_()
     assert w.state == "failed" and w.done.is_set() and w._poller is None
@@ -157,7 +157,7 @@ def test_start_failure_is_shown(start: Callable[..., Sandbox],
 
 
 def test_on_success_failure_is_reported(start: Callable[..., Sandbox],
-                                        made: list[DeviceLoginWidget]) -> None:
+                                        made: list[SignInWidget]) -> None:
     sb = start()
 
     def keep(tokens: Tokens) -> None:
@@ -185,7 +185,7 @@ def test_pieces_escape_and_count_down() -> None:
 
 
 def test_many_widgets_threads_end(start: Callable[..., Sandbox],
-                                  made: list[DeviceLoginWidget]) -> None:
+                                  made: list[SignInWidget]) -> None:
     sb = start()
     ws = [new_widget(sb, made).start() for _ in range(3)]
     for w in ws:
@@ -200,8 +200,15 @@ def test_many_widgets_threads_end(start: Callable[..., Sandbox],
 def test_close_leaves_no_widget_behind(start: Callable[..., Sandbox]) -> None:
     sb = start()
     before = set(_instances)
-    w = DeviceLoginWidget(AuthSettings(issuer=sb.issuer_url, timeout=TIMEOUT), tick=0.1)
+    w = SignInWidget(AuthSettings(issuer=sb.issuer_url, timeout=TIMEOUT), tick=0.1)
     w.start()
     w.close()
     assert set(_instances) <= before  # every child, layout and style closed
     all_widget_state()  # and what is left still serializes
+
+
+def test_the_first_names_still_work() -> None:
+    from exalsius_jupyter.widgets.login import DeviceLoginWidget
+    from exalsius_jupyter.widgets.sign_in import SignInWidget as Current
+
+    assert DeviceLoginWidget is Current
