@@ -104,9 +104,7 @@ def test_the_cli_builds_its_sandbox_with_the_dataclass_defaults_but_its_override
     class Recorder:
         def __init__(self, *, options: SandboxOptions) -> None:
             built.append(options)
-
-        def __enter__(self) -> None:
-            raise Built
+            raise Built  # recorded; nothing is served
 
         def __exit__(self, *exc: object) -> None:
             pass
