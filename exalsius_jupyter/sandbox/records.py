@@ -37,6 +37,7 @@ class Record:
     status: str
     due: float | None = None
     outcome: str = "RUNNING"
+    node_id: str | None = None  # the node it landed on (see store.py), None if it fits none
     events: list[tuple[float, str]] = field(default_factory=list)
     cached: bytes | None = None
 
@@ -61,7 +62,7 @@ class Record:
                 "port_name": "ssh" if ssh else "http",
                 "port_number": self.port(),
                 "external_ips": ["127.0.0.1"],
-                "access_description": "SSH into the workspace pod."
+                "access_description": f"SSH into the workspace pod as dev: {self.access_line()}"
                 if ssh
                 else f"Opens the workspace UI at {self.access_line()}",
             }
@@ -143,6 +144,7 @@ class Record:
             "status": self.status,
             "due": self.due,
             "outcome": self.outcome,
+            "node_id": self.node_id,
             "events": [list(e) for e in self.events],
         }
 

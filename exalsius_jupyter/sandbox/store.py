@@ -4,6 +4,12 @@ Time-based transitions (PENDING ending, a DELETED workspace vanishing) are kept 
 times and applied lazily, before any read, so what is served is always current and the cached
 list bodies are invalidated (via the version counter) exactly when a transition becomes due.
 
+Each workspace lands on a node of its cluster (``Record.node_id``) when it becomes PENDING: the
+first node whose free sizes hold it (free = capacity minus what PENDING and RUNNING workspaces
+there hold). Where the catalogue is served (API 1.46), a workspace that fits no node ends FAILED;
+in 1.5.1 mode, which shows no capacity, it still runs as before, on no node. Pre-populated and
+loaded workspaces are placed the same way, in order; those that fit nowhere hold nothing.
+
 With a state file, every write appends the changed record to the journal (see persist.py) before
 it returns, so what was acknowledged survives kill -9; the time-based transitions are not
 journaled, as they follow from the due times. The journal is compacted into the snapshot once it
@@ -19,11 +25,12 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .clusters import DEMO_CLUSTERS
+from .clusters import DEMO_CLUSTERS, HOLDING, SIZES, first_fit, held_by_node, size
 from .persist import Journal, journal_path, remove_stale_temporaries, save_state
 from .records import Record
 
@@ -61,6 +68,7 @@ class WorkspaceStore:
         self.pending_seconds = pending_seconds
         self.deleted_ttl = deleted_ttl
         self.api = api
+        self.capacity_enforced = api == "1.46"  # where the catalogue shows free resources
         self.state = state
         self.lock = threading.RLock()
         self.version = 0
@@ -129,7 +137,28 @@ class WorkspaceStore:
     def _ready_message(self, rec: Record) -> str:
         if rec.status == "RUNNING":
             return f"Workspace is RUNNING; access: {rec.access_line()}"
-        return f"Workspace FAILED: {self._refusal(rec) or 'the cluster cannot run it'}"
+        reason = self._refusal(rec)
+        if reason is None and rec.node_id is None and self.capacity_enforced:
+            cluster = DEMO_CLUSTERS.get(rec.cluster_id)
+            where = cluster.name if cluster else rec.cluster_id
+            reason = f"no node of cluster {where} has enough free resources"
+        return f"Workspace FAILED: {reason or 'the cluster cannot run it'}"
+
+    def _held(self, exclude: Record | None = None) -> dict[str, dict[str, int]]:
+        return held_by_node(
+            (rec.node_id, rec.status, rec.resources)
+            for rec in self._records.values()
+            if rec is not exclude
+        )
+
+    def _place(self, rec: Record, held: dict[str, dict[str, int]] | None = None) -> bool:
+        """Put the record on the first node of its cluster where it fits; whether one did."""
+        if self._refusal(rec) is not None:
+            rec.node_id = None
+            return False
+        node = first_fit(rec.cluster_id, rec.resources, self._held(rec) if held is None else held)
+        rec.node_id = None if node is None else node.id
+        return node is not None
 
     def _transition(self, rec: Record, status: str, now: float, *, follow: bool = True) -> None:
         if status == "DELETED" and rec.status != "DELETED":
@@ -139,8 +168,12 @@ class WorkspaceStore:
         rec.status = status
         rec.due = None
         if status == "PENDING" and follow:
-            rec.outcome = "FAILED" if self._refusal(rec) else "RUNNING"
+            placed = self._place(rec)
+            refused = self._refusal(rec) is not None or (not placed and self.capacity_enforced)
+            rec.outcome = "FAILED" if refused else "RUNNING"
             self._schedule(rec, now + self.pending_seconds)
+        elif status in HOLDING and rec.node_id is None:
+            self._place(rec)  # a forced status: placed where it fits, never refused
         elif status == "DELETED":
             self._schedule(rec, now + self.deleted_ttl)
         self._touch(rec)
@@ -163,8 +196,17 @@ class WorkspaceStore:
     def load(self, records: Iterable[Record]) -> None:
         """Add records as they are (pre-population or a state file), keeping their due times."""
         with self.lock:
+            unplaced = []
             for rec in records:
                 self._insert(rec)
+                if rec.node_id is None and rec.status in HOLDING:
+                    unplaced.append(rec)
+            held = self._held()
+            for rec in unplaced:  # in order, each onto what the ones before it left free
+                self._place(rec, held)
+                if rec.node_id is not None:
+                    for key in SIZES:
+                        held[rec.node_id][key] += size(rec.resources, key)
 
     def flush(self) -> None:
         """Compact: write the snapshot and drop the journal, if anything changed since the last."""
@@ -221,6 +263,18 @@ class WorkspaceStore:
         with self.lock:
             rec, _ = self._find(workspace_id)
             return None if rec is None else json.loads(rec.json(self.api))  # a copy
+
+    def occupancy(self) -> dict[str, dict[str, int]]:
+        """Per node id, the sizes its PENDING and RUNNING workspaces hold."""
+        with self.lock:
+            self._advance(time.time())
+            return self._held()
+
+    def placements(self) -> list[Record]:
+        """Copies of the current records (node, status, resources, ...), for the catalogue."""
+        with self.lock:
+            self._advance(time.time())
+            return [replace(rec, cached=None, events=[]) for rec in self._records.values()]
 
     def logs(self, workspace_id: str) -> bytes | None:
         """NDJSON lifecycle log lines for the workspace, or None if unknown."""
@@ -335,6 +389,8 @@ class WorkspaceStore:
         )
         with self.lock:
             self._advance(now)
+            if rec.status in HOLDING:
+                self._place(rec)
             self._insert(rec)
             if rec.status == "DELETED":
                 self._schedule(rec, now + self.deleted_ttl)

@@ -3,7 +3,8 @@
 Each mode follows its own contract (../shared/openapi/workspaces-{1.5.1,1.46.0}.yaml): a field the
 mode defines is type-checked; one it does not define (1.5.1's ``gpu_memory``, ``vram``, 1.46's
 ``id`` or ``owner``, ...) accepts any value and is not stored. The sandbox's own rules on top:
-a non-empty name, a demo cluster, non-negative 32-bit sizes, at most MAX_DEPTH levels of nesting.
+a non-empty name, a READY demo cluster, non-negative 32-bit sizes, at most MAX_DEPTH levels of
+nesting.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from .clusters import DEMO_CLUSTERS
+from .clusters import DEMO_CLUSTERS, DEPLOYING_CLUSTERS
 
 INT32_MAX = 2**31 - 1
 MAX_DEPTH = 64  # nesting levels of a request body; deeper ones are a 400, never a RecursionError
@@ -181,6 +182,12 @@ def validate_create(body: Any, api: str = "1.5.1") -> dict[str, Any]:
     resources = _resources(body, api)
     _optional_fields(body, api)
     cluster_id = cluster_id.lower()
+    deploying = DEPLOYING_CLUSTERS.get(cluster_id)
+    if deploying is not None and api == "1.46":  # listed by the catalogue, but not READY
+        raise InvalidBody(
+            f"Field 'cluster_id': cluster {deploying.name} is {deploying.cluster_status}, "
+            "not READY."
+        )
     if cluster_id not in DEMO_CLUSTERS:
         raise InvalidBody(f"Field 'cluster_id': cluster {cluster_id} not found.")
     return {
