@@ -1,4 +1,8 @@
-"""Routing and handling of the Workspaces API over a WorkspaceStore, independent of sockets."""
+"""Routing and handling of the Workspaces API over a WorkspaceStore, independent of sockets.
+
+In API 1.46 mode the read-only catalogue (catalogue.py) is served too; in 1.5.1 mode its routes
+answer 404 like any unknown route, so a client's fallback without the catalogue stays testable.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qs, quote, unquote
 
+from . import catalogue
+from .catalogue import Catalogue, CatalogueError
 from .store import Conflict, WorkspaceStore
 from .validation import InvalidBody, is_uuid, parse_json, validate_create
 
@@ -21,6 +27,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/workspace/{id}/stop": ("POST",),
     "/workspace/{id}/start": ("POST",),
     "/workspace/{id}/logs": ("GET",),
+    **catalogue.ROUTES,
 }
 EXTRA_ROUTES = frozenset({"/workspace/{id}/start", "/workspace/{id}/logs"})
 ACTIONS = frozenset({"stop", "start", "logs"})
@@ -62,7 +69,7 @@ def problem(
 
 
 def match(path: str) -> tuple[str, str | None] | None:
-    """The route template and (still percent-encoded) workspace id of a request path, or None."""
+    """The route template and (still percent-encoded) id of a request path, or None."""
     if not path.startswith(PREFIX + "/"):
         return None
     parts = path[len(PREFIX) :].split("/")
@@ -72,7 +79,7 @@ def match(path: str) -> tuple[str, str | None] | None:
         return "/workspace/{id}", parts[2]
     if len(parts) == 4 and parts[1] == "workspace" and parts[3] in ACTIONS:
         return f"/workspace/{{id}}/{parts[3]}", parts[2]
-    return None
+    return catalogue.match(parts)
 
 
 def route_name(path: str) -> str:
@@ -83,11 +90,15 @@ def route_name(path: str) -> str:
 
 
 class Api:
-    """Answers requests for the Workspaces API; start and logs only when `extras`."""
+    """Answers requests for the Workspaces API; start and logs only when `extras`.
+
+    The catalogue's routes are served when the store's api mode is "1.46", else they are 404.
+    """
 
     def __init__(self, store: WorkspaceStore, *, extras: bool = True) -> None:
         self.store = store
         self.extras = extras
+        self.catalogue = Catalogue(store) if store.api == "1.46" else None
         self._handlers: dict[tuple[str, str], Callable[[str, str, str], Response]] = {
             ("GET", "/workspaces"): self._list,
             ("GET", "/workspace/{id}"): self._describe,
@@ -102,19 +113,37 @@ class Api:
     ) -> Response:
         """Route one request; `body` is None when it was too large to read."""
         hit = match(path)
-        if hit is None or (not self.extras and hit[0] in EXTRA_ROUTES):
+        if (
+            hit is None
+            or (not self.extras and hit[0] in EXTRA_ROUTES)
+            or (self.catalogue is None and hit[0] in catalogue.ROUTES)
+        ):
             return json_response(404, {"detail": "Not Found"})
         template, raw_id = hit
         allowed = ROUTES[template]
         if method not in allowed:
             return json_response(405, {"detail": "Method Not Allowed"}, Allow=", ".join(allowed))
         instance = path[len(PREFIX) :]
+        if self.catalogue is not None and template in catalogue.ROUTES:
+            return self._catalogue(self.catalogue, template, raw_id, query, instance)
         if template == "/workspaces" and method == "POST":
             return self._create(headers, body, instance)
         workspace_id = unquote(raw_id or "")
         if raw_id is not None and not is_uuid(workspace_id):
             return self._not_found(workspace_id, instance)
         return self._handlers[(method, template)](workspace_id, query, instance)
+
+    @staticmethod
+    def _catalogue(
+        served: Catalogue, template: str, raw_id: str | None, query: str, instance: str
+    ) -> Response:
+        try:
+            payload, total = served.answer(template, unquote(raw_id or ""), query)
+        except CatalogueError as exc:
+            return problem(exc.status, exc.title, exc.detail, instance)
+        if total is None:
+            return json_response(200, payload)
+        return json_response(200, payload, **{"X-Total-Count": str(total)})
 
     @staticmethod
     def _not_found(workspace_id: str, instance: str) -> Response:
