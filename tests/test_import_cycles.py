@@ -119,6 +119,7 @@ def test_the_lower_layers_import_no_front_end() -> None:
              or m in (f"{PACKAGE}.watch", f"{PACKAGE}.errors", f"{PACKAGE}.session",
                       f"{PACKAGE}.table", f"{PACKAGE}.actions", f"{PACKAGE}.refresh",
                       f"{PACKAGE}.poller")]
+    assert {f"{PACKAGE}.model.placement", f"{PACKAGE}.model.variables"} <= set(lower)
     assert {f"{PACKAGE}.table", f"{PACKAGE}.actions", f"{PACKAGE}.refresh"} <= set(lower)
     for module in lower:
         front = {t for t in graph[module]
