@@ -65,7 +65,8 @@ def test_missing_required_field_is_named(field: str) -> None:
     [
         ("name", 5), ("name", ""), ("name", "   "), ("cluster_id", 7),
         ("cluster_id", "not-a-uuid"), ("template", "jupyter-notebook"), ("template.name", 3),
-        ("template.variables", ["a"]), ("template.variables.notebook_port", 8888),
+        ("template.variables", ["a"]), ("template.variables.port", float("nan")),
+        ("template.variables.when", {1, 2}),
         ("template.description", 1), ("resources", [1, 2]), ("resources.gpu_count", "2"),
         ("resources.gpu_count", 1.5), ("resources.gpu_count", True), ("resources.cpu_cores", -1),
         ("resources.memory_gb", INT32_MAX + 1), ("resources.storage_gb", "big"),
@@ -191,3 +192,19 @@ def test_parse_variables_refuses_an_item_without_a_key(bad: str) -> None:
         parse_variables([bad])
     with pytest.raises(ValidationError, match=r"^variables, line 2: expected KEY=VALUE"):
         parse_variables(f"a=1\n{bad}", source="variables")
+
+
+def test_variables_take_any_json_value_as_the_live_templates_hold() -> None:
+    variables = {"global": {"deploymentName": "nb", "deploymentNamespace": "default"},
+                 "deploymentNumReplicas": 1, "ratio": 0.5, "on": True, "tags": ["a", "b"],
+                 "nothing": None, "notebookPassword": "pw"}
+    spec = validate_workspace_spec(make_spec(template={"name": "jupyter-notebook-template",
+                                                       "variables": variables}))
+    assert spec["template"]["variables"] == variables
+
+
+def test_a_nested_name_that_is_not_text_is_named() -> None:
+    spec = make_spec(template={"name": "t", "variables": {"global": {"a": {3: "x"}}}})
+    with pytest.raises(ValidationError, match=r"template\.variables\.global\.a names must be "
+                                              r"strings, got 3"):
+        validate_workspace_spec(spec)

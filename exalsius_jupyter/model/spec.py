@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -168,18 +169,40 @@ def _template(value: Any, fail: Any) -> dict[str, Any]:
         raise fail("missing required field 'template.variables' (use {} for none)")
     variables = value["variables"]
     if not isinstance(variables, Mapping):
-        raise fail("template.variables must be a mapping of strings to strings")
-    for key, val in variables.items():
+        raise fail("template.variables must be a mapping")
+    for key in variables:
         if not isinstance(key, str):
             raise fail(f"template.variables names must be strings, got {key!r}")
-        if not isinstance(val, str):
-            raise fail(f"template.variables.{key} must be a string, got {type(val).__name__}")
+    # Any JSON value, as the live templates hold (objects, numbers, lists); a stricter server
+    # (the 1.5.1 contract: strings only) answers 400 and says so.
+    bad = _not_json(variables, "template.variables")
+    if bad is not None:
+        raise fail(bad)
     out: dict[str, Any] = {"name": name, "variables": dict(variables)}
     if value.get("description") is not None:
         if not isinstance(value["description"], str):
             raise fail("template.description must be a string")
         out["description"] = value["description"]
     return out
+
+
+def _not_json(value: Any, path: str) -> str | None:
+    """Why ``value`` is not a JSON value (a NaN, a set, a key that is not text), or None."""
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, Mapping):
+            for key, val in item.items():
+                if not isinstance(key, str):
+                    return f"{where} names must be strings, got {key!r}"
+                stack.append((f"{where}.{key}", val))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{where}[{i}]", val) for i, val in enumerate(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            return f"{where} must be a finite number, got {item!r}"
+        elif not (item is None or isinstance(item, str | int | float | bool)):
+            return f"{where} must be a JSON value, got {type(item).__name__}"
+    return None
 
 
 def _resources(value: Any, fail: Any) -> dict[str, Any]:
