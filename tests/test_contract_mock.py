@@ -183,13 +183,14 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-def _start(cmd: list[str], log_path: Path) -> Mock:
+def _start(cmd: list[str], log_path: Path, spec: Path = SPEC, probe: str = "/workspaces") -> Mock:
+    """Prism on ``spec``, once ``GET probe`` answers 200 (or once it has exited)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [*cmd, "mock", "--host", "127.0.0.1", "--port", str(port), "--seed", PRISM_SEED,
-             str(SPEC)],
+             str(spec)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             cwd=str(REPO), start_new_session=True,
             env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"},
@@ -200,7 +201,7 @@ def _start(cmd: list[str], log_path: Path) -> Mock:
         if proc.poll() is not None:
             return mock  # exited (e.g. the port was taken meanwhile); the caller retries
         try:
-            if requests.get(base_url + "/workspaces", timeout=1.0).status_code == 200:
+            if requests.get(base_url + probe, timeout=1.0).status_code == 200:
                 return mock
         except requests.RequestException:
             pass
@@ -216,13 +217,13 @@ def spec() -> dict[str, Any]:
     return _load_spec()
 
 
-@pytest.fixture(scope="module")
-def mock(spec: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mock]:
-    """Prism mocking the 1.5.1 spec on a free loopback port; stopped after the module."""
+@contextlib.contextmanager
+def serve_prism(spec: Path, probe: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mock]:
+    """Prism mocking ``spec`` on a free loopback port (ready when ``GET probe`` is 200)."""
     cmd = _prism_command()
     log_path = tmp_path_factory.mktemp("prism") / "prism.log"
     for _attempt in range(3):
-        server = _start(cmd, log_path)
+        server = _start(cmd, log_path, spec, probe)
         if server.process.poll() is None:
             break
     else:
@@ -231,6 +232,13 @@ def mock(spec: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield server
     finally:
         _stop(server.process)
+
+
+@pytest.fixture(scope="module")
+def mock(spec: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mock]:
+    """Prism mocking the 1.5.1 spec on a free loopback port; stopped after the module."""
+    with serve_prism(SPEC, "/workspaces", tmp_path_factory) as server:
+        yield server
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from ..model.workspace import Workspace, WorkspaceList, WorkspaceStatus
 from ..text import REDACTED, redact
 from . import decode, transport
 from .bearer import BearerAuth, StaticToken, TokenSource
+from .catalogue import CatalogueMixin
 from .deadline import deadline as call_deadline
 from .error_bodies import error_from_response
 from .urls import api_target, is_loopback
@@ -105,7 +106,7 @@ def mask_secret(secret: str | None) -> str:
     return "set (…" + secret[-4:] + ")" if len(secret) >= 16 else "set (****)"
 
 
-class ExalsiusClient:
+class ExalsiusClient(CatalogueMixin):
     """Client for the exalsius Workspaces API: one Session, timeouts, safe retries, typed errors.
 
     Every operation ends within ``deadline`` seconds, whatever the server does (a server that

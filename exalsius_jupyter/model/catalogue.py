@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 
 from ..errors import InvalidResponseError
-from .fields import opt_str, parse_datetime
+from .fields import opt_int, opt_str, parse_datetime
 from .workspace import ResourcePool
 
 
@@ -143,6 +143,40 @@ class NodeResources:
             return None
         return (free or 0) + (used or 0)
 
+    @property
+    def gpu_type(self) -> str | None:
+        """The node's GPU type, from what is free or else from what is in use."""
+        return self.available.gpu_type or self.occupied.gpu_type
+
+
+@dataclass(frozen=True)
+class ClusterNodes:
+    """The node ids of one cluster (``GET /cluster/{id}/nodes``)."""
+
+    cluster_id: str
+    control_plane_node_ids: tuple[str, ...] = ()
+    worker_node_ids: tuple[str, ...] = ()
+    total_nodes: int = 0
+
+    @classmethod
+    def from_api(cls, data: Any) -> ClusterNodes:
+        """Parse the answer; ``total_nodes`` is counted from the ids when it is missing or odd."""
+        data = _object(data, "cluster nodes")
+        control = _ids(data.get("control_plane_node_ids"))
+        workers = _ids(data.get("worker_node_ids"))
+        total = opt_int(data.get("total_nodes"))
+        return cls(
+            cluster_id=opt_str(data.get("cluster_id")) or "",
+            control_plane_node_ids=control,
+            worker_node_ids=workers,
+            total_nodes=total if total is not None and total >= 0 else len(control) + len(workers),
+        )
+
+    @property
+    def node_ids(self) -> tuple[str, ...]:
+        """Every node id of the cluster, control plane first, each once."""
+        return tuple(dict.fromkeys(self.control_plane_node_ids + self.worker_node_ids))
+
 
 @dataclass(frozen=True)
 class TemplateInfo:
@@ -168,6 +202,23 @@ class TemplateInfo:
             extra=_extra(data, ("name", "description", "variables")),
         )
 
+    @property
+    def variable_paths(self) -> tuple[str, ...]:
+        """The dotted path of every value a user can set (``ms.modelArtifacts.uri``), in order.
+
+        Objects are walked into; any other value (text, a number, a list) is one path, and an
+        empty object is one path too.
+        """
+        paths: list[str] = []
+        stack: list[tuple[str, Any]] = [(str(k), v) for k, v in list(self.variables.items())[::-1]]
+        while stack:
+            path, value = stack.pop()
+            if isinstance(value, Mapping) and value:
+                stack.extend((f"{path}.{k}", v) for k, v in list(value.items())[::-1])
+            else:
+                paths.append(path)
+        return tuple(paths)
+
 
 def items(body: Any, key: str, what: str) -> list[Any]:
     """The list under ``key`` of a catalogue answer (``{"clusters": [...], "total": n}``)."""
@@ -178,4 +229,5 @@ def items(body: Any, key: str, what: str) -> list[Any]:
     return body
 
 
-__all__ = ["Cluster", "ClusterStatus", "NodeResources", "TemplateInfo", "items", "opt_float"]
+__all__ = ["Cluster", "ClusterNodes", "ClusterStatus", "NodeResources", "TemplateInfo", "items",
+           "opt_float"]
