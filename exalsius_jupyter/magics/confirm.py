@@ -35,9 +35,9 @@ def confirm(shell: Any, question: str, *, fix: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def read_secret(shell: Any, prompt: str, *, fix: str) -> str:
+def read_secret(shell: Any, prompt: str, *, fix: str, what: str = "the token") -> str:
     """Read a secret with getpass (never echoed); without interactive input raise ``fix``."""
-    headless = UsageError(f"cannot prompt for the token: {HEADLESS}; {fix}")
+    headless = UsageError(f"cannot prompt for {what}: {HEADLESS}; {fix}")
     if not stdin_available(shell):
         raise headless
     import getpass

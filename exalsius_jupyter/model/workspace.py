@@ -49,7 +49,7 @@ class WorkspaceTemplate:
     """The template a workspace was made from (name, variables, description)."""
 
     name: str
-    variables: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict, repr=False)  # may hold secrets
     description: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -63,7 +63,7 @@ class WorkspaceTemplate:
         variables = data.get("variables")
         return cls(
             name=opt_str(data.get("name")) or "",
-            variables={str(k): str(v) for k, v in variables.items()}
+            variables={str(k): v for k, v in variables.items()}  # any JSON value, as sent
             if isinstance(variables, Mapping) else {},
             description=opt_str(data.get("description")),
             extra=_extra(data, ("name", "variables", "description")),

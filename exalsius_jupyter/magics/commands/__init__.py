@@ -16,6 +16,7 @@ from IPython.core.error import UsageError
 
 from ..parser import PROG, CommandParser
 from . import (
+    clusters,
     config,
     create,
     delete,
@@ -27,6 +28,7 @@ from . import (
     sandbox,
     start,
     stop,
+    templates,
     wait,
 )
 from . import list as list_
@@ -63,8 +65,8 @@ class CellCommand(Protocol):
 
 
 COMMANDS: tuple[Command, ...] = (
-    list_, describe, create, stop, delete, start, wait, logs, panel, sandbox, config, login,
-    logout,
+    list_, describe, create, stop, delete, start, wait, logs, clusters, templates, panel,
+    sandbox, config, login, logout,
 )
 REGISTRY: dict[str, Command] = {command.NAME: command for command in COMMANDS}
 

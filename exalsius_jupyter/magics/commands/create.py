@@ -12,6 +12,7 @@ from ...model.fields import ASKED_FIELDS, Kind
 from ..parser import CommandParser, RawHelpFormatter, add_progress, non_negative_int
 
 if TYPE_CHECKING:
+    from ...creation import CreatePlan
     from ..context import CommandContext
 
 NAME = "create"
@@ -44,16 +45,25 @@ def key_value(text: str) -> tuple[str, str]:
 
 
 def add_parser(top: CommandParser) -> CommandParser:
-    """``create --name N --cluster ID --template T [--var K=V ...] [resources] ...``."""
+    """``create --name N --template T [--cluster C] [--var PATH=VALUE ...] [resources] ...``."""
     p = top.child(NAME, help=HELP,
                   description="Create a workspace; returns its id, or with --wait the final "
-                              "state. The cell magic %%exalsius create takes a JSON/YAML body "
-                              "instead (see %exalsius?).")
+                              "state. Where the server has the catalogue (API 1.46), it starts "
+                              "from the template's own variables, picks the cheapest READY "
+                              "cluster and node where the request fits (or the one named), fits "
+                              "CPU, memory and storage to the node's free capacity, asks for "
+                              "secrets hidden, and shows a summary before sending. The cell "
+                              "magic %%exalsius create takes a JSON/YAML body instead.")
     p.add_argument("--name", required=True)
-    p.add_argument("--cluster", required=True, metavar="ID", help="the cluster's UUID")
-    p.add_argument("--template", required=True, metavar="T", help="the template's name")
-    p.add_argument("--var", action="append", type=key_value, default=[], metavar="KEY=VALUE",
-                   help="a template variable (repeatable)")
+    p.add_argument("--cluster", metavar="C",
+                   help="a cluster name, id or unique id prefix (with the catalogue: default "
+                        "the cheapest READY cluster where it fits; without: its UUID, needed)")
+    p.add_argument("--template", required=True, metavar="T",
+                   help="the template's name (see %%exalsius templates)")
+    p.add_argument("--var", action="append", type=key_value, default=[], metavar="PATH=VALUE",
+                   help="a template variable by dotted path, typed as the template's value "
+                        "(repeatable); a secret from a Python variable: --var "
+                        "notebookPassword=$pw")
     for f in ASKED_FIELDS:  # one option per asked field of the field table
         assert f.ask is not None
         p.add_argument(f.ask.flag, dest=f.name, metavar=f.ask.metavar, help=f.ask.help,
@@ -76,21 +86,53 @@ def cell_parser() -> CommandParser:
 
 
 def create_spec(args: argparse.Namespace) -> dict[str, Any]:
-    """The validated create body from the line's options (the form builds it the same way)."""
+    """The validated create body from the line's options, without the catalogue (API 1.5.1)."""
     from ...model.spec import build_workspace_spec
 
+    if args.cluster is None:
+        raise ValidationError("--cluster is needed: this server has no catalogue to pick a "
+                              "cluster from (give the cluster's UUID)")
     return build_workspace_spec(
         name=args.name, cluster_id=args.cluster, template=args.template, variables=args.var,
         where=f"workspace {args.name!r}", **{f.name: getattr(args, f.name) for f in ASKED_FIELDS})
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> Any:
-    """One workspace from the line's options."""
-    body = create_spec(args)
+    """One workspace from the line's options: by names where the server has the catalogue."""
+    client = ctx.client()
+    if not client.offers_catalogue():
+        body = create_spec(args)
+        if args.dry_run:
+            print("Dry run: the request body is valid; nothing was sent.")
+            return body
+        return create_and_follow(ctx, [body], args, many=False)
+    plan = plan_by_names(ctx, args)
+    print(f"Creating {args.name}:")
+    for line in plan.summary():
+        print(f"  {line}")
     if args.dry_run:
-        print("Dry run: the request body is valid; nothing was sent.")
-        return body
-    return create_and_follow(ctx, [body], args, many=False)
+        print("Dry run: the request body is valid (secrets masked); nothing was sent.")
+        return plan.shown_spec()
+    try:
+        return create_and_follow(ctx, [plan.spec], args, many=False)
+    except (ExalsiusError, UsageError) as err:  # the server may echo what it was sent
+        raise UsageError(plan.mask(str(err))) from None
+
+
+def plan_by_names(ctx: CommandContext, args: argparse.Namespace) -> CreatePlan:
+    """The create plan from the catalogue; a secret left empty is asked for, hidden."""
+    from ...creation import plan_create
+    from ..confirm import read_secret
+
+    def ask(path: str) -> str:
+        return read_secret(ctx.shell, f"{path} (hidden): ", what=path,
+                           fix=f"pass it from a Python variable: --var {path}=$pw")
+
+    return plan_create(
+        ctx.client(), name=args.name, template=args.template, values=args.var,
+        cluster=args.cluster, description=args.description, ask_secret=ask,
+        **{f.name: getattr(args, f.name) for f in ASKED_FIELDS
+           if f.parent == "resources" and f.name != "gpu_vendor"})
 
 
 def run_cell(ctx: CommandContext, args: argparse.Namespace, cell: str) -> Any:

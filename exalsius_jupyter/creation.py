@@ -1,0 +1,133 @@
+"""A create by names: the template's own variables, a cluster and node that fit, the summary.
+
+What ``%exalsius create`` (and the form) do against a server with the catalogue, before
+anything is sent: fetch the template by name and start from its variables, set the user's
+values by dotted path, ask for the secrets left empty, place the request on a READY cluster
+(cheapest first) or the one named, and fit the resources to the chosen node's free capacity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import ValidationError
+from .model.placement import Placement, place, summary_lines
+from .model.spec import build_workspace_spec
+from .model.variables import (
+    mask_text,
+    masked_variables,
+    secret_paths,
+    secret_values,
+    set_path,
+)
+
+if TYPE_CHECKING:
+    from .api.client import ExalsiusClient
+    from .model.catalogue import TemplateInfo
+
+DEFAULT_GPUS = 1
+
+
+@dataclass(frozen=True)
+class CreatePlan:
+    """A validated create body with where it goes and why; its secrets never shown."""
+
+    spec: dict[str, Any]
+    placement: Placement
+    template: TemplateInfo
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    def summary(self) -> list[str]:
+        """The lines a user reads before the create is sent."""
+        return summary_lines(self.placement, self.template.name)
+
+    def shown_spec(self) -> dict[str, Any]:
+        """The body as it may be shown: every secret masked."""
+        shown = dict(self.spec)
+        shown["template"] = {**self.spec["template"],
+                             "variables": masked_variables(self.spec["template"]["variables"])}
+        return shown
+
+    def mask(self, text: str) -> str:
+        """``text`` (an error, a log line) with this plan's secret values masked."""
+        return mask_text(text, self.secrets)
+
+    def __repr__(self) -> str:
+        return f"CreatePlan({self.spec['name']!r} on {self.placement.reason!r})"
+
+
+def find_template(client: ExalsiusClient, name: str) -> TemplateInfo:
+    """The template named ``name`` as the service lists it (one line listing the names if not)."""
+    import difflib
+
+    templates = client.list_workspace_templates()
+    found = templates.by_name(name)
+    if found is None:
+        names = [t.name for t in templates]
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise ValidationError(f"no workspace template {name!r}; {hint}the templates are: "
+                              f"{', '.join(names) or 'none'} (see %exalsius templates)")
+    return found
+
+
+def plan_create(client: ExalsiusClient, *, name: str, template: str,
+                values: Iterable[tuple[str, Any]] = (), cluster: str | None = None,
+                gpu_count: int | None = None, gpu_type: str | None = None,
+                cpu_cores: int | None = None, memory_gb: int | None = None,
+                storage_gb: int | None = None, description: str | None = None,
+                ask_secret: Callable[[str], str] | None = None) -> CreatePlan:
+    """Everything a create by names decides, with the catalogue's answers; nothing is sent.
+
+    ``values`` are (dotted path, value) pairs for the template's variables. A secret the
+    template leaves empty and ``values`` does not set is asked with ``ask_secret(path)`` (a
+    hidden prompt), or is an error saying how to pass it when there is none.
+    """
+    info = find_template(client, template)
+    variables: dict[str, Any] = dict(info.variables)
+    given = set()
+    for path, value in values:
+        variables = set_path(variables, path, value)
+        given.add(path)
+    for path in secret_paths(variables):
+        if path in given or _get(variables, path) not in ("", None):
+            continue
+        if ask_secret is None:
+            raise ValidationError(
+                f"template {info.name} needs {path} (a secret) and nobody can be asked for it "
+                f"here; pass it from a Python variable: --var {path}=$my_{_leaf(path)}")
+        variables = set_path(variables, path, ask_secret(path))
+    clusters = client.list_clusters()
+    if cluster is not None:
+        from .model.placement import resolve_cluster
+
+        wanted = [resolve_cluster(clusters, cluster)]
+    else:
+        wanted = [c for c in clusters if c.ready]
+    resources = {c.id: client.get_cluster_resources(c.id) for c in wanted if c.ready}
+    placement = place(clusters, resources, gpu_count=DEFAULT_GPUS if gpu_count is None
+                      else gpu_count, gpu_type=gpu_type, cluster=cluster, cpu_cores=cpu_cores,
+                      memory_gb=memory_gb, storage_gb=storage_gb)
+    r = placement.resources
+    spec = build_workspace_spec(
+        name=name, cluster_id=placement.cluster.id, template=info.name, variables=variables,
+        where=f"workspace {name!r}", gpu_count=r.gpu_count, gpu_type=r.gpu_type,
+        gpu_vendor=r.gpu_vendor, cpu_cores=r.cpu_cores, memory_gb=r.memory_gb,
+        storage_gb=r.storage_gb, description=description)
+    return CreatePlan(spec, placement, info, tuple(secret_values(variables)))
+
+
+def _get(variables: dict[str, Any], path: str) -> Any:
+    node: Any = variables
+    for key in path.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _leaf(path: str) -> str:
+    return path.rsplit(".", 1)[-1]
+
+
+__all__ = ["DEFAULT_GPUS", "CreatePlan", "find_template", "plan_create"]
