@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from .durations import now_utc, utc_text
 from .errors import ValidationError
 from .model.placement import Placement, place, summary_lines
 from .model.spec import build_workspace_spec
@@ -41,7 +43,11 @@ class CreatePlan:
 
     def summary(self) -> list[str]:
         """The lines a user reads before the create is sent."""
-        return summary_lines(self.placement, self.template.name)
+        lines = summary_lines(self.placement, self.template.name)
+        when = self.spec.get("to_be_deleted_at")
+        if when:
+            lines.insert(-1, f"deleted:   at {when} (to_be_deleted_at)")
+        return lines
 
     def shown_spec(self) -> dict[str, Any]:
         """The body as it may be shown: every secret masked."""
@@ -78,13 +84,17 @@ def plan_create(client: ExalsiusClient, *, name: str, template: str,
                 gpu_count: int | None = None, gpu_type: str | None = None,
                 cpu_cores: int | None = None, memory_gb: int | None = None,
                 storage_gb: int | None = None, description: str | None = None,
+                delete_at: datetime | None = None,
                 ask_secret: Callable[[str], str] | None = None) -> CreatePlan:
     """Everything a create by names decides, with the catalogue's answers; nothing is sent.
 
     ``values`` are (dotted path, value) pairs for the template's variables. A secret the
     template leaves empty and ``values`` does not set is asked with ``ask_secret(path)`` (a
-    hidden prompt), or is an error saying how to pass it when there is none.
+    hidden prompt), or is an error saying how to pass it when there is none. ``delete_at``
+    (aware) becomes the body's ``to_be_deleted_at`` (API 1.46).
     """
+    if delete_at is not None and delete_at <= now_utc():
+        raise ValidationError(f"the delete time {utc_text(delete_at)} has passed")
     info = find_template(client, template)
     variables: dict[str, Any] = dict(info.variables)
     given = set()
@@ -116,6 +126,9 @@ def plan_create(client: ExalsiusClient, *, name: str, template: str,
         where=f"workspace {name!r}", gpu_count=r.gpu_count, gpu_type=r.gpu_type,
         gpu_vendor=r.gpu_vendor, cpu_cores=r.cpu_cores, memory_gb=r.memory_gb,
         storage_gb=r.storage_gb, description=description)
+    if delete_at is not None:
+        spec["to_be_deleted_at"] = delete_at.astimezone(timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
     return CreatePlan(spec, placement, info, tuple(secret_values(variables)))
 
 

@@ -6,6 +6,7 @@ sign-in countdown all use it. A leaf module: every layer may import it.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 _UNITS = ((86400, "day"), (3600, "h"), (60, "min"), (1, "s"))
@@ -32,6 +33,21 @@ def duration(seconds: float, parts: int = 1) -> str:
             text = f"{amount:02d} {unit}" if out else f"{amount} {unit}"
         out.append(text)
     return " ".join(out)
+
+
+_SECONDS_PER = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``8h``, ``30m``, ``2d``, ``1h30m`` or plain seconds; ValueError if not."""
+    compact = text.strip().lower().replace(" ", "")
+    parts = re.findall(r"(\d+(?:\.\d+)?)([smhdw]?)", compact)
+    if not compact or "".join(n + u for n, u in parts) != compact:
+        raise ValueError(f"not a duration: {text!r} (e.g. 8h, 30m, 2d, 1h30m)")
+    seconds = sum(float(n) * _SECONDS_PER[u or "s"] for n, u in parts)
+    if not seconds > 0:
+        raise ValueError(f"a duration must be longer than 0, not {text!r}")
+    return seconds
 
 
 def now_utc() -> datetime:

@@ -114,3 +114,20 @@ def test_without_the_catalogue_create_needs_the_uuid(sandbox: Sandbox,
         assert run(sh, capsys, "%exalsius clusters").result.error_in_exec is not None
     finally:
         close_shell(sh)
+
+
+def test_delete_after_sets_to_be_deleted_at(shell: InteractiveShell, live_like: Sandbox,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    before = datetime.now(timezone.utc)
+    ran = ok(shell, capsys, f"{CREATE} --var notebookPassword=$pw --delete-after 8h")
+    deleted = datetime.fromisoformat(live_like.get(ran.value)["to_be_deleted_at"]
+                                     .replace("Z", "+00:00"))
+    assert timedelta(hours=8) - timedelta(seconds=5) <= deleted - before <= timedelta(hours=8,
+                                                                                      seconds=5)
+    assert "deleted:   at " in ran.out
+    usage_error(shell, capsys, f"{CREATE} --var notebookPassword=$pw --delete-after soon",
+                "not a duration: 'soon'")
+    usage_error(shell, capsys, f"{CREATE} --var notebookPassword=$pw --delete-at "
+                               "2001-01-01T00:00:00Z", "has passed")

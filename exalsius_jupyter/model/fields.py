@@ -131,7 +131,7 @@ WORKSPACE_FIELDS: tuple[Field, ...] = (
           ask=Ask("--storage", "storage in GB", "GB", label="Storage (GB)", default=50)),
     Field("gpu_memory", Kind.INT, "resources", column=False, writable=True),
     Field("created_at", Kind.TIME),
-    Field("to_be_deleted_at", Kind.TIME),
+    Field("to_be_deleted_at", Kind.TIME, writable=True),  # API 1.46 takes it in a create
     Field("access_information", Kind.ACCESS),
     Field("owner", writable=True),
     Field("description", writable=True, ask=Ask("--description", "a description", "TEXT")),

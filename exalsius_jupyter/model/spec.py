@@ -6,6 +6,7 @@ import math
 import re
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from ..errors import ValidationError
@@ -22,6 +23,8 @@ _WRITABLE = [f for f in WORKSPACE_FIELDS if f.writable]
 _TOP_LEVEL = {f.parent or f.name for f in _WRITABLE}
 # The create body's required members: the required fields, and every object holding fields.
 _REQUIRED = tuple(dict.fromkeys(f.parent or f.name for f in _WRITABLE if f.required or f.parent))
+# Optional top-level times (to_be_deleted_at): ISO 8601 text with a zone when given.
+_OPTIONAL_TIMES = tuple(f.name for f in _WRITABLE if not f.parent and f.kind is Kind.TIME)
 # Optional top-level text fields (description, owner, ...): strings when given.
 _OPTIONAL_TEXT = tuple(f.name for f in _WRITABLE
                        if not f.parent and not f.required and f.kind is Kind.TEXT)
@@ -61,7 +64,22 @@ def validate_workspace_spec(spec: Any, *, where: str = "") -> dict[str, Any]:
             if not isinstance(spec[key], str):
                 raise fail(f"{key} must be a string")
             out[key] = spec[key]
+    for key in _OPTIONAL_TIMES:
+        if spec.get(key) is not None:
+            out[key] = _time(key, spec[key], fail)
     return out
+
+
+def _time(key: str, value: Any, fail: Any) -> str:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return value.strip()
+    raise fail(f"{key} must be an ISO 8601 time with a zone (e.g. 2026-12-24T18:00:00Z), "
+               f"got {value!r}")
 
 
 def parse_variable(item: str | tuple[str, str], *, where: str = "--var") -> tuple[str, str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import json
+import re
 import threading
 import time
 import uuid
@@ -48,7 +49,12 @@ def _timestamp(value: Any, default: float) -> float:
         return default
     if isinstance(value, (int, float)):
         return float(value)
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00").replace("z", "+00:00"))
+    text = str(value).strip().upper().replace("Z", "+00:00")
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)  # RFC 3339 allows more digits than Python
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:  # valid RFC 3339 that Python cannot read (a leap second): the default
+        return default
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.timestamp()
@@ -312,7 +318,7 @@ class WorkspaceStore:
                 owner="sandbox-user",
                 description=spec.get("description") or "",
                 created_at=now,
-                to_be_deleted_at=now + WEEK,
+                to_be_deleted_at=_timestamp(spec.get("to_be_deleted_at"), now + WEEK),
                 status="PENDING",
                 events=[(now, f"Pulling image for template {spec['template']['name']}")],
             )

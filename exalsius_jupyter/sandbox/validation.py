@@ -196,4 +196,5 @@ def validate_create(body: Any, api: str = "1.5.1") -> dict[str, Any]:
         "template": template,
         "resources": resources,
         "description": body.get("description", ""),
+        "to_be_deleted_at": body.get("to_be_deleted_at"),  # checked above; None: a week
     }

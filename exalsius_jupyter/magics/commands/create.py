@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -68,10 +69,49 @@ def add_parser(top: CommandParser) -> CommandParser:
         assert f.ask is not None
         p.add_argument(f.ask.flag, dest=f.name, metavar=f.ask.metavar, help=f.ask.help,
                        type=non_negative_int if f.kind is Kind.INT else str)
+    deletion = p.add_mutually_exclusive_group()
+    deletion.add_argument("--delete-after", type=duration_arg, metavar="D",
+                          help="have the service delete it after D (8h, 30m, 2d)")
+    deletion.add_argument("--delete-at", type=instant_arg, metavar="ISO",
+                          help="have the service delete it at this time (ISO 8601)")
     p.add_argument("--dry-run", action="store_true",
                    help="validate and return the request body; send nothing")
     add_progress(p, "it is")
     return p
+
+
+def duration_arg(text: str) -> float:
+    """``--delete-after``: seconds from 8h, 30m, 2d."""
+    from ...durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def instant_arg(text: str) -> datetime:
+    """``--delete-at``: an ISO 8601 time (UTC when it names no zone)."""
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 time: {text!r} (e.g. 2026-12-24T18:00:00Z)") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def iso_utc(when: datetime) -> str:
+    """An aware time as the API writes it: ``2026-12-24T18:00:00Z``."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def delete_time(args: argparse.Namespace) -> datetime | None:
+    """When the create asks the service to delete the workspace, if it does."""
+    if args.delete_at is not None:
+        return args.delete_at
+    if args.delete_after is not None:
+        return datetime.now(timezone.utc) + timedelta(seconds=args.delete_after)
+    return None
 
 
 def cell_parser() -> CommandParser:
@@ -92,9 +132,13 @@ def create_spec(args: argparse.Namespace) -> dict[str, Any]:
     if args.cluster is None:
         raise ValidationError("--cluster is needed: this server has no catalogue to pick a "
                               "cluster from (give the cluster's UUID)")
-    return build_workspace_spec(
+    spec = build_workspace_spec(
         name=args.name, cluster_id=args.cluster, template=args.template, variables=args.var,
         where=f"workspace {args.name!r}", **{f.name: getattr(args, f.name) for f in ASKED_FIELDS})
+    when = delete_time(args)
+    if when is not None:
+        spec["to_be_deleted_at"] = iso_utc(when)
+    return spec
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> Any:
@@ -131,6 +175,7 @@ def plan_by_names(ctx: CommandContext, args: argparse.Namespace) -> CreatePlan:
     return plan_create(
         ctx.client(), name=args.name, template=args.template, values=args.var,
         cluster=args.cluster, description=args.description, ask_secret=ask,
+        delete_at=delete_time(args),
         **{f.name: getattr(args, f.name) for f in ASKED_FIELDS
            if f.parent == "resources" and f.name != "gpu_vendor"})
 
