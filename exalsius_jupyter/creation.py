@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .durations import now_utc, utc_text
+from .durations import iso_utc, now_utc, utc_text
 from .errors import ValidationError
-from .model.placement import Placement, place, summary_lines
+from .model.placement import Placement, place, resolve_cluster, summary_lines
 from .model.spec import build_workspace_spec
 from .model.variables import (
     mask_text,
@@ -91,7 +91,7 @@ def plan_create(client: ExalsiusClient, *, name: str, template: str,
     ``values`` are (dotted path, value) pairs for the template's variables. A secret the
     template leaves empty and ``values`` does not set is asked with ``ask_secret(path)`` (a
     hidden prompt), or is an error saying how to pass it when there is none. ``delete_at``
-    (aware) becomes the body's ``to_be_deleted_at`` (API 1.46).
+    (aware) becomes the body's ``to_be_deleted_at``.
     """
     if delete_at is not None and delete_at <= now_utc():
         raise ValidationError(f"the delete time {utc_text(delete_at)} has passed")
@@ -111,8 +111,6 @@ def plan_create(client: ExalsiusClient, *, name: str, template: str,
         variables = set_path(variables, path, ask_secret(path))
     clusters = client.list_clusters()
     if cluster is not None:
-        from .model.placement import resolve_cluster
-
         wanted = [resolve_cluster(clusters, cluster)]
     else:
         wanted = [c for c in clusters if c.ready]
@@ -127,8 +125,7 @@ def plan_create(client: ExalsiusClient, *, name: str, template: str,
         gpu_vendor=r.gpu_vendor, cpu_cores=r.cpu_cores, memory_gb=r.memory_gb,
         storage_gb=r.storage_gb, description=description)
     if delete_at is not None:
-        spec["to_be_deleted_at"] = delete_at.astimezone(timezone.utc).strftime(
-            "%Y-%m-%dT%H:%M:%SZ")
+        spec["to_be_deleted_at"] = iso_utc(delete_at)
     return CreatePlan(spec, placement, info, tuple(secret_values(variables)))
 
 

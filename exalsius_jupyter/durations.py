@@ -54,6 +54,11 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def iso_utc(when: datetime) -> str:
+    """An aware time as the API writes it: ``2026-12-24T18:00:00Z``."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def utc_text(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 

@@ -100,11 +100,6 @@ def instant_arg(text: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def iso_utc(when: datetime) -> str:
-    """An aware time as the API writes it: ``2026-12-24T18:00:00Z``."""
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def delete_time(args: argparse.Namespace) -> datetime | None:
     """When the create asks the service to delete the workspace, if it does."""
     if args.delete_at is not None:
@@ -137,6 +132,8 @@ def create_spec(args: argparse.Namespace) -> dict[str, Any]:
         where=f"workspace {args.name!r}", **{f.name: getattr(args, f.name) for f in ASKED_FIELDS})
     when = delete_time(args)
     if when is not None:
+        from ...durations import iso_utc
+
         spec["to_be_deleted_at"] = iso_utc(when)
     return spec
 
