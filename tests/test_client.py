@@ -628,7 +628,7 @@ def test_connection_refused() -> None:
         ("cluster_id", make_spec(cluster_id="cluster-1")),
         ("resources.gpu_count", make_spec(resources={"gpu_count": "1"})),
         ("resources.memory_gb", make_spec(resources={"memory_gb": 1.5})),
-        ("template.variables", make_spec(template={"name": "t", "variables": {"p": 8888}})),
+        ("template.variables", make_spec(template={"name": "t", "variables": {"p": float("nan")}})),
     ],
 )
 def test_invalid_spec_sends_nothing(sandbox: Sandbox, client: ExalsiusClient, field: str,

@@ -168,7 +168,10 @@ def load(mode: str) -> Any:
 
 
 positive = load("positive")
-negative = load("negative")
+# Two routes take no parameters at all: no request to them can violate the schema, so they
+# have no negative cases (schemathesis would skip them); their positive cases run above.
+negative = load("negative").exclude(
+    path=["/management/workspace-templates", "/management/ssh-keys"])
 IDS = {"cluster_id": [H100, CPU], "node_id": [H100_NODE, DEMO_NODES[CPU][0].id]}
 
 
