@@ -131,3 +131,17 @@ def test_delete_after_sets_to_be_deleted_at(shell: InteractiveShell, live_like: 
                 "not a duration: 'soon'")
     usage_error(shell, capsys, f"{CREATE} --var notebookPassword=$pw --delete-at "
                                "2001-01-01T00:00:00Z", "has passed")
+
+
+def test_every_cluster_filter_takes_a_name(shell: InteractiveShell,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    ok(shell, capsys, f"{CREATE} --var notebookPassword=$pw --cluster demo-a100")
+    ok(shell, capsys, f"{CREATE.replace('nb', 'nb2')} --var notebookPassword=$pw "
+                      "--cluster demo-h100")
+    on_h100 = ok(shell, capsys, "%exalsius list --cluster demo-h100").value
+    assert list(on_h100["name"]) == ["nb2"]
+    assert list(ok(shell, capsys, "%exalsius list --cluster 1111").value["name"]) == ["nb"]
+    described = ok(shell, capsys, "%exalsius describe nb --cluster demo-a100").value
+    assert described.frame["name"][0] == "nb"
+    usage_error(shell, capsys, "%exalsius list --cluster demo", "no cluster has the name, id or "
+                "id prefix 'demo' (clusters: demo-a100 (11111111)")

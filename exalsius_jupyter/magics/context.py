@@ -30,3 +30,15 @@ class CommandContext:
     def client(self) -> ExalsiusClient:
         """The session's client (raises, in one line, why the settings give none)."""
         return self.session.client()
+
+    def cluster_id(self, key: str | None) -> str | None:
+        """The id of the cluster ``key`` names (a name, id or unique id prefix) where the server
+        has the catalogue; elsewhere ``key`` itself (the server knows ids only)."""
+        if key is None:
+            return None
+        client = self.client()
+        if not client.offers_catalogue():
+            return key
+        from ..model.placement import resolve_cluster
+
+        return resolve_cluster(client.list_clusters(), key).id

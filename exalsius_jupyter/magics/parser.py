@@ -160,7 +160,14 @@ def add_targets(p: argparse.ArgumentParser, nargs: str = "+") -> None:
     """Positional workspace targets (names, ids, id prefixes) and ``--cluster``."""
     p.add_argument("targets", nargs=nargs, metavar="TARGET",
                    help="a workspace name, id or unique id prefix")
-    p.add_argument("--cluster", metavar="ID", help="only consider workspaces of this cluster")
+    add_cluster(p, "only consider workspaces")
+
+
+def add_cluster(p: argparse.ArgumentParser, what: str = "only workspaces") -> None:
+    """``--cluster CLUSTER``: a name, id or id prefix where the server has the catalogue."""
+    p.add_argument("--cluster", metavar="CLUSTER",
+                   help=f"{what} of this cluster (its name, id or unique id prefix; without "
+                        "the catalogue, its id)")
 
 
 def add_output(p: argparse.ArgumentParser, what: str) -> None:

@@ -48,7 +48,7 @@ def selected(ctx: CommandContext, args: argparse.Namespace, verb: str) -> pd.Dat
         raise ValidationError(
             f"{verb}: name the workspaces (names, ids or id prefixes) or select them with "
             "--where EXPR")
-    listing = ctx.client().list_workspaces(cluster_id=args.cluster)
+    listing = ctx.client().list_workspaces(cluster_id=ctx.cluster_id(args.cluster))
     frame = listing.to_dataframe()
     if args.where is not None:
         return select_where(frame, args.where, ctx.user_ns)

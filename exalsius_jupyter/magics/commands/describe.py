@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ..parser import CommandParser, add_output
+from ..parser import CommandParser, add_cluster, add_output
 from ..targets import resolve_targets
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ def add_parser(top: CommandParser) -> CommandParser:
     p = top.child(NAME, help=HELP,
                   description="Show one workspace: a one-row frame plus its access link.")
     p.add_argument("targets", nargs=1, metavar="NAME_OR_ID")
-    p.add_argument("--cluster", metavar="ID", help="only consider workspaces of this cluster")
+    add_cluster(p, "only consider workspaces")
     add_output(p, "the one-row DataFrame")
     return p
 
@@ -31,7 +31,7 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> WorkspaceDescription:
     from ...model.workspace import Workspace
     from ..results import WorkspaceDescription
 
-    listing = ctx.client().list_workspaces(cluster_id=args.cluster)
+    listing = ctx.client().list_workspaces(cluster_id=ctx.cluster_id(args.cluster))
     (index,) = resolve_targets(listing.raw, args.targets)
     frame = listing.to_dataframe().iloc[[index]].reset_index(drop=True)
     if args.output:

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from ...model.fields import WorkspaceStatus
-from ..parser import CommandParser, add_output
+from ..parser import CommandParser, add_cluster, add_output
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,7 +30,7 @@ def status_name(text: str) -> str:
 def add_parser(top: CommandParser) -> CommandParser:
     """``list [--cluster ID] [--status S ...] [-o VAR]``."""
     p = top.child(NAME, help=HELP, description="List workspaces; shows and returns a DataFrame.")
-    p.add_argument("--cluster", metavar="ID", help="only workspaces of this cluster")
+    add_cluster(p, "only workspaces")
     p.add_argument("--status", nargs="+", type=status_name, metavar="S",
                    help=f"only these statuses ({', '.join(STATUSES)})")
     add_output(p, "the DataFrame")
@@ -39,7 +39,7 @@ def add_parser(top: CommandParser) -> CommandParser:
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> pd.DataFrame:
     """The workspaces as a DataFrame, filtered by status if asked."""
-    frame = ctx.client().list_workspaces(cluster_id=args.cluster).to_dataframe()
+    frame = ctx.client().list_workspaces(cluster_id=ctx.cluster_id(args.cluster)).to_dataframe()
     if args.status:
         total = frame.attrs.get("total")
         frame = frame[frame["workspace_status"].isin(args.status)].reset_index(drop=True)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import ExalsiusError, NotSupportedError
 from ...text import printable
-from ..parser import CommandParser, add_output, positive_int
+from ..parser import CommandParser, add_cluster, add_output, positive_int
 from ..targets import resolve_targets
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def add_parser(top: CommandParser) -> CommandParser:
                     "datetime), text lines in a terminal. Only servers with the logs endpoint "
                     "(the live API, the sandbox) offer them.")
     p.add_argument("targets", nargs=1, metavar="NAME_OR_ID")
-    p.add_argument("--cluster", metavar="ID", help="only consider workspaces of this cluster")
+    add_cluster(p, "only consider workspaces")
     p.add_argument("--tail", type=positive_int, metavar="N", help="only the last N records")
     p.add_argument("--follow", action="store_true",
                    help="keep showing new records until interrupted, or for "
@@ -49,7 +49,7 @@ def add_parser(top: CommandParser) -> CommandParser:
 def run(ctx: CommandContext, args: argparse.Namespace) -> pd.DataFrame | None:
     """The target's records; printed as text lines outside Jupyter."""
     client = ctx.client()
-    listing = client.list_workspaces(cluster_id=args.cluster)
+    listing = client.list_workspaces(cluster_id=ctx.cluster_id(args.cluster))
     (index,) = resolve_targets(listing.raw, args.targets)
     raw = listing.raw[index]
     workspace_id = str(raw["id"])

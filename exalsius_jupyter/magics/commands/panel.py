@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from IPython.core.error import UsageError
 
-from ..parser import CommandParser, non_negative_int
+from ..parser import CommandParser, add_cluster, non_negative_int
 
 if TYPE_CHECKING:
     from ..context import CommandContext
@@ -20,7 +20,7 @@ def add_parser(top: CommandParser) -> CommandParser:
     """``panel [--cluster ID] [--page-size N] [--no-auto-refresh]``."""
     p = top.child(NAME, help=HELP,
                   description="Open the interactive workspaces panel (needs Jupyter).")
-    p.add_argument("--cluster", metavar="ID", help="only workspaces of this cluster")
+    add_cluster(p, "only workspaces")
     p.add_argument("--page-size", type=non_negative_int, default=50, metavar="N")
     p.add_argument("--no-auto-refresh", action="store_true")
     return p
@@ -38,5 +38,5 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> None:
                          "use %exalsius list") from None
     from IPython.display import display
 
-    display(WorkspacePanel(cluster_id=args.cluster, auto_refresh=not args.no_auto_refresh,
-                           page_size=args.page_size or 50))
+    display(WorkspacePanel(cluster_id=ctx.cluster_id(args.cluster),
+                           auto_refresh=not args.no_auto_refresh, page_size=args.page_size or 50))

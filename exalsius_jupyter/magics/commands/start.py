@@ -35,7 +35,7 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> Any:
         raise NotSupportedError(
             f"this server ({client.base_url}) does not offer start (the 1.5.1 API has no "
             "start endpoint); create a new workspace instead")
-    listing = client.list_workspaces(cluster_id=args.cluster)
+    listing = client.list_workspaces(cluster_id=ctx.cluster_id(args.cluster))
     indices = resolve_targets(listing.raw, args.targets)
     ids = [listing.raw[i]["id"] for i in indices]
     for i, wid in zip(indices, ids, strict=True):

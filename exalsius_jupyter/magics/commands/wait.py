@@ -30,6 +30,6 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> Any:
     """The final state of the targets once waiting ends."""
     from ..follow import follow
 
-    listing = ctx.client().list_workspaces(cluster_id=args.cluster)
+    listing = ctx.client().list_workspaces(cluster_id=ctx.cluster_id(args.cluster))
     ids = [listing.raw[i]["id"] for i in resolve_targets(listing.raw, args.targets)]
     return follow(ctx, ids, timeout=args.timeout, block=True)
