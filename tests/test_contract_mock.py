@@ -183,8 +183,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-def _start(cmd: list[str], log_path: Path, spec: Path = SPEC, probe: str = "/workspaces") -> Mock:
-    """Prism on ``spec``, once ``GET probe`` answers 200 (or once it has exited)."""
+def _start(cmd: list[str], log_path: Path, spec: Path = SPEC, probe: str = "/workspaces",
+           probe_headers: dict[str, str] | None = None) -> Mock:
+    """Prism on ``spec``, once ``GET probe`` (with ``probe_headers``) answers 200, or has exited."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     with open(log_path, "ab") as log:
@@ -201,7 +202,8 @@ def _start(cmd: list[str], log_path: Path, spec: Path = SPEC, probe: str = "/wor
         if proc.poll() is not None:
             return mock  # exited (e.g. the port was taken meanwhile); the caller retries
         try:
-            if requests.get(base_url + probe, timeout=1.0).status_code == 200:
+            if requests.get(base_url + probe, headers=probe_headers,
+                            timeout=1.0).status_code == 200:
                 return mock
         except requests.RequestException:
             pass
@@ -218,12 +220,13 @@ def spec() -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def serve_prism(spec: Path, probe: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mock]:
+def serve_prism(spec: Path, probe: str, tmp_path_factory: pytest.TempPathFactory,
+                probe_headers: dict[str, str] | None = None) -> Iterator[Mock]:
     """Prism mocking ``spec`` on a free loopback port (ready when ``GET probe`` is 200)."""
     cmd = _prism_command()
     log_path = tmp_path_factory.mktemp("prism") / "prism.log"
     for _attempt in range(3):
-        server = _start(cmd, log_path, spec, probe)
+        server = _start(cmd, log_path, spec, probe, probe_headers)
         if server.process.poll() is None:
             break
     else:
