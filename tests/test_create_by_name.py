@@ -145,3 +145,12 @@ def test_every_cluster_filter_takes_a_name(shell: InteractiveShell,
     assert described.frame["name"][0] == "nb"
     usage_error(shell, capsys, "%exalsius list --cluster demo", "no cluster has the name, id or "
                 "id prefix 'demo' (clusters: demo-a100 (11111111)")
+
+
+def test_a_dev_pod_is_reached_as_the_user_it_publishes(shell: InteractiveShell,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    final = ok(shell, capsys, "%exalsius create --name pod --template "
+                              "vscode-devcontainer-template --var sshPassword=$pw --gpus 0 "
+                              "--wait").value
+    assert final["access_information"][0].startswith("ssh -p ")
+    assert " dev@127.0.0.1" in final["access_information"][0]

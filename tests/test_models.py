@@ -224,3 +224,17 @@ def test_reduced_iso_timestamps_parse_as_the_frame_does(text: str, expected: dat
 
     assert Workspace.from_api({"id": "x", "created_at": text}).created_at == expected
     assert workspaces_frame([{"id": "x", "created_at": text}]).loc[0, "created_at"] == expected
+
+
+@pytest.mark.parametrize(("description", "link"), [
+    ("SSH into the workspace pod as dev: ssh -p 30022 dev@127.0.0.1", "ssh -p 30022 dev@10.0.0.5"),
+    ("SSH access", "ssh -p 30022 10.0.0.5"),
+    ("write to root@example.org, then ssh in", "ssh -p 30022 10.0.0.5"),  # not an ssh user
+    (None, "ssh -p 30022 10.0.0.5"),
+])
+def test_an_ssh_link_carries_the_user_its_description_names(description: Any, link: str) -> None:
+    from exalsius_jupyter.model.fields import access_links
+
+    item = {"access_protocol": "SSH", "port_number": 30022, "external_ips": ["10.0.0.5"],
+            "access_description": description}
+    assert access_links([item]) == [link]

@@ -228,10 +228,21 @@ def _access_object_links(item: Mapping[str, Any]) -> list[str]:
         if protocol in ("HTTP", "HTTPS"):
             out.append(f"{protocol.lower()}://{host}" + (f":{port}" if port else ""))
         elif protocol == "SSH":
-            out.append(f"ssh -p {port} {host}" if port else f"ssh {host}")
+            target = f"{user}@{host}" if (user := _ssh_user(item)) else host
+            out.append(f"ssh -p {port} {target}" if port else f"ssh {target}")
         else:
             out.append(f"{host}:{port}" if port else host)
     return out
+
+
+_SSH_USER = re.compile(r"\bssh\b[^@\n]*?\s([a-z_][a-z0-9_.-]{0,31})@", re.IGNORECASE)
+
+
+def _ssh_user(item: Mapping[str, Any]) -> str | None:
+    """The user an ssh access object names in its description (``ssh -p 22 dev@host``)."""
+    text = item.get("access_description")
+    match = _SSH_USER.search(text) if isinstance(text, str) else None
+    return match.group(1) if match else None
 
 
 def primary_access(info: Any) -> str | None:
