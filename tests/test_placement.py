@@ -32,14 +32,18 @@ CPU = cluster("demo-cpu", "33333333-3333-4333-8333-333333333333", 1.2)
 H100B = cluster("h100-east", "22229999-0000-4000-8000-000000000000", 17.94)
 FREE = cluster("no-price", "66666666-0000-4000-8000-000000000000", None)
 DEPLOYING = cluster("demo-l40s", "55555555-5555-4555-8555-555555555555", 3.0, "DEPLOYING")
+SMALL = cluster("small", "77777777-0000-4000-8000-000000000000", 0.5)
 CLUSTERS = [A100, H100, CPU, DEPLOYING]
+TINY = cluster("tiny", "88888888-0000-4000-8000-000000000000", 0.1)
 NODES: dict[str, list[NodeResources]] = {
+    TINY.id: [node("t-1", 1, "T4", cpu=1, mem=4, disk=10)],
     A100.id: [node("a-1", 8, "A100")],
     H100.id: [node("h-1", 1, "H100", used_gpus=3), node("h-2", 2, "H100", used_gpus=2)],
     CPU.id: [node("c-1", 0, None, cpu=32, mem=128, disk=500)],
     DEPLOYING.id: [node("l-1", 8, "L40S")],
     H100B.id: [node("e-1", 4, "H100")],
     FREE.id: [node("f-1", 4, "H100")],
+    SMALL.id: [node("s-1", 1, "T4", cpu=8), node("s-2", 1, "T4", cpu=32)],
 }
 
 PLACES = [
@@ -50,8 +54,12 @@ PLACES = [
     ("second-node-fits", CLUSTERS, {"gpu_count": 2, "gpu_type": "H100"}, "demo-h100/h-2",
      "(17.94/h)"),
     ("cpu-only-cheapest", CLUSTERS, {"gpu_count": 0}, "demo-cpu/c-1", "room for a workspace"),
-    ("tie-by-name", [H100B, H100], {"gpu_count": 3, "gpu_type": "H100"}, "h100-east/e-1",
+    ("tie-by-name", [H100B, H100], {"gpu_count": 1, "gpu_type": "H100"}, "demo-h100/h-1",
      "cheapest"),
+    ("tie-but-only-one-fits", [H100B, H100], {"gpu_count": 3, "gpu_type": "H100"},
+     "h100-east/e-1", "cheapest"),
+    ("explicit-passes-to-next-node", [SMALL], {"gpu_count": 1, "cpu_cores": 20},
+     "small/s-2", "the cheapest READY cluster with 1 free GPU"),
     ("no-price-last", [FREE, A100], {"gpu_count": 1}, "demo-a100/a-1", "(22.2/h)"),
     ("no-price-when-alone", [FREE], {"gpu_count": 4}, "no-price/f-1", "cheapest"),
     ("given-cluster-by-name", CLUSTERS, {"gpu_count": 1, "cluster": "demo-a100"},
@@ -85,6 +93,13 @@ NOTHING = [
      "no cluster has the name, id or id prefix 'nope' (clusters: demo-a100 (11111111)"),
     ("explicit-over-free", CLUSTERS, {"gpu_count": 1, "gpu_type": "A100", "cpu_cores": 65},
      "a-1 has 64 CPUs free, not 65"),
+    ("explicit-memory-over-free", CLUSTERS, {"gpu_count": 1, "cluster": "demo-a100",
+                                             "memory_gb": 600}, "a-1 has 512 GB of memory free"),
+    ("cpu-only-nothing-fits", [TINY], {"gpu_count": 0},
+     "no node on tiny has room for a workspace (2 CPUs, 10 GB memory, 20 GB storage free); "
+     "most free: 1 CPUs on tiny/t-1"),
+    ("gpus-there-but-no-room", [TINY], {"gpu_count": 1},
+     "no node on tiny has 1 free GPU; tiny/t-1 has the GPUs but not 2 CPUs"),
 ]
 
 
@@ -122,9 +137,25 @@ def test_fit(node_: NodeResources, gpus: int, explicit: dict[str, int],
     assert got.gpu_type == (node_.available.gpu_type if gpus else None)
 
 
-def test_fit_refuses_more_gpus_than_free() -> None:
-    with pytest.raises(ValidationError, match="h-1 has 1 free GPUs, not 2"):
-        fit(NODES[H100.id][0], 2)
+REFUSED = [
+    ("more-gpus-than-free", 2, {}, "h-1 has 1 free GPUs, not 2"),
+    ("other-gpu-type", 1, {"gpu_type": "A100"}, "h-1 has H100 GPUs, not A100"),
+    ("negative-gpus", -1, {}, "a GPU count of -1"),
+    ("zero-cpus", 1, {"cpu_cores": 0}, "0 CPUs: ask for at least 1"),
+    ("storage-over-free", 1, {"storage_gb": 2001}, "h-1 has 2000 GB of storage free, not 2001"),
+]
+
+
+@pytest.mark.parametrize(("gpus", "explicit", "message"), [r[1:] for r in REFUSED],
+                         ids=[r[0] for r in REFUSED])
+def test_fit_refuses_in_one_line(gpus: int, explicit: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        fit(NODES[H100.id][0], gpus, **explicit)
+    assert message in str(caught.value) and "\n" not in str(caught.value), str(caught.value)
+
+
+def test_fit_matches_the_gpu_type_case_insensitively() -> None:
+    assert fit(NODES[H100.id][0], 1, gpu_type="h100").gpu_type == "H100"
 
 
 RESOLVE = [
@@ -137,6 +168,29 @@ RESOLVE = [
 @pytest.mark.parametrize(("key", "name"), [r[1:] for r in RESOLVE], ids=[r[0] for r in RESOLVE])
 def test_resolve_cluster(key: str, name: str) -> None:
     assert resolve_cluster([*CLUSTERS, H100B], key).name == name
+
+
+TWIN = cluster("demo-h100", "99999999-0000-4000-8000-000000000000", 1.0)
+PREFIX_NAMED = cluster("2222", "44444444-0000-4000-8000-000000000000", 1.0)
+UNRESOLVED = [
+    ("unknown-lists-clusters", [A100, H100], "zzz",
+     "no cluster has the name, id or id prefix 'zzz' (clusters: demo-a100 (11111111), "
+     "demo-h100 (22222222))"),
+    ("duplicate-names", [H100, TWIN], "demo-h100",
+     "'demo-h100' matches 2 clusters: demo-h100 (id 22222222-2222-4222-8222-222222222222); "
+     "demo-h100 (id 99999999"),
+    ("prefix-of-one-name-of-another", [H100, PREFIX_NAMED], "2222", "matches 2 clusters"),
+    ("empty", [A100], "  ", "an empty cluster name or id"),
+]
+
+
+@pytest.mark.parametrize(("clusters", "key", "message"), [u[1:] for u in UNRESOLVED],
+                         ids=[u[0] for u in UNRESOLVED])
+def test_unresolved_clusters_are_one_line(clusters: list[Cluster], key: str,
+                                          message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        resolve_cluster(clusters, key)
+    assert message in str(caught.value) and "\n" not in str(caught.value), str(caught.value)
 
 
 def test_an_ambiguous_prefix_lists_the_candidates() -> None:

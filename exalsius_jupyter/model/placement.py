@@ -66,8 +66,9 @@ def resolve_cluster(clusters: Sequence[Cluster], key: str) -> Cluster:
         raise ValidationError(f"no cluster has the name, id or id prefix {key!r} (clusters: "
                               f"{known}{', …' if len(clusters) > SHOWN else ''})")
     listed = "; ".join(f"{c.name} (id {c.id})" for c in candidates[:SHOWN])
-    raise ValidationError(f"{key!r} matches {len(candidates)} clusters: {listed}; use the full "
-                          "id or a longer id prefix")
+    more = f"; and {len(candidates) - SHOWN} more" if len(candidates) > SHOWN else ""
+    raise ValidationError(f"{key!r} matches {len(candidates)} clusters: {listed}{more}; use the "
+                          "full id or a longer id prefix")
 
 
 def _free(node: NodeResources, name: str) -> int:
@@ -81,11 +82,23 @@ def _gpu_type_fits(node: NodeResources, gpu_type: str | None) -> bool:
 
 
 def fit(node: NodeResources, gpu_count: int, *, cpu_cores: int | None = None,
-        memory_gb: int | None = None, storage_gb: int | None = None) -> ResourcePool:
+        memory_gb: int | None = None, storage_gb: int | None = None,
+        gpu_type: str | None = None) -> ResourcePool:
     """The resources to ask ``node`` for: the rule above, with explicit values checked.
 
-    Raises ``ValidationError`` (one line, naming what is free) when the node cannot give it.
+    Raises ``ValidationError`` (one line, naming what is free) when the node cannot give it:
+    more GPUs, CPUs, memory or storage than are free, another GPU type (case-insensitive), or
+    a count below zero (GPUs) or one (the rest).
     """
+    if gpu_count < 0:
+        raise ValidationError(f"a GPU count of {gpu_count}: ask for 0 or more GPUs")
+    for name, value in (("CPUs", cpu_cores), ("GB of memory", memory_gb),
+                        ("GB of storage", storage_gb)):
+        if value is not None and value < 1:
+            raise ValidationError(f"{value} {name}: ask for at least 1")
+    if gpu_count and not _gpu_type_fits(node, gpu_type):
+        have = node.available.gpu_type or node.occupied.gpu_type or "no GPU type"
+        raise ValidationError(f"{node.label} has {have} GPUs, not {gpu_type}")
     free_gpus = _free(node, "gpu_count")
     if gpu_count > free_gpus:
         raise ValidationError(f"{node.label} has {free_gpus} free GPUs, not {gpu_count}")
@@ -138,8 +151,9 @@ def place(clusters: Sequence[Cluster], resources: Mapping[str, Sequence[NodeReso
     """A READY cluster and node for the request, cheapest ``costs_per_hour`` first.
 
     ``resources`` maps a cluster id to its nodes' resources. With ``cluster`` (a name, id or
-    id prefix) only that cluster is tried. Nothing fits: one ``ValidationError`` line with the
-    most that is free and where.
+    id prefix) only that cluster is tried. A node with room that cannot give the explicit
+    values is passed over for the next. Nothing fits: one ``ValidationError`` line with the
+    most that is free and where (or the first such node's refusal of the explicit values).
     """
     if cluster is not None:
         chosen = resolve_cluster(clusters, cluster)
@@ -153,19 +167,27 @@ def place(clusters: Sequence[Cluster], resources: Mapping[str, Sequence[NodeReso
             raise ValidationError("no cluster is READY" + (
                 f" ({', '.join(f'{c.name}: {c.cluster_status.value}' for c in clusters)})"
                 if clusters else " (this account has no clusters)"))
+    refused: ValidationError | None = None  # the first node that had room but not for the values
     for c in candidates:
         for node in resources.get(c.id, ()):
             if _fits(node, gpu_count, gpu_type):
-                fitted = fit(node, gpu_count, cpu_cores=cpu_cores, memory_gb=memory_gb,
-                             storage_gb=storage_gb)
+                try:
+                    fitted = fit(node, gpu_count, cpu_cores=cpu_cores, memory_gb=memory_gb,
+                                 storage_gb=storage_gb, gpu_type=gpu_type)
+                except ValidationError as error:
+                    refused = refused or error
+                    continue
                 return Placement(c, node, fitted, _reason(c, node, gpu_count, gpu_type,
                                                           cluster is None))
+    if refused is not None:
+        raise refused
     raise ValidationError(_nothing_fits(candidates, resources, gpu_count, gpu_type))
 
 
 def _what(gpu_count: int, gpu_type: str | None) -> str:
     if not gpu_count:
-        return f"room for a workspace ({MIN_CPU} CPUs, {MIN_MEMORY_GB} GB memory free)"
+        return (f"room for a workspace ({MIN_CPU} CPUs, {MIN_MEMORY_GB} GB memory, "
+                f"{MIN_STORAGE_GB} GB storage free)")
     return f"{gpu_count} free {gpu_type or 'GPU'}{'' if gpu_type or gpu_count == 1 else 's'}"
 
 
@@ -193,6 +215,10 @@ def _nothing_fits(candidates: Sequence[Cluster], resources: Mapping[str, Sequenc
         kind = f"{gpu_type} GPUs" if gpu_type else "nodes"
         return f"{head}; no READY cluster has {kind}"
     unit = gpu_type or "GPUs"
+    if not gpu_count:  # a CPU-only request: say where the most CPUs are free
+        cpus = max(((_free(n, "cpu_cores"), f"{c.name}/{n.label}") for c in candidates
+                    for n in resources.get(c.id, ())), default=(0, best[1]))
+        return f"{head}; most free: {cpus[0]} CPUs on {cpus[1]}"
     if best[0] >= gpu_count:  # the GPUs are there; CPU, memory or storage are not
         return (f"{head}; {best[1]} has the GPUs but not {MIN_CPU} CPUs, {MIN_MEMORY_GB} GB "
                 f"memory and {MIN_STORAGE_GB} GB storage free")
