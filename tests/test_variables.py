@@ -10,6 +10,7 @@ from exalsius_jupyter.errors import ValidationError
 from exalsius_jupyter.model.variables import (
     MASK,
     is_secret,
+    mask,
     mask_text,
     masked_variables,
     secret_paths,
@@ -112,8 +113,33 @@ def test_secrets_are_found_and_masked_nested() -> None:
     assert mask_text(text, values) == masked
 
 
-def test_mask_text_never_leaves_a_part_and_skips_tiny_values() -> None:
-    assert mask_text("a-secret-value and a-secret", ["a-secret", "a-secret-value"]) == \
-        f"{MASK} and {MASK}"
-    assert mask_text("x1 in text", ["x1"]) == "x1 in text"
-    assert mask_text('say "q\\"uote"', ['q"uote']) == f'say "{MASK}"'
+TEXTS = [
+    ("longest-first", "a-secret-value and a-secret", ["a-secret", "a-secret-value"],
+     f"{MASK} and {MASK}"),
+    ("short-alone-masked", "pw x1 in text", ["x1"], f"pw {MASK} in text"),
+    ("short-inside-a-word-kept", "ax1b and x12", ["x1"], "ax1b and x12"),
+    ("json-escaped", 'say "q\\"uote"', ['q"uote'], f'say "{MASK}"'),
+    ("short-json-escaped", '{"pw": "a\\"b"}', ['a"b'], f'{{"pw": "{MASK}"}}'),
+    ("every-occurrence", "hunter22/hunter22", ["hunter22"], f"{MASK}/{MASK}"),
+    ("empty-secret-ignored", "text", [""], "text"),
+]
+
+
+@pytest.mark.parametrize(("text", "secrets", "expected"), [t[1:] for t in TEXTS],
+                         ids=[t[0] for t in TEXTS])
+def test_mask_text_never_leaves_a_part(text: str, secrets: list[str], expected: str) -> None:
+    assert mask_text(text, secrets) == expected
+
+
+MASKS = [("text", "pw", MASK), ("number", 1234, MASK), ("false", False, MASK),
+         ("empty-shown", "", ""), ("unset-shown", None, None)]
+
+
+@pytest.mark.parametrize(("value", "expected"), [m[1:] for m in MASKS], ids=[m[0] for m in MASKS])
+def test_mask_hides_every_set_value(value: Any, expected: Any) -> None:
+    assert mask(value) == expected
+
+
+def test_masked_variables_masks_inside_lists() -> None:
+    shown = masked_variables({"users": [{"name": "ada", "password": "pw1"}], "apiKey": ["k"]})
+    assert shown == {"users": [{"name": "ada", "password": MASK}], "apiKey": MASK}

@@ -21,7 +21,7 @@ MASK = "••••••"
 SECRET_WORDS = frozenset({"password", "passwd", "token", "secret", "key", "apikey"})
 NOT_SECRET = frozenset({"publickey", "pubkey"})  # a public key is meant to be shared
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-MIN_SECRET_LEN = 4  # shorter values are not searched for in text (they would mask too much)
+MIN_SECRET_LEN = 4  # shorter values are masked in text only where they stand alone
 
 
 def words(name: str) -> list[str]:
@@ -50,11 +50,16 @@ def secret_paths(variables: Mapping[str, Any], prefix: str = "") -> list[str]:
     return out
 
 
+def mask(value: Any) -> Any:
+    """``MASK`` for a secret's value; an empty one (nothing set yet) is shown as it is."""
+    return value if value in (None, "") else MASK
+
+
 def masked_variables(variables: Any) -> Any:
     """A copy of ``variables`` with every secret's value shown as ``MASK`` (nested too)."""
     if isinstance(variables, Mapping):
-        return {k: (MASK if is_secret(str(k)) and v not in (None, "") and not isinstance(
-            v, Mapping) else masked_variables(v)) for k, v in variables.items()}
+        return {k: (mask(v) if is_secret(str(k)) and not isinstance(v, Mapping)
+                    else masked_variables(v)) for k, v in variables.items()}
     if isinstance(variables, list):
         return [masked_variables(v) for v in variables]
     return variables
@@ -76,12 +81,17 @@ def secret_values(variables: Any) -> list[str]:
 
 
 def mask_text(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret value replaced by ``MASK`` (longest first, never a part)."""
-    for secret in sorted({s for s in secrets if len(s) >= MIN_SECRET_LEN}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-        escaped = json.dumps(secret)[1:-1]  # as it appears inside JSON text
-        if escaped != secret:
-            text = text.replace(escaped, MASK)
+    """``text`` with every secret value replaced by ``MASK`` (longest first, never a part).
+
+    A value shorter than ``MIN_SECRET_LEN`` is masked only where it stands alone (not inside
+    a longer word), so a 3-letter password hides neither half of the text nor itself.
+    """
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        for form in dict.fromkeys((secret, json.dumps(secret)[1:-1])):  # as is, inside JSON
+            if len(secret) >= MIN_SECRET_LEN:
+                text = text.replace(form, MASK)
+            else:
+                text = re.sub(rf"(?<![\w]){re.escape(form)}(?![\w])", MASK, text)
     return text
 
 
@@ -161,5 +171,5 @@ def _hint(key: str, node: Mapping[str, Any]) -> str:
     return f" (it has: {shown})" if names else " (it has none)"
 
 
-__all__ = ["MASK", "is_secret", "mask_text", "masked_variables", "secret_paths",
+__all__ = ["MASK", "is_secret", "mask", "mask_text", "masked_variables", "secret_paths",
            "secret_values", "set_path", "typed_like", "words"]
