@@ -8,9 +8,8 @@ told apart from a 404 for an unknown cluster id (see ``CatalogueMixin._catalogue
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from ..errors import (
@@ -28,9 +27,8 @@ from ..model.catalogue_lists import (
     list_total,
     parse_items,
 )
-from ..text import redact
 from . import transport
-from .deadline import deadline as call_deadline
+from .operation import operation
 
 if TYPE_CHECKING:
     import requests
@@ -47,33 +45,6 @@ _R = TypeVar("_R")
 _M = TypeVar("_M", bound="CatalogueMixin")
 
 
-def _operation(
-    method: Callable[Concatenate[_M, _P], _R],
-) -> Callable[Concatenate[_M, _P], _R]:
-    """One catalogue call, as the client's operations: within its deadline, no token in errors."""
-
-    @functools.wraps(method)
-    def wrapper(self: _M, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            with call_deadline(self.deadline):
-                return method(self, *args, **kwargs)
-        except ExalsiusError as exc:
-            _redact_error(exc, self._auth.sent)
-            raise
-
-    return wrapper
-
-
-def _redact_error(exc: ExalsiusError, secrets: Collection[str]) -> None:
-    if not any(secrets):
-        return
-    exc.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in exc.args)
-    for name in ("title", "detail", "instance", "type"):
-        value = getattr(exc, name)
-        if isinstance(value, str):
-            setattr(exc, name, redact(value, secrets))
-
-
 class CatalogueMixin:
     """The catalogue calls of ``ExalsiusClient`` (GET only; the upstream SDK's names)."""
 
@@ -88,7 +59,7 @@ class CatalogueMixin:
 
         def _json(self, resp: requests.Response, data: bytes | None = None) -> Any: ...
 
-    @_operation
+    @operation
     def list_clusters(self, cluster_status: str | ClusterStatus | None = None) -> ClusterList:
         """The clusters of the account, optionally of one ``cluster_status`` (e.g. ``READY``)."""
         params = {"cluster_status": _status(cluster_status)} if cluster_status else None
@@ -96,19 +67,19 @@ class CatalogueMixin:
         found = parse_items(body, "clusters", "cluster", Cluster.from_api, transport.where(resp))
         return ClusterList(found, list_total(body, len(found)))
 
-    @_operation
+    @operation
     def describe_cluster(self, cluster_id: str) -> Cluster:
         """One cluster (``{"cluster": {...}}``); an unknown id is a NotFoundError."""
         body, resp = self._catalogue_get(f"/cluster/{_path_id(cluster_id)}", CLUSTERS)
         return _parsed(Cluster.from_api, body, resp)
 
-    @_operation
+    @operation
     def list_cluster_nodes(self, cluster_id: str) -> ClusterNodes:
         """The node ids of one cluster (control plane and workers)."""
         body, resp = self._catalogue_get(f"/cluster/{_path_id(cluster_id)}/nodes", CLUSTERS)
         return _parsed(ClusterNodes.from_api, body, resp)
 
-    @_operation
+    @operation
     def get_cluster_resources(self, cluster_id: str) -> NodeResourcesList:
         """Per node of one cluster: the hardware free (``available``) and in use (``occupied``)."""
         body, resp = self._catalogue_get(f"/cluster/{_path_id(cluster_id)}/resources", CLUSTERS)
@@ -116,7 +87,7 @@ class CatalogueMixin:
                             transport.where(resp))
         return NodeResourcesList(found, list_total(body, len(found)))
 
-    @_operation
+    @operation
     def list_workspace_templates(self) -> TemplateList:
         """The workspace templates the service offers, their variables exactly as listed."""
         body, resp = self._catalogue_get(TEMPLATES, TEMPLATES)
@@ -124,7 +95,7 @@ class CatalogueMixin:
                             TemplateInfo.from_api, transport.where(resp))
         return TemplateList(found, list_total(body, len(found)))
 
-    @_operation
+    @operation
     def offers_catalogue(self) -> bool:
         """Whether the server has the catalogue (asks ``GET /clusters`` once; cached)."""
         if CATALOGUE not in self._offers:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -30,12 +29,13 @@ from ..errors import (
 from ..model import msgspec_path
 from ..model.spec import validate_workspace_spec
 from ..model.workspace import Workspace, WorkspaceList, WorkspaceStatus
-from ..text import REDACTED, redact
+from ..text import REDACTED
 from . import decode, transport
 from .bearer import BearerAuth, StaticToken, TokenSource
 from .catalogue import CatalogueMixin
 from .deadline import deadline as call_deadline
 from .error_bodies import error_from_response
+from .operation import operation, redact_error, redact_text
 from .urls import api_target, is_loopback
 
 DEFAULT_API_URL = "https://api.exalsius.ai/v1"
@@ -57,36 +57,6 @@ log = logging.getLogger("exalsius_jupyter")
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-def _redact_text(value: Any, *secrets: str | None) -> Any:
-    """``value`` redacted of ``secrets`` when it is text (``text.redact``), else as it is."""
-    return redact(value, secrets) if isinstance(value, str) else value
-
-
-def _operation(
-    method: Callable[Concatenate[ExalsiusClient, _P], _R],
-) -> Callable[Concatenate[ExalsiusClient, _P], _R]:
-    """One API operation: bounded by the client's deadline; the token stripped from errors."""
-
-    @functools.wraps(method)
-    def wrapper(self: ExalsiusClient, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            with call_deadline(self.deadline):
-                return method(self, *args, **kwargs)
-        except ExalsiusError as exc:
-            _redact_error(exc, *self._auth.sent)
-            raise
-
-    return wrapper
-
-
-def _redact_error(exc: ExalsiusError, *secrets: str | None) -> None:
-    if not any(secrets):
-        return
-    exc.args = tuple(_redact_text(a, *secrets) for a in exc.args)
-    for name in ("title", "detail", "instance", "type"):
-        setattr(exc, name, _redact_text(getattr(exc, name), *secrets))
-
-
 def _token_source(token: str | TokenSource | None) -> TokenSource | None:
     """The source behind ``token=``: a string is fixed; None means ``$EXALSIUS_TOKEN``."""
     if token is None:
@@ -146,7 +116,7 @@ class ExalsiusClient(CatalogueMixin):
         try:
             scheme, host = api_target(url)
         except ValidationError as exc:
-            shown = _redact_text(url, token if isinstance(token, str) else None)
+            shown = redact_text(url, token if isinstance(token, str) else None)
             raise ValidationError(f"{exc}, got {shown!r}") from None
         self._base_url = url.rstrip("/")
         self._host = host
@@ -224,7 +194,7 @@ class ExalsiusClient(CatalogueMixin):
 
     # -- API operations ------------------------------------------------------------------
 
-    @_operation
+    @operation
     def list_workspaces(self, cluster_id: str | None = None) -> WorkspaceList:
         """List workspaces, optionally of one cluster; ``.total`` comes from X-Total-Count."""
         params = {"cluster_id": cluster_id} if cluster_id else None
@@ -243,7 +213,7 @@ class ExalsiusClient(CatalogueMixin):
                 "list response has no 'workspaces' array" + transport.where(resp))
         return WorkspaceList(items, total=_total(resp, body, len(items)))
 
-    @_operation
+    @operation
     def describe_workspace(self, workspace_id: str) -> Workspace:
         """Fetch one workspace (bare or wrapped as the live API sends it)."""
         resp = self._request("GET", f"/workspace/{_path_id(workspace_id)}")
@@ -266,26 +236,26 @@ class ExalsiusClient(CatalogueMixin):
             lost = exc
         return self._settle_create(body, lost, started)
 
-    @_operation
+    @operation
     def stop_workspace(self, workspace_id: str) -> str:
         """Stop a workspace (its volume is kept); returns its id."""
         resp = self._request("POST", f"/workspace/{_path_id(workspace_id)}/stop")
         return self._workspace_id(resp)
 
-    @_operation
+    @operation
     def delete_workspace(self, workspace_id: str) -> str:
         """Delete a workspace, irreversibly; returns its id."""
         resp = self._request("DELETE", f"/workspace/{_path_id(workspace_id)}")
         return self._workspace_id(resp)
 
-    @_operation
+    @operation
     def start_workspace(self, workspace_id: str) -> str:
         """Start a stopped workspace where the server offers it (live API); returns its id."""
         resp = self._request("POST", f"/workspace/{_path_id(workspace_id)}/start",
                              feature="start")
         return self._workspace_id(resp)
 
-    @_operation
+    @operation
     def workspace_logs(self, workspace_id: str, limit: int = 1000) -> LogRecords:
         """The last ``limit`` log records (NDJSON) where the server offers logs.
 
@@ -310,7 +280,7 @@ class ExalsiusClient(CatalogueMixin):
             resp.close()
         return LogRecords(kept, seen)
 
-    @_operation
+    @operation
     def offers(self, feature: str) -> bool:
         """Whether the server has an endpoint beyond 1.5.1 (``start`` or ``logs``); cached.
 
@@ -335,7 +305,7 @@ class ExalsiusClient(CatalogueMixin):
 
     # -- creates whose answer was lost ---------------------------------------------------------
 
-    @_operation
+    @operation
     def _post_create(self, body: dict[str, Any]) -> str:
         resp = self._request("POST", "/workspaces", json_body=body)
         return self._workspace_id(resp)
@@ -355,7 +325,7 @@ class ExalsiusClient(CatalogueMixin):
                 with call_deadline(remaining):
                     listing = self._list_raw(cluster_id)
             except ExalsiusError as exc:
-                _redact_error(exc, *self._auth.sent)
+                redact_error(exc, *self._auth.sent)
                 reason = f"{lost}; looking it up failed: {exc}"
                 continue
             found = [ws for ws in listing if ws.name == name and ws.cluster_id == cluster_id
@@ -461,7 +431,7 @@ class ExalsiusClient(CatalogueMixin):
         except (ValueError, UnicodeDecodeError) as exc:
             # Redacted before the excerpt is cut, which could otherwise keep part of a token.
             text = decode.clean_text(
-                _redact_text(data.decode("utf-8", "replace"), *self._auth.sent))
+                redact_text(data.decode("utf-8", "replace"), *self._auth.sent))
             excerpt = text[:80].replace("\n", " ")
             why = "nested too deeply" if "nested" in str(exc) else "not JSON"
             raise InvalidResponseError(
