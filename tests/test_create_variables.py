@@ -56,3 +56,19 @@ def test_the_sandbox_keeps_or_defaults_a_deletion_time_and_never_fails_on_one(
     assert kept is not None and kept["to_be_deleted_at"]
     if when.startswith("2030"):
         assert kept["to_be_deleted_at"].startswith("2030-01-01")
+
+
+@pytest.mark.parametrize("when", ["0064-02-27T04:20:02Z", "0001-01-01T00:00:00Z",
+                                  "9999-12-31T23:59:59Z"])
+def test_a_kept_deletion_time_is_written_back_as_rfc_3339(
+        sandbox_factory: Callable[..., Sandbox], when: str) -> None:
+    """Found by the contract's negative run: year 64 came back as '64-02-27T04:20:02Z'."""
+    import requests
+
+    sb = sandbox_factory(api="1.5.1")
+    spec = {**_spec(), "template": {"name": "jupyter-notebook", "variables": {}},
+            "to_be_deleted_at": when}
+    answer = requests.post(sb.url + "/workspaces", json=spec, timeout=5)
+    assert answer.status_code in (200, 201), answer.text
+    listed = requests.get(sb.url + "/workspaces", timeout=5).json()["workspaces"]
+    assert [w["to_be_deleted_at"] for w in listed] == [when]
