@@ -17,7 +17,8 @@ _encode = json.JSONEncoder(separators=(",", ":")).encode
 
 def iso(ts: float, *, millis: bool = False) -> str:
     """Format epoch seconds as ISO 8601 UTC with a trailing 'Z'."""
-    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts))
+    t = time.gmtime(ts)  # strftime's %Y drops the zeros of a year below 1000 on Linux
+    base = f"{t.tm_year:04d}-" + time.strftime("%m-%dT%H:%M:%S", t)
     return f"{base}.{int(ts * 1000) % 1000:03d}Z" if millis else base + "Z"
 
 
