@@ -76,3 +76,14 @@ def test_config_checks_and_lists_every_setting(shell: InteractiveShell,  # noqa:
         assert name in out, name
     ok(shell, capsys, "%config Exalsius.wait_timeout = 12")
     assert current_session().settings.wait_timeout == 12.0
+
+
+def test_config_exalsius_keeps_its_header_and_lists_each_setting_with_its_help() -> None:
+    """``%config Exalsius`` reads as before (notebooks/magics-reference.ipynb records it)."""
+    from IPython.core.magic import Magics
+
+    text = Exalsius.class_get_help()
+    assert text.splitlines()[0] == "Exalsius(Magics) options"
+    assert Exalsius.__bases__ == (Magics,)
+    for f in settings.fields():
+        assert f"Exalsius.{f.name}=<" in text, f.name
