@@ -45,20 +45,19 @@ def setting_traits(cls: type[settings.Settings] | None = None) -> dict[str, Trai
     return out
 
 
-if TYPE_CHECKING:
-    _SettingsMagics = Magics
-else:  # the traits are made from the Settings fields: a new setting is one field there
-    _SettingsMagics = type(Magics)("ExalsiusSettings", (Magics,), setting_traits())
-
-
 @magics_class
-class Exalsius(_SettingsMagics):
+class Exalsius(Magics):
     """The ``%exalsius`` magics; configure with ``%config Exalsius.<trait> = value``.
 
     The traits are the kernel session's settings (``exalsius_jupyter.settings.Settings``, one
     trait per field): a change is forwarded to the session, which owns the client, the token
     and the sandbox.
     """
+
+    # One trait per Settings field, put into the class body itself (a class scope's locals()
+    # is its namespace), so traitlets sees them as written here and %config Exalsius still
+    # reads "Exalsius(Magics) options": a new setting is one field in settings.py.
+    locals().update(setting_traits())
 
     def __init__(self, shell: InteractiveShell | None = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
