@@ -1,8 +1,10 @@
 """A new API field is one row of model/fields.py: the model, the frame, the spec, ``create``
 and the creation form follow.
 
-The test copies the package, adds one row to the copy's field table (the only edit), and checks
-from a fresh interpreter that the frame, the model and the create-body validation know the field.
+The test copies the package, adds rows to the copy's field table (the only edit), and checks
+from a fresh interpreter that the frame, the model, the create-body validation, the panel's
+columns, ``create``'s options and the form's inputs know the fields, and that a ``%exalsius
+create`` and a form's Create click send them to the sandbox (with and without the catalogue).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from support import REPO_ROOT
 
 ANCHOR = ('    Field("description", writable=True, '
@@ -74,23 +78,69 @@ print(json.dumps({
 """
 
 
-def _run(package_root: Path) -> dict[str, object]:
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=package_root, timeout=120,
-                          capture_output=True, text=True, env={"PYTHONPATH": str(package_root)})
+# What the sandbox receives: `%exalsius create` without the catalogue (1.5.1) and by names with
+# it (1.46), and a form's Create click.
+END_TO_END = r"""
+import json, time
+from IPython.core.interactiveshell import InteractiveShell
+from exalsius_jupyter.sandbox import Sandbox
+from exalsius_jupyter.api.client import ExalsiusClient
+from exalsius_jupyter.widgets.form import CreationForm
+
+A100 = "11111111-1111-4111-8111-111111111111"
+
+
+def posted(sb):
+    return [json.loads(r.body) for r in sb.requests
+            if (r.method, r.path) == ("POST", "/workspaces")]
+
+
+shell = InteractiveShell.instance()
+shell.run_line_magic("load_ext", "exalsius_jupyter")
+out = {}
+for api, line in (("1.5.1", f"--cluster {A100} --template jupyter-notebook"),
+                  ("1.46", "--template jupyter-notebook-template --var notebookPassword=pw")):
+    with Sandbox(api=api, pending_seconds=0.2, seed=1) as sb:
+        shell.run_line_magic("config", f"Exalsius.api_url = {sb.url!r}")
+        shell.run_line_magic("exalsius", f"create --name m {line} --region eu-west --vram 48")
+        form = CreationForm(ExalsiusClient(sb.url), clusters=lambda: [A100],
+                            on_created=lambda _id: None)
+        form.name.value = "f"
+        form.inputs["region"].value = "us-east"
+        form.inputs["vram_gb"].value = 40
+        assert form.submit(), form.message.value
+        deadline = time.monotonic() + 30
+        while form.busy and time.monotonic() < deadline:
+            time.sleep(0.02)
+        out[api] = {"bodies": posted(sb), "message": form.message.value}
+print(json.dumps(out))
+"""
+
+
+def _run(package_root: Path, script: str = SCRIPT) -> dict[str, Any]:
+    env = {"PYTHONPATH": str(package_root), "IPYTHONDIR": str(package_root / "ipython")}
+    proc = subprocess.run([sys.executable, "-c", script], cwd=package_root, timeout=120,
+                          capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_one_row_adds_a_field_to_the_model_the_frame_and_the_spec(tmp_path: Path) -> None:
-    copy = tmp_path / "exalsius_jupyter"
+@pytest.fixture(scope="module")
+def with_rows(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the package whose field table has the new rows (the only edit)."""
+    root = tmp_path_factory.mktemp("with_rows")
+    copy = root / "exalsius_jupyter"
     shutil.copytree(REPO_ROOT / "exalsius_jupyter", copy,
                     ignore=shutil.ignore_patterns("__pycache__"))
     table = copy / "model" / "fields.py"
     text = table.read_text(encoding="utf-8")
     assert text.count(ANCHOR) == 1
     table.write_text(text.replace(ANCHOR, ANCHOR + NEW_ROWS), encoding="utf-8")
+    return root
 
-    out = _run(tmp_path)
+
+def test_one_row_adds_a_field_to_the_model_the_frame_and_the_spec(with_rows: Path) -> None:
+    out = _run(with_rows)
     assert out["columns"][-2:] == ["region", "vram_gb"]
     assert (out["region"], out["region_dtype"]) == ("eu-north", "string")
     assert (out["vram"], out["vram_dtype"]) == (80, "Int64")
@@ -124,3 +174,14 @@ def test_without_the_row_the_field_stays_extra(tmp_path: Path) -> None:
         env={"PYTHONPATH": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "['region'] ['vram_gb']"
+
+
+def test_one_row_reaches_what_create_and_the_form_send(with_rows: Path) -> None:
+    out = _run(with_rows, END_TO_END)
+    for api in ("1.5.1", "1.46"):  # without the catalogue, and a create by names with it
+        magic, form = out[api]["bodies"]
+        assert magic["name"] == "m" and magic["region"] == "eu-west"
+        assert magic["resources"]["vram_gb"] == 48
+        assert form["name"] == "f" and form["region"] == "us-east"
+        assert form["resources"]["vram_gb"] == 40
+        assert "Created <b>f</b>" in out[api]["message"]
