@@ -85,13 +85,15 @@ def plan_create(client: ExalsiusClient, *, name: str, template: str,
                 cpu_cores: int | None = None, memory_gb: int | None = None,
                 storage_gb: int | None = None, description: str | None = None,
                 delete_at: datetime | None = None,
-                ask_secret: Callable[[str], str] | None = None) -> CreatePlan:
+                ask_secret: Callable[[str], str] | None = None, **fields: Any) -> CreatePlan:
     """Everything a create by names decides, with the catalogue's answers; nothing is sent.
 
     ``values`` are (dotted path, value) pairs for the template's variables. A secret the
     template leaves empty and ``values`` does not set is asked with ``ask_secret(path)`` (a
     hidden prompt), or is an error saying how to pass it when there is none. ``delete_at``
-    (aware) becomes the body's ``to_be_deleted_at``.
+    (aware) becomes the body's ``to_be_deleted_at``. ``fields`` are the other asked fields of
+    the field table by name (a new row's value), sent as given; the resources placement fits
+    are sent as fitted.
     """
     if delete_at is not None and delete_at <= now_utc():
         raise ValidationError(f"the delete time {utc_text(delete_at)} has passed")
@@ -119,11 +121,11 @@ def plan_create(client: ExalsiusClient, *, name: str, template: str,
                       else gpu_count, gpu_type=gpu_type, cluster=cluster, cpu_cores=cpu_cores,
                       memory_gb=memory_gb, storage_gb=storage_gb)
     r = placement.resources
+    fitted = {"gpu_count": r.gpu_count, "gpu_type": r.gpu_type, "gpu_vendor": r.gpu_vendor,
+              "cpu_cores": r.cpu_cores, "memory_gb": r.memory_gb, "storage_gb": r.storage_gb}
     spec = build_workspace_spec(
         name=name, cluster_id=placement.cluster.id, template=info.name, variables=variables,
-        where=f"workspace {name!r}", gpu_count=r.gpu_count, gpu_type=r.gpu_type,
-        gpu_vendor=r.gpu_vendor, cpu_cores=r.cpu_cores, memory_gb=r.memory_gb,
-        storage_gb=r.storage_gb, description=description)
+        where=f"workspace {name!r}", description=description, **{**fields, **fitted})
     if delete_at is not None:
         spec["to_be_deleted_at"] = iso_utc(delete_at)
     return CreatePlan(spec, placement, info, tuple(secret_values(variables)))

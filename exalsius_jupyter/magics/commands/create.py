@@ -120,6 +120,11 @@ def cell_parser() -> CommandParser:
     return p
 
 
+def asked_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The line's value of every asked field of the field table, by field name (None: not given)."""
+    return {f.name: getattr(args, f.name) for f in ASKED_FIELDS}
+
+
 def create_spec(args: argparse.Namespace) -> dict[str, Any]:
     """The validated create body from the line's options, without the catalogue (API 1.5.1)."""
     from ...model.spec import build_workspace_spec
@@ -129,7 +134,7 @@ def create_spec(args: argparse.Namespace) -> dict[str, Any]:
                               "cluster from (give the cluster's UUID)")
     spec = build_workspace_spec(
         name=args.name, cluster_id=args.cluster, template=args.template, variables=args.var,
-        where=f"workspace {args.name!r}", **{f.name: getattr(args, f.name) for f in ASKED_FIELDS})
+        where=f"workspace {args.name!r}", **asked_values(args))
     when = delete_time(args)
     if when is not None:
         from ...durations import iso_utc
@@ -171,10 +176,8 @@ def plan_by_names(ctx: CommandContext, args: argparse.Namespace) -> CreatePlan:
 
     return plan_create(
         ctx.client(), name=args.name, template=args.template, values=args.var,
-        cluster=args.cluster, description=args.description, ask_secret=ask,
-        delete_at=delete_time(args),
-        **{f.name: getattr(args, f.name) for f in ASKED_FIELDS
-           if f.parent == "resources" and f.name != "gpu_vendor"})
+        cluster=args.cluster, ask_secret=ask, delete_at=delete_time(args),
+        **asked_values(args))
 
 
 def run_cell(ctx: CommandContext, args: argparse.Namespace, cell: str) -> Any:
