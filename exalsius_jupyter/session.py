@@ -326,7 +326,7 @@ class Session:
         self.close()
         self.logout()
         with self._lock:
-            self._settings = Settings()
+            self._settings = type(self._settings)()  # the same declaration, its defaults
             self._changed()
 
     def _changed(self, rebuild: bool = True) -> None:

@@ -8,6 +8,7 @@ are made from these fields. Standard library only, cheap to import (``%load_ext`
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -19,7 +20,31 @@ AUTH = "auth"  # a sign-in setting, checked by building the sign-in settings
 COMMAND = "command"  # a credential command, checked by parsing it
 
 
-def setting(default: Any, help: str, *, client: bool, kind: str = "") -> Any:
+@dataclass(frozen=True)
+class Setting:
+    """One setting as a row (for listings and the docs), made from its ``Settings`` field.
+
+    Args:
+        name: the field's name, also the trait's (``%config Exalsius.<name>``).
+        type: ``str``, ``float`` or ``bool``.
+        default: the value when nothing is configured.
+        help: what it does.
+        client: whether a change rebuilds the client.
+        kind: the check a new value gets (SECONDS, URL, AUTH, COMMAND or "").
+        env: the environment variable read when the value is empty, if any.
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    client: bool
+    kind: str
+    env: str | None
+
+
+def setting(default: Any, help: str, *, client: bool, kind: str = "",
+            env: str | None = None) -> Any:
     """A Settings field: its default, its help, what checks it and whether the client depends on it.
 
     Args:
@@ -27,9 +52,10 @@ def setting(default: Any, help: str, *, client: bool, kind: str = "") -> Any:
         help: one or two sentences for ``%config Exalsius``, ``%exalsius config`` and the docs.
         client: whether the client (endpoint, timeouts or credential) is rebuilt on a change.
         kind: the check a new value gets (SECONDS, URL, AUTH, COMMAND or "" for none).
+        env: the environment variable read when the value is empty, if any.
     """
-    return field(default=default,
-                 metadata=MappingProxyType({"help": help, "client": client, "kind": kind}))
+    return field(default=default, metadata=MappingProxyType(
+        {"help": help, "client": client, "kind": kind, "env": env}))
 
 
 @dataclass(frozen=True)
@@ -38,7 +64,8 @@ class Settings:
 
     api_url: str = setting(
         "", "API base URL including /v1 (empty: $EXALSIUS_API_URL, else "
-            "https://api.exalsius.ai/v1).", client=True, kind=URL)
+            "https://api.exalsius.ai/v1).", client=True, kind=URL,
+        env="EXALSIUS_API_URL")
     timeout: float = setting(10.0, "HTTP timeout in seconds for each request.", client=True,
                              kind=SECONDS)
     poll_interval: float = setting(
@@ -49,13 +76,15 @@ class Settings:
         client=False, kind=SECONDS)
     auth_domain: str = setting(
         "", "Sign-in tenant: a host name (empty: $EXALSIUS_AUTH_DOMAIN, else "
-            "exalsius.eu.auth0.com) or an issuer URL.", client=True, kind=AUTH)
+            "exalsius.eu.auth0.com) or an issuer URL.", client=True, kind=AUTH,
+        env="EXALSIUS_AUTH_DOMAIN")
     auth_client_id: str = setting(
         "", "Public OAuth client id for sign-in (empty: $EXALSIUS_AUTH_CLIENT_ID, else the exls "
-            "CLI's).", client=True, kind=AUTH)
+            "CLI's).", client=True, kind=AUTH, env="EXALSIUS_AUTH_CLIENT_ID")
     auth_audience: str = setting(
         "", "API audience of the access tokens (empty: $EXALSIUS_AUTH_AUDIENCE, else "
-            "https://api.exalsius.ai).", client=True, kind=AUTH)
+            "https://api.exalsius.ai).", client=True, kind=AUTH,
+        env="EXALSIUS_AUTH_AUDIENCE")
     token_command: str = setting(
         "", "Credential command whose stdout is the access token, e.g. 'exls get-token' (run "
             "without a shell; again on expiry or a 401).", client=True, kind=COMMAND)
@@ -72,6 +101,15 @@ class Settings:
 def fields(cls: type[Settings] | None = None) -> Iterator[dataclasses.Field[Any]]:
     """The settings' fields, in declaration order (of ``Settings`` unless given a subclass)."""
     return iter(dataclasses.fields(cls or Settings))
+
+
+def rows(cls: type[Settings] | None = None) -> tuple[Setting, ...]:
+    """Every setting as a row, in declaration order (what the docs list)."""
+    hints = typing.get_type_hints(cls or Settings)
+    return tuple(Setting(f.name, hints[f.name], f.default, str(f.metadata["help"]),
+                         bool(f.metadata["client"]), str(f.metadata["kind"]),
+                         f.metadata.get("env"))
+                 for f in fields(cls))
 
 
 def names(cls: type[Settings] | None = None) -> tuple[str, ...]:
@@ -97,5 +135,5 @@ def help_of(name: str, cls: type[Settings] | None = None) -> str:
     raise KeyError(f"no setting {name!r}")
 
 
-__all__ = ["AUTH", "COMMAND", "SECONDS", "URL", "Settings", "client_settings", "fields", "help_of",
-           "names", "of_kind", "setting"]
+__all__ = ["AUTH", "COMMAND", "SECONDS", "URL", "Setting", "Settings", "client_settings", "fields",
+           "help_of", "names", "of_kind", "rows", "setting"]

@@ -47,6 +47,7 @@ def test_a_new_setting_is_one_field(monkeypatch: pytest.MonkeyPatch) -> None:
     assert session.settings.retry_seconds == 4.0  # type: ignore[attr-defined]
     assert session.client() is not first  # declared client=True: the client is rebuilt
     session.reset()
+    assert session.settings == WithRetries()  # reset keeps the declaration, with its defaults
     with pytest.raises(TypeError, match="unknown settings: nope"):
         session.configure(nope=1)
 
@@ -87,3 +88,73 @@ def test_config_exalsius_keeps_its_header_and_lists_each_setting_with_its_help()
     assert Exalsius.__bases__ == (Magics,)
     for f in settings.fields():
         assert f"Exalsius.{f.name}=<" in text, f.name
+
+
+def test_the_rows_list_every_setting_with_its_environment_variable(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from exalsius_jupyter.auth.settings import ENV_AUDIENCE, ENV_CLIENT_ID, ENV_DOMAIN
+
+    rows = {row.name: row for row in settings.rows()}
+    assert tuple(rows) == SETTINGS
+    assert {name: row.env for name, row in rows.items() if row.env} == {
+        "api_url": "EXALSIUS_API_URL", "auth_domain": ENV_DOMAIN,
+        "auth_client_id": ENV_CLIENT_ID, "auth_audience": ENV_AUDIENCE}
+    assert rows["timeout"].type is float and rows["use_keyring"].type is bool
+    monkeypatch.setenv(rows["api_url"].env or "", "https://example.com/v1")
+    assert Session().endpoint_source() == rows["api_url"].env
+
+
+def test_config_shows_every_setting_its_own_line_or_a_named_one() -> None:
+    from exalsius_jupyter.magics.commands import config
+
+    named = {name for names in config.SHOWN_BY.values() for name in names}
+    assert named <= set(SETTINGS)
+    out = config_output(Session(Settings(api_url="http://127.0.0.1:9/v1")))
+    labels = [line.split(":", 1)[0] for line in out.splitlines()[:-1]]
+    assert set(config.SHOWN_BY) <= set(labels)
+    assert set(SETTINGS) - named <= set(labels)
+    assert "api_key_header: False" in out
+
+
+def config_output(session: Session) -> str:
+    """What ``%exalsius config`` prints for ``session``."""
+    import argparse
+    import contextlib
+    import io
+
+    from exalsius_jupyter.magics.commands import config
+    from exalsius_jupyter.magics.context import CommandContext
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        config.run(CommandContext(session=session, shell=None), argparse.Namespace())
+    session.close()
+    return buffer.getvalue()
+
+
+def test_a_new_setting_shows_in_the_magics_and_in_exalsius_config() -> None:
+    from exalsius_jupyter.magics.commands import config
+
+    class ExtendedMagics(Exalsius):
+        locals().update(setting_traits(WithRetries))
+
+    text = ExtendedMagics.class_get_help()
+    assert "ExtendedMagics.retry_seconds=<Float>" in text
+    assert "Seconds between two retries of a refused call." in text
+    assert "Default: 2.5" in text
+    out = config_output(Session(WithRetries(api_url="http://127.0.0.1:9/v1", retry_seconds=4)))
+    assert "retry_seconds: 4s" in out.splitlines()
+    assert "retry_seconds" in out.splitlines()[-1]  # the line that says how to change them
+    described = config.description(WithRetries)
+    assert "retry_seconds (default 2.5): Seconds between two retries of a refused call." in \
+        described
+
+
+def test_every_setting_is_forwarded_and_each_kind_checked() -> None:
+    assert set(Exalsius._settings_changed.trait_names) == set(SETTINGS)
+    checks = {settings.SECONDS: Exalsius._positive, settings.URL: Exalsius._check_url,
+              settings.AUTH: Exalsius._check_auth, settings.COMMAND: Exalsius._check_command}
+    for kind, check in checks.items():
+        assert set(check.trait_names) == set(settings.of_kind(kind)) != set(), kind
+    kinds = {str(f.metadata["kind"]) for f in settings.fields()}
+    assert kinds <= {*checks, ""}  # a kind without a check would pass unchecked

@@ -38,11 +38,8 @@ _TRAIT_TYPES: dict[type, type[TraitType[Any, Any]]] = {str: Unicode, float: Floa
 
 def setting_traits(cls: type[settings.Settings] | None = None) -> dict[str, TraitType[Any, Any]]:
     """One ``config=True`` trait per field of ``Settings``: its type, default and help."""
-    out = {}
-    for f in settings.fields(cls):
-        kind = _TRAIT_TYPES[type(f.default)]
-        out[f.name] = kind(f.default, help=f.metadata["help"]).tag(config=True)
-    return out
+    return {row.name: _TRAIT_TYPES[row.type](row.default, help=row.help).tag(config=True)
+            for row in settings.rows(cls)}
 
 
 @magics_class
