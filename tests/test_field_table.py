@@ -24,7 +24,11 @@ ANCHOR = ('    Field("description", writable=True, '
 NEW_ROWS = ('    Field("region", writable=True, heading="Region",\n'
             '          ask=Ask("--region", "where it runs", "R", label="Region")),\n'
             '    Field("vram_gb", Kind.INT, "resources", writable=True,\n'
-            '          ask=Ask("--vram", "VRAM in GB", "GB", label="VRAM (GB)", default=24)),\n')
+            '          ask=Ask("--vram", "VRAM in GB", "GB", widget="int", label="VRAM (GB)",\n'
+            '                  default=24, low=8, high=640, step=8)),\n'
+            '    Field("interconnect", Kind.TEXT, "resources", writable=True,\n'
+            '          ask=Ask("--interconnect", "the nodes\' link", "L", widget="choice",\n'
+            '                  label="Interconnect", choices=("ethernet", "infiniband"))),\n')
 
 SCRIPT = r"""
 import json
@@ -51,14 +55,28 @@ from exalsius_jupyter.magics.commands.create import create_spec
 from exalsius_jupyter.widgets.form import CreationForm
 
 create = build_parser().children["create"]
-args = create.parse_args(["--name", "a", "--cluster", "11111111-1111-4111-8111-111111111111",
-                          "--template", "t", "--region", "eu-west", "--vram", "48"])
+line = ["--name", "a", "--cluster", "11111111-1111-4111-8111-111111111111", "--template", "t"]
+args = create.parse_args([*line, "--region", "eu-west", "--vram", "48"])
+refused = []
+for bad in (["--vram", "4"], ["--vram", "4.5"], ["--interconnect", "token-ring"]):
+    try:
+        create.parse_args([*line, *bad])
+        refused.append("accepted")
+    except Exception as exc:
+        refused.append(str(exc))
 form = CreationForm(ExalsiusClient("http://127.0.0.1:9/v1"), clusters=lambda: [],
                     on_created=lambda _id: None)
 form.name.value, form.cluster.value = "b", "11111111-1111-4111-8111-111111111111"
 form.inputs["region"].value = "us-east"
 form.inputs["vram_gb"].value = 40
+vram, link = form.inputs["vram_gb"], form.inputs["interconnect"]
 print(json.dumps({
+    "refused": refused,
+    "form_widgets": [type(w).__name__ for w in form.inputs.values()],
+    "vram_input": [vram.min, vram.max, vram.step],
+    "vram_first": CreationForm(ExalsiusClient("http://127.0.0.1:9/v1"), clusters=lambda: [],
+                               on_created=lambda _id: None).inputs["vram_gb"].value,
+    "link_options": [list(o) for o in link.options], "link_value": link.value,
     "create_help": create.format_help(),
     "create_body": create_spec(args),
     "form_labels": [w.description for w in form.inputs.values()],
@@ -102,12 +120,14 @@ for api, line in (("1.5.1", f"--cluster {A100} --template jupyter-notebook"),
                   ("1.46", "--template jupyter-notebook-template --var notebookPassword=pw")):
     with Sandbox(api=api, pending_seconds=0.2, seed=1) as sb:
         shell.run_line_magic("config", f"Exalsius.api_url = {sb.url!r}")
-        shell.run_line_magic("exalsius", f"create --name m {line} --region eu-west --vram 48")
+        shell.run_line_magic("exalsius", f"create --name m {line} --region eu-west --vram 48 "
+                                         "--interconnect infiniband")
         form = CreationForm(ExalsiusClient(sb.url), clusters=lambda: [A100],
                             on_created=lambda _id: None)
         form.name.value = "f"
         form.inputs["region"].value = "us-east"
         form.inputs["vram_gb"].value = 40
+        form.inputs["interconnect"].value = "ethernet"
         assert form.submit(), form.message.value
         deadline = time.monotonic() + 30
         while form.busy and time.monotonic() < deadline:
@@ -141,7 +161,7 @@ def with_rows(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_one_row_adds_a_field_to_the_model_the_frame_and_the_spec(with_rows: Path) -> None:
     out = _run(with_rows)
-    assert out["columns"][-2:] == ["region", "vram_gb"]
+    assert out["columns"][-3:] == ["region", "vram_gb", "interconnect"]
     assert (out["region"], out["region_dtype"]) == ("eu-north", "string")
     assert (out["vram"], out["vram_dtype"]) == (80, "Int64")
     assert out["model"] == ["eu-north", 80]
@@ -155,12 +175,23 @@ def test_one_row_adds_a_field_to_the_model_the_frame_and_the_spec(with_rows: Pat
     # `create` has an option per new row, and its value reaches the request body
     help_text = " ".join(out["create_help"].split())
     assert "--region R where it runs" in help_text and "--vram GB VRAM in GB" in help_text
+    assert "--interconnect L the nodes' link (one of ethernet, infiniband)" in help_text
+    # its row's bound and choices are the option's too, refused in argparse's words
+    assert "argument --vram: expected a number >= 8, got '4'" in out["refused"][0]
+    assert "argument --vram: expected a whole number, got '4.5'" in out["refused"][1]
+    assert ("argument --interconnect: expected one of ethernet, infiniband, got 'token-ring'"
+            in out["refused"][2])
     assert out["create_body"]["region"] == "eu-west"
     assert out["create_body"]["resources"]["vram_gb"] == 48
     # the form has an input per new row (after the others, in table order) sent in its spec
-    assert out["form_labels"][-2:] == ["Region", "VRAM (GB)"]
+    assert out["form_labels"][-3:] == ["Region", "VRAM (GB)", "Interconnect"]
+    assert out["form_widgets"][-3:] == ["Text", "BoundedIntText", "Dropdown"]  # the row's kinds
+    assert out["vram_input"] == [8, 640, 8] and out["vram_first"] == 24
+    assert out["link_options"] == [["any", ""], ["ethernet", "ethernet"],
+                                   ["infiniband", "infiniband"]]
     assert out["form_spec"]["region"] == "us-east"
     assert out["form_spec"]["resources"]["vram_gb"] == 40
+    assert "interconnect" not in out["form_spec"]["resources"]  # "any": not sent
 
 
 def test_without_the_row_the_field_stays_extra(tmp_path: Path) -> None:
@@ -182,6 +213,53 @@ def test_one_row_reaches_what_create_and_the_form_send(with_rows: Path) -> None:
         magic, form = out[api]["bodies"]
         assert magic["name"] == "m" and magic["region"] == "eu-west"
         assert magic["resources"]["vram_gb"] == 48
+        assert magic["resources"]["interconnect"] == "infiniband"
         assert form["name"] == "f" and form["region"] == "us-east"
         assert form["resources"]["vram_gb"] == 40
+        assert form["resources"]["interconnect"] == "ethernet"
         assert "Created <b>f</b>" in out[api]["message"]
+
+
+def test_a_row_that_cannot_be_asked_for_fails_where_it_is_written() -> None:
+    from exalsius_jupyter.model.fields import Ask, Field, Kind
+
+    with pytest.raises(ValueError, match="widget 'slider' is not one of int, text, choice"):
+        Ask("--x", "x", widget="slider")
+    with pytest.raises(ValueError, match="only a choice, has choices"):
+        Ask("--x", "x", choices=("a", "b"))
+    with pytest.raises(ValueError, match="only a choice, has choices"):
+        Ask("--x", "x", widget="choice")
+    with pytest.raises(ValueError, match=r"default 99 is not in 0\.\.10"):
+        Ask("--x", "x", widget="int", default=99, high=10)
+    with pytest.raises(ValueError, match="default 'c' is not a choice"):
+        Ask("--x", "x", widget="choice", choices=("a", "b"), default="c")
+    with pytest.raises(ValueError, match="kind text cannot be asked for with a 'int' input"):
+        Field("x", writable=True, ask=Ask("--x", "x", widget="int"))
+    with pytest.raises(ValueError, match="kind int cannot be asked for with a 'text' input"):
+        Field("x", Kind.INT, writable=True, ask=Ask("--x", "x"))
+    with pytest.raises(ValueError, match="only a writable field is asked for"):
+        Field("x", ask=Ask("--x", "x"))
+
+
+def test_the_form_draws_every_input_kind_a_row_can_declare() -> None:
+    from exalsius_jupyter.model.fields import FORM_FIELDS, INPUT_KINDS
+    from exalsius_jupyter.widgets.form import INPUTS
+
+    assert set(INPUTS) == set(INPUT_KINDS)
+    assert [f.name for f in FORM_FIELDS] == [
+        "gpu_count", "gpu_type", "cpu_cores", "memory_gb", "storage_gb"]
+
+
+def test_an_ask_parses_as_its_row_says() -> None:
+    from exalsius_jupyter.model.fields import Ask
+
+    gpus = Ask("--gpus", "GPU count", widget="int", high=64)
+    assert gpus.parse("65") == 65  # the form's upper bound; a larger ask is the server's
+    assert gpus.parse(" 3 ") == 3 and gpus.option_help == "GPU count"
+    with pytest.raises(ValueError, match="expected a number >= 0, got '-1'"):
+        gpus.parse("-1")
+    link = Ask("--link", "the link", widget="choice", choices=("a", "b"))
+    assert link.parse("b") == "b" and link.option_help == "the link (one of a, b)"
+    with pytest.raises(ValueError, match="expected one of a, b, got 'c'"):
+        link.parse("c")
+    assert Ask("--t", "text").parse(" as typed ") == " as typed "

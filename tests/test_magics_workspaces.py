@@ -188,6 +188,19 @@ def test_create_returns_the_id_and_sends_the_options(
     assert stored["description"] == "my notebook"
 
 
+def test_create_options_keep_their_spellings_and_refusals(
+        shell: InteractiveShell, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    help_text = ok(shell, capsys, "%exalsius create --help").out
+    for option in ("--gpus N", "--gpu-type T", "--gpu-vendor V", "--cpus N", "--memory GB",
+                   "--storage GB", "--description TEXT"):
+        assert re.search(rf"^  {option} +\S", help_text, re.MULTILINE), option
+    usage_error(shell, capsys, f"{CREATE} --name nb --gpus two",
+                "argument --gpus: expected a whole number, got 'two'")
+    usage_error(shell, capsys, f"{CREATE} --name nb --storage -1",
+                "argument --storage: expected a number >= 0, got '-1'")
+    assert sandbox.request_count("POST", "/workspaces") == 0
+
+
 def test_create_validates_before_sending(shell: InteractiveShell, sandbox: Sandbox,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     usage_error(shell, capsys, "%exalsius create --name nb --cluster not-a-uuid --template t",

@@ -1,7 +1,8 @@
 """ONE table of the workspace fields, and the coercions that read server values tolerantly.
 
 A new API field is one row here: the model (``Workspace.value``), the frame's columns and dtypes,
-the create-body validation and (with a ``heading``) the panel's columns follow from the table.
+the create-body validation, (with a ``heading``) the panel's columns and (with an ``Ask``) the
+option of ``%exalsius create`` and the creation form's input follow from the table.
 The fields already shown have composite columns of their own in ``render.COLUMNS``.
 """
 
@@ -60,27 +61,75 @@ class Kind(Enum):
     ACCESS = "access"
 
 
+# The widget kinds a row's ``Ask`` declares; the form maps each to an input, ``create`` each to
+# an option's parser (``Ask.parse``).
+INPUT_KINDS = ("int", "text", "choice")
+
+
 @dataclass(frozen=True)
 class Ask:
     """How ``%exalsius create`` and the creation form ask for a writable field.
 
     Args:
-        flag: the create option (``--gpus``); ``dest`` is the field's name.
-        help: the option's help.
+        flag: the create option (``--gpus``); its ``dest`` is the field's name.
+        help: the option's help (a choice's values are added to it).
         metavar: the option's value placeholder.
-        label: the form input's label ("" : no form input, the magic only).
+        widget: the input's kind: "int" (a whole number, the field's kind INT), "text" or
+            "choice" (one of ``choices``); the form draws it, the option parses it.
+        label: the form input's label ("": no form input, the magic only).
         default: the form input's first value (the magic sends nothing unless given).
-        high: the largest value an integer input takes (the lowest is 0).
-        placeholder: a text input's hint.
+        low: the smallest whole number the option and the form take.
+        high: the largest whole number the form's input takes (larger ones from the magic are
+            the server's to refuse).
+        step: the form's step for a whole number.
+        placeholder: a text input's hint, a choice's entry for "not given" (default "any").
+        choices: the values a "choice" takes.
     """
 
     flag: str
     help: str
     metavar: str = "N"
+    widget: str = "text"
     label: str = ""
     default: Any = None
+    low: int = 0
     high: int = 1_000_000
+    step: int = 1
     placeholder: str = ""
+    choices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.widget not in INPUT_KINDS:
+            raise ValueError(f"{self.flag}: widget {self.widget!r} is not one of "
+                             f"{', '.join(INPUT_KINDS)}")
+        if (self.widget == "choice") != bool(self.choices):
+            raise ValueError(f"{self.flag}: a choice, and only a choice, has choices")
+        if self.widget == "int" and not self.low <= (self.default or self.low) <= self.high:
+            raise ValueError(f"{self.flag}: default {self.default} is not in "
+                             f"{self.low}..{self.high}")
+        if self.widget == "choice" and self.default not in (None, *self.choices):
+            raise ValueError(f"{self.flag}: default {self.default!r} is not a choice")
+
+    @property
+    def option_help(self) -> str:
+        """The option's help, naming a choice's values."""
+        if self.widget == "choice":
+            return f"{self.help} (one of {', '.join(self.choices)})"
+        return self.help
+
+    def parse(self, text: str) -> Any:
+        """An option's text as the field's value; ValueError says what was expected."""
+        if self.widget == "int":
+            try:
+                value = int(text)
+            except ValueError:
+                raise ValueError(f"expected a whole number, got {text!r}") from None
+            if value < self.low:
+                raise ValueError(f"expected a number >= {self.low}, got {text!r}")
+            return value
+        if self.widget == "choice" and text not in self.choices:
+            raise ValueError(f"expected one of {', '.join(self.choices)}, got {text!r}")
+        return text
 
 
 @dataclass(frozen=True)
@@ -95,6 +144,16 @@ class Field:
     required: bool = False  # required in a create body
     heading: str = ""  # a column of the panel and its fallbacks, under this heading
     ask: Ask | None = None  # an option of `create` (and an input of the form) for this field
+
+    def __post_init__(self) -> None:
+        if self.ask is None:
+            return
+        if not self.writable:
+            raise ValueError(f"{self.name}: only a writable field is asked for")
+        if (self.ask.widget == "int") != (self.kind is Kind.INT) or self.kind not in (
+                Kind.INT, Kind.TEXT):
+            raise ValueError(f"{self.name}: a field of kind {self.kind.value} cannot be asked "
+                             f"for with a {self.ask.widget!r} input")
 
     @property
     def key(self) -> str:
@@ -117,18 +176,19 @@ WORKSPACE_FIELDS: tuple[Field, ...] = (
     Field("workspace_status", Kind.STATUS),
     Field("template", Kind.TEMPLATE, writable=True, required=True),
     Field("gpu_count", Kind.INT, "resources", writable=True,
-          ask=Ask("--gpus", "GPU count", label="GPUs", default=1, high=64)),
+          ask=Ask("--gpus", "GPU count", widget="int", label="GPUs", default=1, high=64)),
     Field("gpu_type", Kind.TEXT, "resources", writable=True,
           ask=Ask("--gpu-type", "e.g. A100", "T", label="GPU type", placeholder="any")),
     Field("gpu_vendor", Kind.TEXT, "resources", writable=True,
           ask=Ask("--gpu-vendor", "e.g. NVIDIA", "V")),
     Field("cpu_cores", Kind.INT, "resources", writable=True,
-          ask=Ask("--cpus", "CPU cores", label="CPUs", default=4, high=1024)),
+          ask=Ask("--cpus", "CPU cores", widget="int", label="CPUs", default=4, high=1024)),
     Field("memory_gb", Kind.INT, "resources", writable=True,
-          ask=Ask("--memory", "memory in GB", "GB", label="Memory (GB)", default=16,
-                  high=65536)),
+          ask=Ask("--memory", "memory in GB", "GB", widget="int", label="Memory (GB)",
+                  default=16, high=65536)),
     Field("storage_gb", Kind.INT, "resources", writable=True,
-          ask=Ask("--storage", "storage in GB", "GB", label="Storage (GB)", default=50)),
+          ask=Ask("--storage", "storage in GB", "GB", widget="int", label="Storage (GB)",
+                  default=50)),
     Field("gpu_memory", Kind.INT, "resources", column=False, writable=True),
     Field("created_at", Kind.TIME),
     Field("to_be_deleted_at", Kind.TIME, writable=True),  # API 1.46 takes it in a create

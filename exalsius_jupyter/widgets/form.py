@@ -10,7 +10,7 @@ import ipywidgets as widgets
 
 from ..api.client import ExalsiusClient
 from ..errors import ExalsiusError, ValidationError
-from ..model.fields import FORM_FIELDS, Field, Kind
+from ..model.fields import FORM_FIELDS, Ask, Field
 from ..model.spec import build_workspace_spec
 from ..render import error_html, error_line, escape
 from .base import Guard, Jobs, classed, own_client, walk
@@ -19,21 +19,36 @@ DEFAULT_TEMPLATE = "jupyter-notebook"
 VARIABLES = "template variables"  # how errors name the Variables field
 
 
+def _int_input(ask: Ask, **common: Any) -> widgets.ValueWidget:
+    first = ask.low if ask.default is None else ask.default
+    return widgets.BoundedIntText(value=first, min=ask.low, max=ask.high, step=ask.step,
+                                  **common)
+
+
+def _text_input(ask: Ask, **common: Any) -> widgets.ValueWidget:
+    return widgets.Text(value=ask.default or "", placeholder=ask.placeholder, **common)
+
+
+def _choice_input(ask: Ask, **common: Any) -> widgets.ValueWidget:
+    options = [(ask.placeholder or "any", ""), *((c, c) for c in ask.choices)]
+    return widgets.Dropdown(options=options, value=ask.default or "", **common)
+
+
+# The widget for each input kind a row of the field table declares (model.fields.INPUT_KINDS).
+INPUTS: dict[str, Callable[..., widgets.ValueWidget]] = {
+    "int": _int_input, "text": _text_input, "choice": _choice_input}
+
+
 def field_input(f: Field, *, layout: widgets.Layout, style: dict[str, str]) -> widgets.ValueWidget:
-    """The form's input for one field of the field table (integers bounded, text with a hint)."""
+    """The form's input for one field of the field table, of the kind its row declares."""
     ask = f.ask
     assert ask is not None and ask.label, f.name
-    css = "exls-form-" + f.name.replace("_", "-")
-    if f.kind is Kind.INT:
-        return classed(widgets.BoundedIntText(description=ask.label, value=ask.default or 0,
-                                              min=0, max=ask.high, layout=layout, style=style),
-                       css)
-    return classed(widgets.Text(description=ask.label, value=ask.default or "",
-                                placeholder=ask.placeholder, layout=layout, style=style), css)
+    widget = INPUTS[ask.widget](ask, description=ask.label, layout=layout, style=style)
+    return classed(widget, "exls-form-" + f.name.replace("_", "-"))
 
 
 def _value(w: widgets.ValueWidget) -> Any:
-    """What an input sends: its number, or its text stripped (None when empty)."""
+    """What an input sends: its number, or its text or choice stripped (None when empty)."""
     value = w.value
     return (value.strip() or None) if isinstance(value, str) else value
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
 from ...errors import ExalsiusError, ValidationError
-from ...model.fields import ASKED_FIELDS, Kind
-from ..parser import CommandParser, RawHelpFormatter, add_progress, non_negative_int
+from ...model.fields import ASKED_FIELDS, Ask
+from ..parser import CommandParser, RawHelpFormatter, add_progress
 
 if TYPE_CHECKING:
     from ...creation import CreatePlan
@@ -45,6 +46,18 @@ def key_value(text: str) -> tuple[str, str]:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}") from None
 
 
+def option_type(ask: Ask) -> Callable[[str], Any]:
+    """The parser of one asked field's option: its row's ``Ask.parse``, failing as argparse does."""
+
+    def parse(text: str) -> Any:
+        try:
+            return ask.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
 def add_parser(top: CommandParser) -> CommandParser:
     """``create --name N --template T [--cluster C] [--var PATH=VALUE ...] [resources] ...``."""
     p = top.child(NAME, help=HELP,
@@ -65,10 +78,10 @@ def add_parser(top: CommandParser) -> CommandParser:
                    help="a template variable by dotted path, typed as the template's value "
                         "(repeatable); a secret from a Python variable: --var "
                         "notebookPassword=$pw")
-    for f in ASKED_FIELDS:  # one option per asked field of the field table
+    for f in ASKED_FIELDS:  # one option per asked field, all of it declared in its row
         assert f.ask is not None
-        p.add_argument(f.ask.flag, dest=f.name, metavar=f.ask.metavar, help=f.ask.help,
-                       type=non_negative_int if f.kind is Kind.INT else str)
+        p.add_argument(f.ask.flag, dest=f.name, metavar=f.ask.metavar, help=f.ask.option_help,
+                       type=option_type(f.ask))
     deletion = p.add_mutually_exclusive_group()
     deletion.add_argument("--delete-after", type=duration_arg, metavar="D",
                           help="have the service delete it after D (8h, 30m, 2d)")
