@@ -165,9 +165,10 @@ def test_a_deleted_namesake_does_not_make_a_name_ambiguous(
 
 def test_one_list_call_resolves_all_targets(shell: InteractiveShell, sandbox: Sandbox,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    ids = [add(sandbox, n) for n in ("a1", "a2", "a3")]
+    # names that are no hex prefix: a random id beginning "a1" made "a1" ambiguous (flaky)
+    ids = [add(sandbox, n) for n in ("nb-1", "nb-2", "nb-3")]
     sandbox.reset_counts()
-    frame = ok(shell, capsys, "%exalsius wait a1 a2 " + ids[2][:10]).value
+    frame = ok(shell, capsys, "%exalsius wait nb-1 nb-2 " + ids[2][:10]).value
     assert list(frame["workspace_status"]) == ["RUNNING"] * 3
     assert sandbox.request_count("GET", "/workspaces") == 2  # resolve + one watcher tick
     assert sandbox.request_count("GET", "/workspace/{id}") == 0
