@@ -75,8 +75,8 @@ def start_sandbox(session: Session, args: argparse.Namespace) -> None:
               "in there (its approval page stands in for exalsius' sign-in page).")
 
 
-# Said in words by describe(); every other option that differs from the magic's default is
-# listed as its flag.
+# Said in words by describe() (the port by the URL printed beside it); every other option that
+# differs from the magic's default is listed as its flag.
 _DESCRIBED = frozenset({"api", "workspaces", "seed", "pending_seconds", "auth", "token_ttl",
                         "port"})
 
