@@ -8,7 +8,7 @@ msgspec is absent ``decode_list`` must decline everything, so the same tests che
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,6 +23,7 @@ from exalsius_jupyter.api.client import ExalsiusClient, _total
 from exalsius_jupyter.errors import InvalidResponseError
 from exalsius_jupyter.model import msgspec_path as fast
 from exalsius_jupyter.model.frames import workspaces_frame
+from exalsius_jupyter.model.jsondepth import MAX_DEPTH
 from exalsius_jupyter.model.workspace import Workspace, WorkspaceList
 from exalsius_jupyter.sandbox import Sandbox
 
@@ -252,22 +253,20 @@ def test_odd_shapes_agree(body: bytes) -> None:
     both_paths(body)
 
 
-def test_depth_msgspec_takes_is_decoded_lazily_too() -> None:
-    # msgspec accepts a few levels more than json at the same stack depth: the dicts must still
-    # be decoded when asked for from deeper down.
+def test_a_body_within_the_depth_limit_is_decoded_from_any_stack() -> None:
+    # MAX_DEPTH levels are more than json or msgspec take 700 frames down (Python 3.10/3.11):
+    # the records and the dicts are decoded on a fresh stack then; one level more is declined.
     def nested(depth: int) -> bytes:
         return b'{"workspaces": [{"id": "a", "zz": ' + b"[" * depth + b"]" * depth + b"}]}"
 
-    for depth in range(960, 1000, 2):
-        listed = fast.decode_list(nested(depth))
-        if listed is None:
-            continue
-        wl = WorkspaceList.from_fast(listed)
+    def deep(n: int, then: Callable[[], Any]) -> Any:
+        return deep(n - 1, then) if n else then()
 
-        def deep(n: int, wl: WorkspaceList = wl) -> Any:
-            return deep(n - 1, wl) if n else wl.raw
-
-        assert deep(60)[0]["id"] == "a"
+    listed = deep(700, lambda: fast.decode_list(nested(MAX_DEPTH - 3)))
+    assert listed is not None and [r.id for r in listed.records] == ["a"]
+    wl = WorkspaceList.from_fast(listed)
+    assert deep(700, lambda: wl.raw)[0]["id"] == "a"
+    assert fast.decode_list(nested(MAX_DEPTH - 2)) is None
 
 
 # -- through the client: EXALSIUS_FAST=1 and =0 give the same result -------------------------

@@ -12,6 +12,8 @@ from typing import Any
 
 import msgspec  # noqa: F401 (the [fast] extra is in the test install: both paths run)
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support import Canned, CannedServer
 
 from exalsius_jupyter.api.client import ExalsiusClient
@@ -84,15 +86,39 @@ def test_both_paths_agree_at_every_depth(canned: CannedServer, monkeypatch: pyte
         if depth <= MAX_DEPTH:
             assert outcome == ("listed", ["good"], 1), (nest, where)
         else:
-            assert outcome == ("error", f"the server's answer is nested {depth:,} levels deep, "
-                                        f"more than {MAX_DEPTH} (GET /v1/workspaces)")
+            said = (f"the server's answer is nested too deeply, {depth:,} levels where "
+                    f"{MAX_DEPTH} are allowed (GET /v1/workspaces)")
+            assert outcome == ("error", said), (nest, where)
     client.close()
 
 
 @pytest.mark.parametrize(("text", "depth"), [
-    (b"1", 0), (b"[]", 1), (b'{"a": [1, {"b": []}]}', 3), (b'["[[[", "\\"[[", []]', 2),
+    (b"1", 0), (b"[]", 1), (b'{"a": [1, {"b": []}]}', 4), (b'["[[[", "\\"[[", []]', 2),
     (b'"]]]]"', 0), ('{"ä": ["\\u005b"]}', 2), (b"[" * 5000 + b"]" * 5000, 5000),
-    (b'[[[], [[]]], {"x": {}}]', 3),
+    (b'[[[], [[]]], {"x": {}}]', 4), (b'["\\\\", []]', 2), (b'["\\\\\\"[", []]', 2),
+    (b'["\\n\\"[[[", {"\\\\]": {}}]', 3), (b'[""]', 1), (b'["[", "]", [""]]', 2),
 ])
 def test_nesting_depth_counts_levels_outside_strings(text: bytes | str, depth: int) -> None:
     assert nesting_depth(text) == depth
+    assert depth > 900 or json.loads(text) is not None  # each case is JSON
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict | list):
+        children = value.values() if isinstance(value, dict) else value
+        return 1 + max(map(_depth, children), default=0)
+    return 0
+
+
+TRICKY = st.text(alphabet='[]{}"\\\\/abc\n\u00e9\ud83d\ude00', max_size=8)
+VALUES = st.recursive(st.none() | st.integers() | TRICKY,
+                      lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(TRICKY, inner, max_size=3), max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(VALUES, st.booleans())
+def test_nesting_depth_is_the_decoded_depth(value: Any, ascii_only: bool) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    data = text.encode("utf-8", "surrogatepass")
+    assert nesting_depth(text) == nesting_depth(data) == _depth(value)

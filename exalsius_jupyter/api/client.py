@@ -27,6 +27,7 @@ from ..errors import (
     ValidationError,
 )
 from ..model import msgspec_path
+from ..model.jsondepth import TooDeep
 from ..model.spec import validate_workspace_spec
 from ..model.workspace import Workspace, WorkspaceList, WorkspaceStatus
 from ..text import REDACTED
@@ -433,7 +434,10 @@ class ExalsiusClient(CatalogueMixin):
             text = decode.clean_text(
                 redact_text(data.decode("utf-8", "replace"), *self._auth.sent))
             excerpt = text[:80].replace("\n", " ")
-            why = "nested too deeply" if "nested" in str(exc) else "not JSON"
+            if isinstance(exc, TooDeep):
+                why = str(exc).removeprefix("the JSON is ")
+            else:
+                why = "nested too deeply" if "nested" in str(exc) else "not JSON"
             raise InvalidResponseError(
                 f"the server's answer is {why}{transport.where(resp)}: {excerpt!r}",
                 status=resp.status_code) from None

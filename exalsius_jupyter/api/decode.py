@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from ..model.jsondepth import on_fresh_stack
+from ..model.jsondepth import check_depth, in_place_or_fresh
 
 # A \uD800-\uDFFF escape: a lone one decodes to text no codec can encode.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -15,18 +15,17 @@ REPLACEMENT = "\ufffd"
 
 
 def loads(data: bytes | str) -> Any:
-    """``json.loads``, raising ValueError for too-deep nesting; lone surrogates replaced.
+    """``json.loads``, raising ``TooDeep`` (a ValueError) past ``MAX_DEPTH``; surrogates replaced.
 
-    Too deep for the caller's stack is retried on a fresh one (``on_fresh_stack``): how deep a
-    body may be does not depend on where the call comes from, and is what the fast path allows.
+    The depth is measured before decoding, so the limit is the same wherever the call comes
+    from and on both list paths; a body within it too deep for the caller's stack is decoded
+    on a fresh one.
     """
+    check_depth(data)
     try:
-        value = json.loads(data)
-    except RecursionError:
-        try:
-            value = on_fresh_stack(lambda: json.loads(data))
-        except RecursionError:
-            raise ValueError("the JSON is nested too deeply") from None
+        value = in_place_or_fresh(lambda: json.loads(data))
+    except RecursionError:  # only where the interpreter's limit was set below MAX_DEPTH's needs
+        raise ValueError("the JSON is nested too deeply for the recursion limit") from None
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if _SURROGATE_ESCAPE.search(raw) or (isinstance(data, str) and _SURROGATES.search(data)):
         value = replace_surrogates(value)

@@ -1,37 +1,78 @@
-"""JSON decoded on a fresh thread: the same depth limit wherever the call comes from.
+"""How deep a JSON body may be: one limit of the client's own, the same on both list paths.
 
-Both JSON decoders (``json`` and msgspec) count nesting against the interpreter's recursion
-limit, so how deep a body may be depends on how deep the caller's stack already is (a kernel's
-cell, a widget's thread). Decoding on a new thread gives every call the same budget, and the
-fast path is given slightly less (``PADDING`` frames) so that whatever msgspec accepts, ``json``
-accepts too: both list paths then agree on every depth.
+The decoders' own limits differ (msgspec takes one level more than ``json`` on Python 3.12 and
+3.13, a few more on 3.11) and on 3.10/3.11 shrink with the caller's stack, so a limit left to them
+lets one list path take what the other refuses. A body is measured first (``nesting_depth``, in C
+speed passes over its bytes) and refused beyond ``MAX_DEPTH``, well below what either decoder
+takes on a fresh stack; one within it that is too deep for the caller's stack is decoded on a new
+thread (``on_fresh_stack``).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from itertools import accumulate
 from typing import TypeVar
 
 T = TypeVar("T")
-PADDING = 32  # frames fewer for msgspec, which takes a few levels more than json per frame
+MAX_DEPTH = 512  # nesting levels of a server's answer; deeper ones are refused by both paths
+
+_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_KEPT = bytes(set(range(256)) - set(b'"[]{}'))  # what does not bear on the depth
+_STEP = [0] * 256
+_STEP[ord("[")], _STEP[ord("]")] = 1, -1
+_PASSES = 8  # innermost levels peeled by bytes.replace before the rest is counted one by one
 
 
-def on_fresh_stack(decode: Callable[[], T], *, padding: int = 0) -> T:
-    """``decode()`` run on a new thread (``padding`` frames deep); its result or its exception."""
+class TooDeep(ValueError):
+    """A JSON text nested more than ``MAX_DEPTH`` levels; ``depth`` says how many."""
+
+    def __init__(self, depth: int) -> None:
+        """``depth``: the levels the text has."""
+        super().__init__(
+            f"the JSON is nested too deeply, {depth:,} levels where {MAX_DEPTH} are allowed")
+        self.depth = depth
+
+
+def nesting_depth(text: bytes | str) -> int:
+    """The levels of arrays and objects in a JSON text, strings not counted (0 for a scalar)."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if b"\\" in data:  # \\ and \" out first (in that order): each quote left opens or closes
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = data.translate(_BRACKETS, _NOT_KEPT)
+    # Two quotes in a row are an empty string or one's end and the next one's start: either way
+    # nothing between them is outside a string. What is left between quotes is inside one.
+    brackets = brackets.replace(b'""', b"")
+    if b'"' in brackets:
+        brackets = b"".join(brackets.split(b'"')[::2])
+    peeled = 0
+    while brackets and peeled < _PASSES:  # each pass drops every innermost pair: one level
+        brackets = brackets.replace(b"[]", b"")
+        peeled += 1
+    return peeled + max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def check_depth(text: bytes | str) -> None:
+    """Raise ``TooDeep`` when ``text`` is nested more than ``MAX_DEPTH`` levels."""
+    if len(text) > MAX_DEPTH:  # a shorter text cannot hold that many levels
+        depth = nesting_depth(text)
+        if depth > MAX_DEPTH:
+            raise TooDeep(depth)
+
+
+def on_fresh_stack(decode: Callable[[], T]) -> T:
+    """``decode()`` run on a new thread; its result or its exception."""
     result: list[T] = []
     error: list[BaseException] = []
 
-    def run(depth: int) -> None:
-        if depth:
-            run(depth - 1)
-            return
+    def run() -> None:
         try:
             result.append(decode())
         except BaseException as exc:  # handed to the caller's thread
             error.append(exc)
 
-    thread = threading.Thread(target=run, args=(padding,), name="exalsius-json")
+    thread = threading.Thread(target=run, name="exalsius-json")
     thread.start()
     thread.join()
     if error:
@@ -39,4 +80,13 @@ def on_fresh_stack(decode: Callable[[], T], *, padding: int = 0) -> T:
     return result[0]
 
 
-__all__ = ["PADDING", "on_fresh_stack"]
+def in_place_or_fresh(decode: Callable[[], T]) -> T:
+    """``decode()`` on the caller's stack, again on a fresh one if that is too deep for it."""
+    try:
+        return decode()
+    except RecursionError:
+        return on_fresh_stack(decode)
+
+
+__all__ = ["MAX_DEPTH", "TooDeep", "check_depth", "in_place_or_fresh", "nesting_depth",
+           "on_fresh_stack"]

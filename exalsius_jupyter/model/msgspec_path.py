@@ -3,8 +3,9 @@ straight into typed records, their columns built by the same code as the stdlib 
 
 The records' types are derived from ``COLUMN_FIELDS``, so a new row of the field table needs no
 edit here. They are deliberately narrow (text is ``str | None``, ints are ``int | None``, …): a body
-that does not fit them exactly (another type, NaN, a lone surrogate, invalid UTF-8, a depth bomb)
-is not decoded here at all, and the caller falls back to the tolerant stdlib path. A body that fits
+that does not fit them exactly (another type, NaN, a lone surrogate, invalid UTF-8, more than
+``jsondepth.MAX_DEPTH`` levels) is not decoded here at all, and the caller falls back to the
+tolerant stdlib path. A body that fits
 gives every column builder the very values the stdlib path reads from the dicts, so both frames
 are identical. The JSON objects themselves (``WorkspaceList.raw``, ``Workspace`` parsing) are
 decoded from the kept bytes only when somebody asks for them.
@@ -17,13 +18,14 @@ import gc
 import importlib.util
 import json
 import os
+import sys
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
 from ..errors import InvalidResponseError
 from .fields import COLUMN_FIELDS, Field, Kind
-from .jsondepth import PADDING, on_fresh_stack
+from .jsondepth import check_depth, in_place_or_fresh
 
 ENV = "EXALSIUS_FAST"
 
@@ -164,11 +166,12 @@ def decode_list(body: bytes) -> FastList | None:
         except UnicodeDecodeError:
             return None
     try:
+        check_depth(body)  # the stdlib path refuses it with the same limit, and says where
         decoder = _decoder()
         was_enabled = gc.isenabled()
         gc.disable()
-        try:  # on the stack json.loads would have, a little less: it never takes more than json
-            parsed = on_fresh_stack(lambda: decoder.decode(body), padding=PADDING)
+        try:
+            parsed = in_place_or_fresh(lambda: decoder.decode(body))
         finally:
             if was_enabled:
                 gc.enable()
@@ -182,12 +185,10 @@ def _loads(body: bytes) -> Any:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        try:
-            return json.loads(body)
-        except RecursionError:
-            return on_fresh_stack(lambda: json.loads(body))
-    except RecursionError:
-        raise InvalidResponseError("the server's answer is nested too deeply") from None
+        return in_place_or_fresh(lambda: json.loads(body))
+    except RecursionError:  # only where the interpreter's limit was set below MAX_DEPTH's needs
+        raise InvalidResponseError("the server's answer is nested too deeply for the recursion "
+                                   f"limit ({sys.getrecursionlimit()})") from None
     finally:
         if was_enabled:
             gc.enable()
