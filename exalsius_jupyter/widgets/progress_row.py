@@ -14,7 +14,7 @@ from ..durations import duration
 from ..render import access_html, cpu_memory, escape, short_id, stage_class
 from ..watch import Stage, Tracked
 from .base import Guard, set_traits
-from .question import Question
+from .question import AsksQuestion, Question
 
 STAGE_PERCENT = {Stage.SUBMITTED: 10, Stage.PENDING: 50, Stage.RUNNING: 100, Stage.FAILED: 100,
                  Stage.STOPPED: 100, Stage.DELETED: 100, Stage.TIMED_OUT: 100,
@@ -67,7 +67,7 @@ def name_html(name: str, workspace_id: str) -> str:
     return f'<b title="{escape(name)} ({escape(workspace_id)})">{escape(name)}</b>'
 
 
-class ProgressRow:
+class ProgressRow(AsksQuestion):
     """One tracked workspace: name, stage, bar, elapsed time, access link and Cancel.
 
     Args:
@@ -131,24 +131,9 @@ class ProgressRow:
         return (self.name, self.stage, self.bar, self.elapsed, self.access, *end)
 
     @property
-    def confirm_button(self) -> widgets.Button:
-        """Confirm of the inline "Delete …?" question."""
-        return self._question.yes
-
-    @property
     def keep_button(self) -> widgets.Button:
         """Keep (do not delete) of the inline question."""
         return self._question.no
-
-    @property
-    def asking(self) -> bool:
-        """Whether the inline "Delete …?" question is open."""
-        return self._question.asking
-
-    @property
-    def question(self) -> str:
-        """The confirmation question currently shown ("" when none)."""
-        return self._question.text
 
     def stage_name(self, t: Tracked) -> Stage:
         """The stage shown: the watcher's, or Cancelled after a confirmed Cancel."""

@@ -124,4 +124,25 @@ class Question:
                 w.close()
 
 
-__all__ = ["Question"]
+class AsksQuestion:
+    """What a row with a ``Question`` shows of it: Confirm, whether it is open, its text."""
+
+    _question: Question
+
+    @property
+    def confirm_button(self) -> widgets.Button:
+        """The Confirm button of the inline question."""
+        return self._question.yes
+
+    @property
+    def asking(self) -> bool:
+        """Whether the inline question is open."""
+        return self._question.asking
+
+    @property
+    def question(self) -> str:
+        """The confirmation question currently shown ("" when none)."""
+        return self._question.text
+
+
+__all__ = ["AsksQuestion", "Question"]

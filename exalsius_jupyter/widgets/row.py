@@ -17,7 +17,7 @@ from ..actions import VERBS
 from ..model.workspace import Workspace, WorkspaceStatus
 from ..render import workspace_row_html
 from .base import Guard, classed, set_traits
-from .question import Question
+from .question import AsksQuestion, Question
 from .style import RowStyle
 
 STOPPABLE = frozenset({WorkspaceStatus.PENDING, WorkspaceStatus.RUNNING})
@@ -37,7 +37,7 @@ class RowCallbacks:
     guard: Guard
 
 
-class WorkspaceRow:
+class WorkspaceRow(AsksQuestion):
     """One reusable table row: the read-only cells in one HTML, the buttons and a question line.
 
     Args:
@@ -93,24 +93,9 @@ class WorkspaceRow:
             return self._confirm_line
 
     @property
-    def confirm_button(self) -> widgets.Button:
-        """The Confirm button of the inline question."""
-        return self._question.yes
-
-    @property
     def cancel_button(self) -> widgets.Button:
         """The Cancel button of the inline question."""
         return self._question.no
-
-    @property
-    def asking(self) -> bool:
-        """Whether the inline question is open."""
-        return self._question.asking
-
-    @property
-    def question(self) -> str:
-        """The confirmation question currently shown ("" when none)."""
-        return self._question.text
 
     def _make_start(self, state: dict[str, Any]) -> widgets.Button:
         button = widgets.Button(description="Start", icon="play", layout=self._style.button,
