@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
@@ -125,6 +126,19 @@ def positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
+
+
+def one_of(values: tuple[str, ...], what: str) -> Callable[[str], str]:
+    """An argparse type taking one of ``values``, case-insensitive (``what`` names it in errors)."""
+
+    def parse(text: str) -> str:
+        value = text.strip().upper()
+        if value not in values:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {text!r} (choose from {', '.join(values)})")
+        return value
+
+    return parse
 
 
 def non_negative_int(text: str) -> int:

@@ -9,33 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 from ..errors import InvalidResponseError
-from .fields import opt_int, opt_str, parse_datetime
+from .fields import ClusterStatus, opt_int, opt_str, parse_datetime
 from .workspace import ResourcePool
-
-
-class ClusterStatus(str, Enum):
-    """A cluster's ``cluster_status``; statuses this client does not know are UNKNOWN."""
-
-    PENDING = "PENDING"
-    DEPLOYING = "DEPLOYING"
-    READY = "READY"
-    DELETING = "DELETING"
-    FAILED = "FAILED"
-    UNKNOWN = "UNKNOWN"
-
-    @classmethod
-    def parse(cls, value: Any) -> ClusterStatus:
-        """The status for a JSON value (case-insensitive; anything else is UNKNOWN)."""
-        if isinstance(value, str):
-            try:
-                return cls(value.strip().upper())
-            except ValueError:
-                pass
-        return cls.UNKNOWN
 
 
 def opt_float(value: Any) -> float | None:

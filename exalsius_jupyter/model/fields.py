@@ -49,6 +49,27 @@ class WorkspaceStatus(str, Enum):
 STATUS_VALUES: tuple[str, ...] = tuple(s.value for s in WorkspaceStatus)
 
 
+class ClusterStatus(str, Enum):
+    """A cluster's ``cluster_status``; statuses this client does not know are UNKNOWN."""
+
+    PENDING = "PENDING"
+    DEPLOYING = "DEPLOYING"
+    READY = "READY"
+    DELETING = "DELETING"
+    FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"
+
+    @classmethod
+    def parse(cls, value: Any) -> ClusterStatus:
+        """The status for a JSON value (case-insensitive; anything else is UNKNOWN)."""
+        if isinstance(value, str):
+            try:
+                return cls(value.strip().upper())
+            except ValueError:
+                pass
+        return cls.UNKNOWN
+
+
 class Kind(Enum):
     """How a field's value is read, typed in a frame and checked in a create body."""
 

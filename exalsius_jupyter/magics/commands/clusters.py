@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ..parser import CommandParser, add_output
+from ...model.fields import ClusterStatus
+from ..parser import CommandParser, add_output, one_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -14,16 +15,7 @@ if TYPE_CHECKING:
 
 NAME = "clusters"
 HELP = "clusters with free GPUs and cost per hour, or one cluster's nodes"
-STATUSES = ("PENDING", "DEPLOYING", "READY", "DELETING", "FAILED")
-
-
-def cluster_status(text: str) -> str:
-    """A cluster status, case-insensitive."""
-    value = text.strip().upper()
-    if value not in STATUSES:
-        raise argparse.ArgumentTypeError(
-            f"unknown cluster status {text!r} (choose from {', '.join(STATUSES)})")
-    return value
+STATUSES = tuple(s.value for s in ClusterStatus if s is not ClusterStatus.UNKNOWN)
 
 
 def add_parser(top: CommandParser) -> CommandParser:
@@ -33,7 +25,7 @@ def add_parser(top: CommandParser) -> CommandParser:
                               "cost per hour and so far, workspaces. With CLUSTER (a name, id "
                               "or unique id prefix): one row per node of it, free and total.")
     p.add_argument("cluster", nargs="?", metavar="CLUSTER", help="show this cluster's nodes")
-    p.add_argument("--status", type=cluster_status, metavar="S",
+    p.add_argument("--status", type=one_of(STATUSES, "cluster status"), metavar="S",
                    help=f"only clusters in this status ({', '.join(STATUSES)})")
     add_output(p, "the DataFrame")
     return p

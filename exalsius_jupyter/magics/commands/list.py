@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from ...model.fields import WorkspaceStatus
-from ..parser import CommandParser, add_cluster, add_output
+from ..parser import CommandParser, add_cluster, add_output, one_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,20 +18,11 @@ HELP = "list workspaces as a pandas DataFrame"
 STATUSES = tuple(status.value for status in WorkspaceStatus)
 
 
-def status_name(text: str) -> str:
-    """A workspace status, case-insensitive."""
-    value = text.strip().upper()
-    if value not in STATUSES:
-        raise argparse.ArgumentTypeError(
-            f"unknown status {text!r} (choose from {', '.join(STATUSES)})")
-    return value
-
-
 def add_parser(top: CommandParser) -> CommandParser:
     """``list [--cluster ID] [--status S ...] [-o VAR]``."""
     p = top.child(NAME, help=HELP, description="List workspaces; shows and returns a DataFrame.")
     add_cluster(p, "only workspaces")
-    p.add_argument("--status", nargs="+", type=status_name, metavar="S",
+    p.add_argument("--status", nargs="+", type=one_of(STATUSES, "status"), metavar="S",
                    help=f"only these statuses ({', '.join(STATUSES)})")
     add_output(p, "the DataFrame")
     return p
