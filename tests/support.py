@@ -210,6 +210,30 @@ class SocketServer:
         self.sock.close()
 
 
+class DrippingServer(SocketServer):
+    """Answers every request 200 with one byte every ``every`` seconds (never slow enough for a
+    read timeout), in the headers or in the body (``phase``)."""
+
+    def __init__(self, phase: str, every: float = 0.2) -> None:
+        self.phase, self.every = phase, every
+        super().__init__()
+
+    def handle(self, conn: socket.socket) -> None:
+        conn.recv(65536)
+        self.drip(conn)
+
+    def drip(self, conn: socket.socket) -> None:
+        """Send the dripping answer on ``conn`` until it is done or the server stops."""
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9999\r\n\r\n"
+        payload = head + b"[" * 9999 if self.phase == "headers" else b"[" * 9999
+        if self.phase == "body":
+            conn.sendall(head)
+        for byte in payload:
+            if self.stopped.wait(self.every):
+                return
+            conn.sendall(bytes([byte]))
+
+
 def free_port() -> int:
     """A free 127.0.0.1 port: bound, then released, so nothing listens on it."""
     with socket.socket() as sock:

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
-from support import SLACK, Canned, CannedServer, SocketServer, shared_path
+from support import SLACK, Canned, CannedServer, DrippingServer, SocketServer, shared_path
 
 from exalsius_jupyter.api.client import ExalsiusClient
 from exalsius_jupyter.errors import (
@@ -406,13 +406,13 @@ def test_the_templates_frame(canned: CannedServer) -> None:
 # -- every call is bounded by the deadline --------------------------------------------------------
 
 
-class DrippingServer(SocketServer):
-    """Answers 200 one byte every 0.2 s (never slow enough for a read timeout), in the headers
-    or in the body; with ``refuse_ids``, a route with a cluster id gets a quick 404 problem."""
+class RefusingDrippingServer(DrippingServer):
+    """A ``DrippingServer`` that, with ``refuse_ids``, answers a route with a cluster id at once
+    with a 404 problem (on the same connection, which stays open for the next request)."""
 
     def __init__(self, phase: str, refuse_ids: bool = False) -> None:
-        self.phase, self.refuse_ids = phase, refuse_ids
-        super().__init__()
+        self.refuse_ids = refuse_ids
+        super().__init__(phase)
 
     def handle(self, conn: socket.socket) -> None:
         while not self.stopped.is_set():
@@ -424,14 +424,7 @@ class DrippingServer(SocketServer):
                 conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Type: application/problem+json"
                              b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
                 continue
-            head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: 9999\r\n\r\n")
-            if self.phase == "body":
-                conn.sendall(head)
-            for byte in (head if self.phase == "headers" else b"") + b"[" * 9999:
-                if self.stopped.wait(0.2):
-                    return
-                conn.sendall(bytes([byte]))
+            self.drip(conn)
 
 
 @pytest.fixture(params=["headers", "body"])
@@ -456,7 +449,7 @@ def test_a_dripping_server_cannot_hold_a_call_past_its_deadline(dripping: Drippi
 
 
 def test_the_look_at_the_list_route_shares_the_calls_deadline() -> None:
-    server = DrippingServer("body", refuse_ids=True)
+    server = RefusingDrippingServer("body", refuse_ids=True)
     try:
         client = _client(server, timeout=1.0, deadline=1.5)
         started = time.monotonic()

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support import SLACK, Canned, CannedServer, SocketServer, make_spec
+from support import SLACK, Canned, CannedServer, DrippingServer, SocketServer, make_spec
 
 from exalsius_jupyter.api.client import ExalsiusClient
 from exalsius_jupyter.api.error_bodies import error_from_response
@@ -32,25 +32,6 @@ WID = "3f2a1b4c-0000-4000-8000-000000000001"
 
 
 # -- a server that drips its answer, one byte at a time ----------------------------------------
-
-
-class DrippingServer(SocketServer):
-    """Answers every request with one byte every ``every`` seconds, in the headers or the body."""
-
-    def __init__(self, phase: str, every: float = 0.2) -> None:
-        self.phase, self.every = phase, every
-        super().__init__()
-
-    def handle(self, conn: socket.socket) -> None:
-        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9999\r\n\r\n"
-        payload = head + b"[" * 9999 if self.phase == "headers" else b"[" * 9999
-        conn.recv(65536)
-        if self.phase == "body":
-            conn.sendall(head)
-        for byte in payload:
-            if self.stopped.wait(self.every):
-                return
-            conn.sendall(bytes([byte]))
 
 
 @pytest.fixture(params=["headers", "body"])
