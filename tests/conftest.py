@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from support import AUTH_POLL, CannedServer, shared_path
+from support import AUTH_POLL, CannedServer, DrippingServer, shared_path
 
 if TYPE_CHECKING:
     from exalsius_jupyter.api.client import ExalsiusClient
@@ -74,3 +74,13 @@ def canned() -> Iterator[CannedServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(params=["headers", "body"])
+def dripping(request: pytest.FixtureRequest) -> Iterator[DrippingServer]:
+    """A server dripping its answer (in the headers or in the body), closed after the test."""
+    server = DrippingServer(request.param)
+    try:
+        yield server
+    finally:
+        server.close()

@@ -234,6 +234,20 @@ class DrippingServer(SocketServer):
             conn.sendall(bytes([byte]))
 
 
+def load_contract(spec: Path, mode: str, max_examples: int) -> Any:
+    """A schemathesis schema of ``spec`` for one generation ``mode``: seeded, bounded, no DB."""
+    import schemathesis
+    from schemathesis.config import SchemathesisConfig
+
+    config = SchemathesisConfig.from_dict(
+        {
+            "seed": 20250101,
+            "generation": {"mode": mode, "max-examples": max_examples, "database": "none"},
+        }
+    )
+    return schemathesis.openapi.from_path(spec, config=config)
+
+
 def free_port() -> int:
     """A free 127.0.0.1 port: bound, then released, so nothing listens on it."""
     with socket.socket() as sock:

@@ -10,7 +10,7 @@ import copy
 import json
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -425,15 +425,6 @@ class RefusingDrippingServer(DrippingServer):
                              b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
                 continue
             self.drip(conn)
-
-
-@pytest.fixture(params=["headers", "body"])
-def dripping(request: pytest.FixtureRequest) -> Iterator[DrippingServer]:
-    server = DrippingServer(request.param)
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 @pytest.mark.parametrize("method", list(METHODS))

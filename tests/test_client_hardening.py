@@ -34,16 +34,6 @@ WID = "3f2a1b4c-0000-4000-8000-000000000001"
 # -- a server that drips its answer, one byte at a time ----------------------------------------
 
 
-@pytest.fixture(params=["headers", "body"])
-def dripping(request: pytest.FixtureRequest) -> Iterator[DrippingServer]:
-    """A dripping server (in the headers or in the body), closed after the test."""
-    server = DrippingServer(request.param)
-    try:
-        yield server
-    finally:
-        server.close()
-
-
 @pytest.mark.parametrize("operation", ["list", "describe", "delete", "create"])
 def test_a_dripping_server_cannot_hold_a_call_past_its_deadline(
         dripping: DrippingServer, operation: str) -> None:

@@ -34,8 +34,7 @@ if not SPEC.exists():
     pytest.skip(REASON, allow_module_level=True)
 
 import requests  # noqa: E402
-import schemathesis  # noqa: E402
-from schemathesis.config import SchemathesisConfig  # noqa: E402
+from support import load_contract  # noqa: E402
 
 from exalsius_jupyter.sandbox import DEMO_CLUSTERS, Sandbox  # noqa: E402
 
@@ -48,13 +47,7 @@ INT_RESOURCES = ("gpu_count", "cpu_cores", "memory_gb", "storage_gb")
 
 def load(mode: str) -> Any:
     """The contract with a bounded, seeded, database-free generation config for one mode."""
-    config = SchemathesisConfig.from_dict(
-        {
-            "seed": 20250101,
-            "generation": {"mode": mode, "max-examples": MAX_EXAMPLES, "database": "none"},
-        }
-    )
-    return schemathesis.openapi.from_path(SPEC, config=config)
+    return load_contract(SPEC, mode, MAX_EXAMPLES)
 
 
 positive = load("positive")

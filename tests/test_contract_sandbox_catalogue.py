@@ -16,16 +16,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from tests.support import shared_path
+from support import load_contract, shared_path
 
 SPEC = shared_path("openapi", "catalogue-1.46.0.yaml")
 
 import jsonschema  # noqa: E402
 import requests  # noqa: E402
-import schemathesis  # noqa: E402
 import yaml  # noqa: E402
-from schemathesis.config import SchemathesisConfig  # noqa: E402
 
 from exalsius_jupyter.sandbox import DEMO_CLUSTERS, Sandbox  # noqa: E402
 from exalsius_jupyter.sandbox.clusters import DEMO_NODES, NODES  # noqa: E402
@@ -158,13 +155,7 @@ def test_every_node_is_a_deployed_self_managed_node(sandbox: Sandbox) -> None:
 
 def load(mode: str) -> Any:
     """The contract with a bounded, seeded, database-free generation config for one mode."""
-    config = SchemathesisConfig.from_dict(
-        {
-            "seed": 20250101,
-            "generation": {"mode": mode, "max-examples": MAX_EXAMPLES, "database": "none"},
-        }
-    )
-    return schemathesis.openapi.from_path(SPEC, config=config)
+    return load_contract(SPEC, mode, MAX_EXAMPLES)
 
 
 positive = load("positive")
