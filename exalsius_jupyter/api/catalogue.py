@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
-from urllib.parse import quote
 
 from ..errors import (
     ExalsiusError,
@@ -29,6 +28,7 @@ from ..model.catalogue_lists import (
 )
 from . import transport
 from .operation import operation
+from .urls import path_id
 
 if TYPE_CHECKING:
     import requests
@@ -166,12 +166,7 @@ def _status(value: str | ClusterStatus) -> str:
 
 
 def _path_id(cluster_id: str) -> str:
-    """A cluster id as one path segment (percent-encoded; dot segments refused)."""
-    if not isinstance(cluster_id, str) or not cluster_id.strip():
-        raise ValidationError("a cluster id must be a non-empty string")
-    if cluster_id.strip() in (".", ".."):
-        raise ValidationError(f"{cluster_id.strip()!r} is not a cluster id")
-    return quote(cluster_id.strip(), safe="")
+    return path_id(cluster_id, "cluster")
 
 
 def _parsed(parse: Callable[[Any], _R], body: Any, resp: requests.Response) -> _R:

@@ -11,7 +11,6 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ParamSpec, TypeVar
-from urllib.parse import quote
 
 import requests
 
@@ -37,7 +36,7 @@ from .catalogue import CatalogueMixin
 from .deadline import deadline as call_deadline
 from .error_bodies import error_from_response
 from .operation import operation, redact_error, redact_text
-from .urls import api_target, is_loopback
+from .urls import api_target, is_loopback, path_id
 
 DEFAULT_API_URL = "https://api.exalsius.ai/v1"
 DEFAULT_TIMEOUT = 10.0
@@ -217,7 +216,7 @@ class ExalsiusClient(CatalogueMixin):
     @operation
     def describe_workspace(self, workspace_id: str) -> Workspace:
         """Fetch one workspace (bare or wrapped as the live API sends it)."""
-        resp = self._request("GET", f"/workspace/{_path_id(workspace_id)}")
+        resp = self._request("GET", f"/workspace/{_workspace(workspace_id)}")
         return Workspace.from_api(self._json(resp))
 
     def create_workspace(self, spec: Mapping[str, Any]) -> str:
@@ -240,19 +239,19 @@ class ExalsiusClient(CatalogueMixin):
     @operation
     def stop_workspace(self, workspace_id: str) -> str:
         """Stop a workspace (its volume is kept); returns its id."""
-        resp = self._request("POST", f"/workspace/{_path_id(workspace_id)}/stop")
+        resp = self._request("POST", f"/workspace/{_workspace(workspace_id)}/stop")
         return self._workspace_id(resp)
 
     @operation
     def delete_workspace(self, workspace_id: str) -> str:
         """Delete a workspace, irreversibly; returns its id."""
-        resp = self._request("DELETE", f"/workspace/{_path_id(workspace_id)}")
+        resp = self._request("DELETE", f"/workspace/{_workspace(workspace_id)}")
         return self._workspace_id(resp)
 
     @operation
     def start_workspace(self, workspace_id: str) -> str:
         """Start a stopped workspace where the server offers it (live API); returns its id."""
-        resp = self._request("POST", f"/workspace/{_path_id(workspace_id)}/start",
+        resp = self._request("POST", f"/workspace/{_workspace(workspace_id)}/start",
                              feature="start")
         return self._workspace_id(resp)
 
@@ -265,7 +264,7 @@ class ExalsiusClient(CatalogueMixin):
         """
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValidationError(f"limit must be a positive whole number, got {limit!r}")
-        resp = self._request("GET", f"/workspace/{_path_id(workspace_id)}/logs", feature="logs",
+        resp = self._request("GET", f"/workspace/{_workspace(workspace_id)}/logs", feature="logs",
                              accept=NDJSON_ACCEPT)
         kept: deque[dict[str, Any]] = deque(maxlen=limit)
         seen = 0
@@ -469,13 +468,8 @@ def _deadline(value: float | None, timeout: tuple[float, float]) -> float:
     return float(value)
 
 
-def _path_id(workspace_id: str) -> str:
-    if not isinstance(workspace_id, str) or not workspace_id.strip():
-        raise ValidationError("a workspace id must be a non-empty string")
-    if workspace_id.strip() in (".", ".."):
-        # URL layers resolve dot segments (/workspace/../stop -> /stop), even percent-encoded.
-        raise ValidationError(f"{workspace_id.strip()!r} is not a workspace id")
-    return quote(workspace_id.strip(), safe="")
+def _workspace(workspace_id: str) -> str:
+    return path_id(workspace_id, "workspace")
 
 
 def _route_missing(body: bytes) -> bool:

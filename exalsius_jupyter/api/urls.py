@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from urllib3.util import parse_url
 
 from ..errors import ValidationError
+
+
+def path_id(value: str, what: str) -> str:
+    """An id (of a ``what``: workspace, cluster) as one URL path segment, percent-encoded."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"a {what} id must be a non-empty string")
+    if value.strip() in (".", ".."):
+        # URL layers resolve dot segments (/workspace/../stop -> /stop), even percent-encoded.
+        raise ValidationError(f"{value.strip()!r} is not a {what} id")
+    return quote(value.strip(), safe="")
 
 
 def is_loopback(host: str | None) -> bool:
