@@ -18,6 +18,7 @@ from .errors import ValidationError
 from .model.placement import Placement, place, resolve_cluster, summary_lines
 from .model.spec import build_workspace_spec
 from .model.variables import (
+    get_path,
     mask_text,
     masked_variables,
     secret_paths,
@@ -104,7 +105,7 @@ def plan_create(client: ExalsiusClient, *, name: str, template: str,
         variables = set_path(variables, path, value)
         given.add(path)
     for path in secret_paths(variables):
-        if path in given or _get(variables, path) not in ("", None):
+        if path in given or get_path(variables, path) not in ("", None):
             continue
         if ask_secret is None:
             raise ValidationError(
@@ -129,13 +130,6 @@ def plan_create(client: ExalsiusClient, *, name: str, template: str,
     if delete_at is not None:
         spec["to_be_deleted_at"] = iso_utc(delete_at)
     return CreatePlan(spec, placement, info, tuple(secret_values(variables)))
-
-
-def _get(variables: dict[str, Any], path: str) -> Any:
-    node: Any = variables
-    for key in path.split("."):
-        node = node.get(key) if isinstance(node, dict) else None
-    return node
 
 
 def _leaf(path: str) -> str:

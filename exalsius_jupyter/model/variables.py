@@ -95,6 +95,14 @@ def mask_text(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def get_path(variables: Mapping[str, Any], path: str) -> Any:
+    """The value at dotted ``path`` of ``variables``, or None where there is none."""
+    node: Any = variables
+    for key in path.split("."):
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node
+
+
 def set_path(variables: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
     """A copy of ``variables`` with ``path`` (dotted) set to ``value``, typed as the template's.
 
@@ -171,5 +179,5 @@ def _hint(key: str, node: Mapping[str, Any]) -> str:
     return f" (it has: {shown})" if names else " (it has none)"
 
 
-__all__ = ["MASK", "is_secret", "mask", "mask_text", "masked_variables", "secret_paths",
+__all__ = ["MASK", "get_path", "is_secret", "mask", "mask_text", "masked_variables", "secret_paths",
            "secret_values", "set_path", "typed_like", "words"]
