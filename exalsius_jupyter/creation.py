@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from .durations import iso_utc, now_utc, utc_text
 from .errors import ValidationError
-from .model.placement import Placement, place, resolve_cluster, summary_lines
+from .model.catalogue_lists import ClusterList
+from .model.placement import Placement, cheapest_first, place, resolve_cluster, summary_lines
 from .model.spec import build_workspace_spec
 from .model.variables import (
     get_path,
@@ -28,7 +29,8 @@ from .model.variables import (
 
 if TYPE_CHECKING:
     from .api.client import ExalsiusClient
-    from .model.catalogue import TemplateInfo
+    from .model.catalogue import Cluster, TemplateInfo
+    from .model.catalogue_lists import NodeResourcesList, TemplateList
 
 DEFAULT_GPUS = 1
 
@@ -65,29 +67,69 @@ class CreatePlan:
         return f"CreatePlan({self.spec['name']!r} on {self.placement.reason!r})"
 
 
+@dataclass(frozen=True)
+class Catalogue:
+    """What a create by names reads from the service: templates, clusters, free resources."""
+
+    templates: TemplateList
+    clusters: ClusterList
+    resources: dict[str, NodeResourcesList]
+
+    @property
+    def ready(self) -> list[Cluster]:
+        """The READY clusters, cheapest ``costs_per_hour`` first."""
+        return cheapest_first(self.clusters)
+
+    def template(self, name: str) -> TemplateInfo:
+        """The template named ``name`` (one line listing the names if there is none)."""
+        import difflib
+
+        found = self.templates.by_name(name)
+        if found is None:
+            names = [t.name for t in self.templates]
+            close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ValidationError(f"no workspace template {name!r}; {hint}the templates are: "
+                                  f"{', '.join(names) or 'none'} (see %exalsius templates)")
+        return found
+
+
+def fetch_catalogue(client: ExalsiusClient, cluster: str | None = None) -> Catalogue:
+    """Templates, clusters and the free resources of the READY ones (or of ``cluster`` only).
+
+    One request for the templates, one for the clusters, one per cluster whose resources are
+    read; ``cluster`` is a name, id or unique id prefix (resolved here, one line if not).
+    """
+    templates = client.list_workspace_templates()
+    clusters = client.list_clusters()
+    wanted = [resolve_cluster(clusters, cluster)] if cluster is not None else clusters
+    resources = {c.id: client.get_cluster_resources(c.id) for c in wanted if c.ready}
+    return Catalogue(templates, clusters, resources)
+
+
 def find_template(client: ExalsiusClient, name: str) -> TemplateInfo:
     """The template named ``name`` as the service lists it (one line listing the names if not)."""
-    import difflib
-
-    templates = client.list_workspace_templates()
-    found = templates.by_name(name)
-    if found is None:
-        names = [t.name for t in templates]
-        close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
-        hint = f"did you mean {close[0]}? " if close else ""
-        raise ValidationError(f"no workspace template {name!r}; {hint}the templates are: "
-                              f"{', '.join(names) or 'none'} (see %exalsius templates)")
-    return found
+    return Catalogue(client.list_workspace_templates(), ClusterList(), {}).template(name)
 
 
-def plan_create(client: ExalsiusClient, *, name: str, template: str,
-                values: Iterable[tuple[str, Any]] = (), cluster: str | None = None,
-                gpu_count: int | None = None, gpu_type: str | None = None,
-                cpu_cores: int | None = None, memory_gb: int | None = None,
-                storage_gb: int | None = None, description: str | None = None,
-                delete_at: datetime | None = None,
-                ask_secret: Callable[[str], str] | None = None, **fields: Any) -> CreatePlan:
+def plan_create(client: ExalsiusClient, *, cluster: str | None = None,
+                **plan: Any) -> CreatePlan:
     """Everything a create by names decides, with the catalogue's answers; nothing is sent.
+
+    Reads the catalogue (``fetch_catalogue``), then plans as ``plan_from`` does; ``plan`` are
+    ``plan_from``'s keyword arguments.
+    """
+    return plan_from(fetch_catalogue(client, cluster), cluster=cluster, **plan)
+
+
+def plan_from(catalogue: Catalogue, *, name: str, template: str,
+              values: Iterable[tuple[str, Any]] = (), cluster: str | None = None,
+              gpu_count: int | None = None, gpu_type: str | None = None,
+              cpu_cores: int | None = None, memory_gb: int | None = None,
+              storage_gb: int | None = None, description: str | None = None,
+              delete_at: datetime | None = None,
+              ask_secret: Callable[[str], str] | None = None, **fields: Any) -> CreatePlan:
+    """The create plan over a catalogue already read (pure: the form's live summary uses it).
 
     ``values`` are (dotted path, value) pairs for the template's variables. A secret the
     template leaves empty and ``values`` does not set is asked with ``ask_secret(path)`` (a
@@ -98,7 +140,7 @@ def plan_create(client: ExalsiusClient, *, name: str, template: str,
     """
     if delete_at is not None and delete_at <= now_utc():
         raise ValidationError(f"the delete time {utc_text(delete_at)} has passed")
-    info = find_template(client, template)
+    info = catalogue.template(template)
     variables: dict[str, Any] = dict(info.variables)
     given = set()
     for path, value in values:
@@ -112,14 +154,9 @@ def plan_create(client: ExalsiusClient, *, name: str, template: str,
                 f"template {info.name} needs {path} (a secret) and nobody can be asked for it "
                 f"here; pass it from a Python variable: --var {path}=$my_{_leaf(path)}")
         variables = set_path(variables, path, ask_secret(path))
-    clusters = client.list_clusters()
-    if cluster is not None:
-        wanted = [resolve_cluster(clusters, cluster)]
-    else:
-        wanted = [c for c in clusters if c.ready]
-    resources = {c.id: client.get_cluster_resources(c.id) for c in wanted if c.ready}
-    placement = place(clusters, resources, gpu_count=DEFAULT_GPUS if gpu_count is None
-                      else gpu_count, gpu_type=gpu_type, cluster=cluster, cpu_cores=cpu_cores,
+    placement = place(catalogue.clusters, catalogue.resources,
+                      gpu_count=DEFAULT_GPUS if gpu_count is None else gpu_count,
+                      gpu_type=gpu_type, cluster=cluster, cpu_cores=cpu_cores,
                       memory_gb=memory_gb, storage_gb=storage_gb)
     r = placement.resources
     fitted = {"gpu_count": r.gpu_count, "gpu_type": r.gpu_type, "gpu_vendor": r.gpu_vendor,
@@ -136,4 +173,5 @@ def _leaf(path: str) -> str:
     return path.rsplit(".", 1)[-1]
 
 
-__all__ = ["DEFAULT_GPUS", "CreatePlan", "find_template", "plan_create"]
+__all__ = ["DEFAULT_GPUS", "Catalogue", "CreatePlan", "fetch_catalogue", "find_template",
+           "plan_create", "plan_from"]

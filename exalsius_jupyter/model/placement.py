@@ -144,6 +144,11 @@ def _cost_key(cluster: Cluster) -> tuple[bool, float, str]:
     return (cost is None, cost or 0.0, cluster.name)
 
 
+def cheapest_first(clusters: Sequence[Cluster]) -> list[Cluster]:
+    """The READY clusters, cheapest ``costs_per_hour`` first (unpriced last, then by name)."""
+    return sorted((c for c in clusters if c.ready), key=_cost_key)
+
+
 def place(clusters: Sequence[Cluster], resources: Mapping[str, Sequence[NodeResources]], *,
           gpu_count: int, gpu_type: str | None = None, cluster: str | None = None,
           cpu_cores: int | None = None, memory_gb: int | None = None,
@@ -162,7 +167,7 @@ def place(clusters: Sequence[Cluster], resources: Mapping[str, Sequence[NodeReso
                                   "not READY: no workspace can be created on it now")
         candidates = [chosen]
     else:
-        candidates = sorted((c for c in clusters if c.ready), key=_cost_key)
+        candidates = cheapest_first(clusters)
         if not candidates:
             raise ValidationError("no cluster is READY" + (
                 f" ({', '.join(f'{c.name}: {c.cluster_status.value}' for c in clusters)})"
@@ -237,4 +242,5 @@ def summary_lines(placement: Placement, template: str) -> list[str]:
             f"cost:      {cost} (the cluster's)", f"why:       {placement.reason}"]
 
 
-__all__ = ["Placement", "fit", "place", "resolve_cluster", "short_id", "summary_lines"]
+__all__ = ["Placement", "cheapest_first", "fit", "place", "resolve_cluster", "short_id",
+           "summary_lines"]
