@@ -55,6 +55,8 @@ CHROMIUM_FLAGS = [
     "--disable-dev-shm-usage",
 ]
 NOTIFICATION_SETTINGS = "@jupyterlab/apputils-extension/notification.jupyterlab-settings"
+# Saving a notebook saves its widget state too, so a test can grep what a widget would keep.
+WIDGET_SETTINGS = "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings"
 VISIBLE_NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 # True once no code cell of the visible notebook is queued or running and the kernel idles.
 PROMPTS_JS = f"""[...document.querySelectorAll('{VISIBLE_NOTEBOOK} .jp-CodeCell .jp-InputPrompt')]
@@ -176,6 +178,9 @@ def serve(
     settings = dirs["JUPYTERLAB_SETTINGS_DIR"] / NOTIFICATION_SETTINGS
     settings.parent.mkdir(parents=True)
     settings.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    widget_settings = dirs["JUPYTERLAB_SETTINGS_DIR"] / WIDGET_SETTINGS
+    widget_settings.parent.mkdir(parents=True)
+    widget_settings.write_text(json.dumps({"saveState": True}))
     root_dir = home / "root"
     root_dir.mkdir()
     port, token = free_port(), secrets.token_hex(16)
