@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
@@ -34,6 +34,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("id", "ID", "68px"),
     Column("status", "Status", "88px"),
     Column("template", "Template", "minmax(70px, 1fr)"),
+    Column("cluster", "Cluster", "minmax(64px, 0.8fr)"),
     Column("gpus", "GPUs", "84px"),
     Column("cpu_memory", "CPU / memory", "112px"),
     Column("age", "Age", "86px"),
@@ -105,19 +106,37 @@ def is_web_url(link: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def access_link_html(link: str) -> str:
-    """A clickable link for an http(s) URL, else a copyable ``<code>`` (e.g. an ssh line)."""
+def access_link_html(link: str, opens_with: str | None = None) -> str:
+    """A clickable link for an http(s) URL, else a copyable ``<code>`` (e.g. an ssh line).
+
+    ``opens_with`` (e.g. "the notebookPassword set at creation") goes into a web link's tooltip.
+    """
     if is_web_url(link):
+        tip = f"{link} (opens with {opens_with})" if opens_with else link
         return (f'<a class="exls-access-link" href="{escape(link)}" target="_blank" '
-                f'rel="noopener noreferrer" title="{escape(link)}">{escape(link)}</a>')
+                f'rel="noopener noreferrer" title="{escape(tip)}">{escape(link)}</a>')
     return (f'<code class="exls-access-code" '
             f'title="{escape(link)} (click to select, then copy)">{escape(link)}</code>')
 
 
-def access_html(info: Any) -> str:
-    """Every access link of ``access_information``, as HTML ("—" when there is none)."""
+def access_html(info: Any, opens_with: str | None = None, *, note: bool = False) -> str:
+    """Every access link of ``access_information``, as HTML ("—" when there is none).
+
+    ``opens_with`` is in each web link's tooltip and, with ``note``, written after the links.
+    """
     links = access_links(info)
-    return " ".join(access_link_html(link) for link in links) if links else EMPTY
+    if not links:
+        return EMPTY
+    out = " ".join(access_link_html(link, opens_with) for link in links)
+    if note and opens_with and any(is_web_url(link) for link in links):
+        out += f' <span class="exls-note">opens with {escape(opens_with)}</span>'
+    return out
+
+
+def opens_with_text(ws: Workspace) -> str:
+    """" (opens with the notebookPassword set at creation)" for a web link that asks, else ""."""
+    return f" (opens with {ws.opens_with})" if ws.opens_with and ws.access_url and is_web_url(
+        ws.access_url) else ""
 
 
 def access_text(info: Any) -> str:
@@ -150,8 +169,16 @@ def cpu_memory(ws: Workspace) -> str:
     return " · ".join(parts) or EMPTY
 
 
-def cells(ws: Workspace, now: datetime | None = None) -> dict[str, tuple[str, str]]:
-    """Each column's plain text and tooltip for one workspace."""
+def cluster_text(cluster_id: str | None, clusters: Mapping[str, str] | None = None) -> str:
+    """A cluster as the table names it: its name where the catalogue gave one, else a short id."""
+    if not cluster_id:
+        return EMPTY
+    return (clusters or {}).get(cluster_id) or short_id(cluster_id)
+
+
+def cells(ws: Workspace, now: datetime | None = None,
+          clusters: Mapping[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """Each column's plain text and tooltip for one workspace (``clusters``: id to name)."""
     now = _now(now)
     links = ws.access_links
     return {
@@ -159,6 +186,7 @@ def cells(ws: Workspace, now: datetime | None = None) -> dict[str, tuple[str, st
         "id": (short_id(ws.id) or EMPTY, ws.id),
         "status": (ws.workspace_status.value, ws.workspace_status.value),
         "template": (ws.template.name or EMPTY, ws.template.name),
+        "cluster": (cluster_text(ws.cluster_id, clusters), ws.cluster_id or ""),
         "gpus": (ws.resources.gpus, ws.resources.gpus),
         "cpu_memory": (cpu_memory(ws), cpu_memory(ws)),
         "age": (humanize_age(ws.created_at, now),
@@ -183,18 +211,19 @@ def _cell_html(key: str, ws: Workspace, text: str) -> str:
     if key == "status":
         return status_badge(ws.workspace_status)
     if key == "access":
-        return access_html(ws.access_information)
+        return access_html(ws.access_information, ws.opens_with)
     if key == "name":
         return f"<b>{escape(text)}</b>"
     return escape(text)
 
 
-def workspace_row_html(ws: Workspace, now: datetime | None = None, note: str = "") -> str:
+def workspace_row_html(ws: Workspace, now: datetime | None = None, note: str = "",
+                       clusters: Mapping[str, str] | None = None) -> str:
     """One workspace as a grid row of ``COLUMNS`` (the panel's read-only cells).
 
-    ``note`` (e.g. "working…") is shown next to the status badge.
+    ``note`` (e.g. "working…") is shown next to the status badge; ``clusters`` names clusters.
     """
-    values = cells(ws, now)
+    values = cells(ws, now, clusters)
     out = [f'<div class="exls-cells" data-workspace-id="{escape(ws.id)}">']
     for key, _, _ in COLUMNS:
         text, tip = values[key]
@@ -213,7 +242,8 @@ def header_row_html() -> str:
 
 
 def workspaces_html(workspaces: Iterable[Workspace], now: datetime | None = None,
-                    total: int | None = None, prelude: str = "") -> str:
+                    total: int | None = None, prelude: str = "",
+                    clusters: Mapping[str, str] | None = None) -> str:
     """An HTML table of ``COLUMNS`` (the fallback where widgets do not render).
 
     ``prelude`` (e.g. a ``<style>`` block) goes first inside the table.
@@ -222,7 +252,7 @@ def workspaces_html(workspaces: Iterable[Workspace], now: datetime | None = None
     head = "".join(f"<th>{escape(c.heading)}</th>" for c in COLUMNS)
     rows = []
     for ws in workspaces:
-        values = cells(ws, now)
+        values = cells(ws, now, clusters)
         tds = "".join(f'<td title="{escape(values[key][1])}">'
                       f"{_cell_html(key, ws, values[key][0])}</td>" for key, _, _ in COLUMNS)
         rows.append(f"<tr>{tds}</tr>")
@@ -237,12 +267,12 @@ def workspaces_html(workspaces: Iterable[Workspace], now: datetime | None = None
 
 
 def workspaces_text(workspaces: Iterable[Workspace], now: datetime | None = None,
-                    total: int | None = None) -> str:
+                    total: int | None = None, clusters: Mapping[str, str] | None = None) -> str:
     """Workspaces as an aligned plain-text table of ``COLUMNS``."""
     now = _now(now)
     rows = [[c.heading for c in COLUMNS]]
     rows += [[values[c.key][0] for c in COLUMNS]
-             for values in (cells(ws, now) for ws in workspaces)]
+             for values in (cells(ws, now, clusters) for ws in workspaces)]
     if len(rows) == 1:
         return "no workspaces"
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
@@ -255,20 +285,21 @@ def workspaces_text(workspaces: Iterable[Workspace], now: datetime | None = None
 
 
 def panel_html(base_url: str, workspaces: Iterable[Workspace], total: int | None,
-               prelude: str = "") -> str:
+               prelude: str = "", clusters: Mapping[str, str] | None = None) -> str:
     """The workspace panel where widgets do not render: its title, then ``workspaces_html``."""
     return (f"<div><b>exalsius workspaces</b> · <code>{escape(endpoint_label(base_url))}</code>"
-            f"</div>" + workspaces_html(workspaces, total=total, prelude=prelude))
+            f"</div>" + workspaces_html(workspaces, total=total, prelude=prelude,
+                                        clusters=clusters))
 
 
 def panel_text(base_url: str, workspaces: Iterable[Workspace], total: int | None,
-               is_sandbox: bool = False) -> str:
+               is_sandbox: bool = False, clusters: Mapping[str, str] | None = None) -> str:
     """The workspace panel as plain text: one head line, then ``workspaces_text``."""
     shown = list(workspaces)
     sandbox = " (sandbox)" if is_sandbox else ""
     count = "not listed yet" if total is None else f"{total} workspace{'s' if total != 1 else ''}"
     head = f"WorkspacePanel {endpoint_label(base_url)}{sandbox}: {count}"
-    return head + ("\n" + workspaces_text(shown, total=total) if shown else "")
+    return head + ("\n" + workspaces_text(shown, total=total, clusters=clusters) if shown else "")
 
 
 def stage_class(stage: str) -> str:
@@ -327,6 +358,7 @@ __all__ = [
     "access_link_html",
     "access_text",
     "cells",
+    "cluster_text",
     "cpu_memory",
     "duration",
     "endpoint_label",
@@ -337,6 +369,7 @@ __all__ = [
     "header_row_html",
     "humanize_age",
     "is_web_url",
+    "opens_with_text",
     "panel_html",
     "panel_text",
     "progress_html",

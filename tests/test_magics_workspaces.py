@@ -73,7 +73,8 @@ def test_describe_by_name_id_and_prefix(shell: InteractiveShell, sandbox: Sandbo
         assert len(view.frame) == 1 and view.frame["id"][0] == wid
     url = sandbox.get(wid)["access_information"]
     assert url and view.access_url == url
-    assert re.search(rf"^access +{re.escape(url)}$", repr(view), re.MULTILINE)
+    assert re.search(rf"^access +{re.escape(url)} \(opens with the password set at creation\)$",
+                     repr(view), re.MULTILINE)
     assert "access_information" not in repr(view)  # shown once, as the link
     assert f'href="{url}"' in view._repr_html_()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from ..render import access_link_html
+from ..render import access_link_html, escape, opens_with_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,7 +37,9 @@ class WorkspaceDescription:
             f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
             for k, v in self._fields() if v)
         url = self.access_url
-        link = f"<p>Access: {access_link_html(url)}</p>" if url else ""  # the panel's rule
+        opens = escape(opens_with_text(self.workspace))
+        link = (f"<p>Access: {access_link_html(url, self.workspace.opens_with)}{opens}</p>"
+                if url else "")  # the panel's rule
         title = html.escape(self.workspace.name or self.workspace.id or "workspace")
         return f"<div><h4>{title}</h4><table>{rows}</table>{link}</div>"
 
@@ -45,7 +47,9 @@ class WorkspaceDescription:
         fields = [(k, v) for k, v in self._fields() if v]
         width = max((len(k) for k, _ in fields), default=0)
         lines = [f"{k.ljust(width)}  {v}" for k, v in fields]
-        lines.append(f"{'access'.ljust(width)}  {self.access_url or '(none yet)'}")
+        access = (self.access_url + opens_with_text(self.workspace) if self.access_url
+                  else "(none yet)")
+        lines.append(f"{'access'.ljust(width)}  {access}")
         return "\n".join(lines)
 
 

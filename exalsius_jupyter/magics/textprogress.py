@@ -37,8 +37,10 @@ class TextProgress:
             if t.done:
                 line += f" after {t.elapsed(now):.1f}s"
             url = t.workspace.access_url if t.workspace and t.succeeded else None
-            if url:
-                line += f" at {url}"
+            from ..render import opens_with_text
+
+            if url and t.workspace:
+                line += f" at {url}{opens_with_text(t.workspace)}"
             self._print(line)
         error = str(watcher.last_error) if watcher.last_error else None
         if error and error != self._error:

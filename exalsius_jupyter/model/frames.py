@@ -57,6 +57,20 @@ def columns_frame(values: Mapping[str, list[Any]], total: int) -> pd.DataFrame:
     return frame
 
 
+def with_cluster_names(frame: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """``frame`` with a ``cluster_name`` column (string dtype) after ``cluster_id``.
+
+    ``names`` maps a cluster id to its name (``{c.id: c.name for c in client.list_clusters()}``);
+    a cluster it does not name is NA. The frame's ``attrs`` are kept.
+    """
+    out = frame.copy()
+    where = list(out.columns).index("cluster_id") + 1 if "cluster_id" in out.columns else 0
+    ids = out["cluster_id"] if "cluster_id" in out.columns else pd.Series([], dtype="string")
+    out.insert(where, "cluster_name", ids.map(dict(names)).astype(pd.StringDtype()))
+    out.attrs = dict(frame.attrs)
+    return out
+
+
 # Fast paths: a well-formed response is handled by C-level map/itemgetter/set calls; anything
 # unusual (missing keys, odd types) falls back to a tolerant per-value pass.
 _DICT: frozenset[type] = frozenset({dict})

@@ -50,6 +50,20 @@ def secret_paths(variables: Mapping[str, Any], prefix: str = "") -> list[str]:
     return out
 
 
+def opening_secret(template_name: str, variables: Mapping[str, Any]) -> str | None:
+    """The variable a workspace's web link asks for: its password or token variable.
+
+    The first secret path whose name says password or token (``notebookPassword``,
+    ``tokenPassword``); a Jupyter template that lists none still opens with a password.
+    Nothing for a template without such a variable (a dev pod's ``sshPassword`` is for ssh).
+    """
+    for path in secret_paths(variables):
+        parts = words(path.rsplit(".", 1)[-1])
+        if "ssh" not in parts and ({"password", "token"} & set(parts)):
+            return path
+    return "password" if "jupyter" in template_name.lower() else None
+
+
 def mask(value: Any) -> Any:
     """``MASK`` for a secret's value; an empty one (nothing set yet) is shown as it is."""
     return value if value in (None, "") else MASK

@@ -168,6 +168,14 @@ class Workspace:
         links = self.access_links
         return links[0] if links else None
 
+    @property
+    def opens_with(self) -> str | None:
+        """What the web link asks for, e.g. "the notebookPassword set at creation" (or None)."""
+        from .variables import opening_secret
+
+        secret = opening_secret(self.template.name, self.template.variables)
+        return f"the {secret} set at creation" if secret else None
+
 
 class WorkspaceList(Sequence[Workspace]):
     """Workspaces from one list call: parsed lazily, with ``.total`` and ``.to_dataframe()``."""

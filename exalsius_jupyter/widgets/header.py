@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import ipywidgets as widgets
@@ -16,9 +16,12 @@ ALL = ""  # the filters' "no filter" value
 _SANDBOX_TAG = ' <span class="exls-sandbox">sandbox</span>'
 
 
-def cluster_options(clusters: Iterable[str]) -> list[tuple[str, str]]:
-    """The cluster filter's choices: all clusters, then each cluster id seen."""
-    return [("All clusters", ALL), *[(c, c) for c in sorted(clusters)]]
+def cluster_options(clusters: Iterable[str],
+                    names: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """The cluster filter's choices: all clusters, then each cluster seen, by name where known."""
+    names = names or {}
+    labels = sorted((f"{names[c]} ({c[:8]})" if c in names else c, c) for c in clusters)
+    return [("All clusters", ALL), *labels]
 
 
 def summary_html(total: int | None, status: str, shown: int, refreshed_at: datetime | None,
@@ -78,10 +81,11 @@ class PanelHeader:
         """Show (or drop) the "sandbox" badge: the server identified itself as the sandbox."""
         self.title.value = title_html(self._base_url, is_sandbox)
 
-    def set_clusters(self, clusters: Iterable[str]) -> None:
-        """Offer these cluster ids, keeping the one selected."""
+    def set_clusters(self, clusters: Iterable[str],
+                     names: Mapping[str, str] | None = None) -> None:
+        """Offer these cluster ids (by name where ``names`` has one), keeping the one selected."""
         value = self.cluster_filter.value
-        self.cluster_filter.options = cluster_options(clusters)
+        self.cluster_filter.options = cluster_options(clusters, names)
         self.cluster_filter.value = value
 
     def show_summary(self, html: str) -> None:

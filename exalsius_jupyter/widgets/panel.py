@@ -8,6 +8,7 @@ thread, each thread on its own clone of the client.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -78,6 +79,8 @@ class WorkspacePanel(Displayable):
         self.max_interval = max(float(max_interval), self.interval)
         self._lock = self.table.lock
         self._offers_start: bool | None = None
+        self._offers_catalogue: bool | None = None
+        self.cluster_names: dict[str, str] = {}  # cluster id to name, from the catalogue
         self._progress: list[CreationProgress] = []
         self._closed = False
         self._quiet = False
@@ -95,7 +98,8 @@ class WorkspacePanel(Displayable):
             on_stop=lambda row: self._act(row, "stop"),
             on_delete=lambda row: self._act(row, "delete"),
             on_start=lambda row: self._act(row, "start"),
-            on_ask=self.errors.clear, guard=self._guard))
+            on_ask=self.errors.clear, guard=self._guard,
+            cluster_names=lambda: self.cluster_names))
         self._build(cluster_id or ALL, auto_refresh)
         stop_at_exit(self)
         self._jobs.run(self._refresh_in_background, "Could not list workspaces")
@@ -250,12 +254,14 @@ class WorkspacePanel(Displayable):
     def _repr_html_(self) -> str:
         with self._lock:
             shown, total = self.workspaces, self.total
-        return panel_html(self.client.base_url, shown, total, prelude=STYLESHEET)
+        return panel_html(self.client.base_url, shown, total, prelude=STYLESHEET,
+                          clusters=self.cluster_names)
 
     def __repr__(self) -> str:
         with self._lock:
             shown, total = self.workspaces, self.total
-        return panel_text(self.client.base_url, shown, total, is_sandbox=self._is_sandbox)
+        return panel_text(self.client.base_url, shown, total, is_sandbox=self._is_sandbox,
+                          clusters=self.cluster_names)
 
     # -- refreshing ------------------------------------------------------------------------
 
@@ -286,29 +292,53 @@ class WorkspacePanel(Displayable):
         if self._offers_start is None:
             with contextlib.suppress(ExalsiusError):  # else asked again at the next refresh
                 self._offers_start = client.offers("start")
+        names = self._read_cluster_names(client, listing)
         with self._lock:
             if self._closed:
                 return False
             applied = self.table.apply(listing, ticket)
             if applied is None:
                 return True  # an action or a filter change came meanwhile: this may be stale
-            self._show_listing(client, applied)
+            if names is not None:
+                self.cluster_names = names
+            self._show_listing(client, applied, names is not None)
             # An auto-refresh shows the summary once, after pacing itself (_auto_tick).
             self._render_page(summary=source != "auto")
         return applied.changed
 
-    def _show_listing(self, client: ExalsiusClient, applied: Applied) -> None:
+    def _read_cluster_names(self, client: ExalsiusClient,
+                            listing: Iterable[Workspace]) -> dict[str, str] | None:
+        """The clusters' names when a listed cluster has none yet (None: nothing new).
+
+        Where the server has the catalogue: one ``GET /clusters`` the first time and whenever a
+        cluster shows up that it did not name; an error leaves the short ids for this refresh.
+        """
+        if self._offers_catalogue is False:
+            return None
+        unnamed = {ws.cluster_id for ws in listing if ws.cluster_id} - set(self.cluster_names)
+        if self._offers_catalogue and not unnamed:
+            return None
+        try:
+            self._offers_catalogue = client.offers_catalogue()
+            if not self._offers_catalogue:
+                return None
+            return {c.id: c.name for c in client.list_clusters() if c.name}
+        except ExalsiusError:
+            return None
+
+    def _show_listing(self, client: ExalsiusClient, applied: Applied,
+                      renamed: bool = False) -> None:
         """What a new list changes beside the rows: errors, badge, clusters, Start buttons."""
         self.errors.clear("list")
         if client.is_sandbox != self._is_sandbox:  # known once the server has answered
             self._is_sandbox = client.is_sandbox
             self.header.show_sandbox(self._is_sandbox)
-        if applied.new_clusters:
+        if applied.new_clusters or renamed:
             if self._form is not None:
                 self._form.update_clusters()
             self._quiet = True
             try:
-                self.header.set_clusters(self.table.clusters)
+                self.header.set_clusters(self.table.clusters, self.cluster_names)
             finally:
                 self._quiet = False
         if self._offers_start:

@@ -166,7 +166,7 @@ class ProgressRow(AsksQuestion):
                     self.elapsed = own
                     self.line.children = self._line_children()
             ws = t.workspace
-            self.access.value = (access_html(ws.access_information)
+            self.access.value = (access_html(ws.access_information, ws.opens_with, note=True)
                                  if stage is Stage.RUNNING and ws else "")
             self.detail.value = self._detail_html(t, stage)
             finished = stage in FINISHED

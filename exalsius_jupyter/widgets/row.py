@@ -6,7 +6,7 @@ A row is a component: it gets its style objects and its callbacks, and knows not
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,7 @@ class RowCallbacks:
     on_start: Callable[[WorkspaceRow], None]
     on_ask: Callable[[], None]
     guard: Guard
+    cluster_names: Callable[[], Mapping[str, str]] = dict  # cluster id to name, where known
 
 
 class WorkspaceRow(AsksQuestion):
@@ -143,7 +144,8 @@ class WorkspaceRow(AsksQuestion):
         ws, busy = self.workspace, self.busy
         status = ws.workspace_status
         return {
-            "cells": workspace_row_html(ws, self._now, WORKING if busy else ""),
+            "cells": workspace_row_html(ws, self._now, WORKING if busy else "",
+                                        self._callbacks.cluster_names()),
             "stop": {"disabled": busy or status not in STOPPABLE,
                      "tooltip": "Stop this workspace" if status in STOPPABLE
                      else "Only PENDING or RUNNING workspaces can be stopped"},

@@ -11,6 +11,7 @@ from ..parser import CommandParser, add_cluster, add_output, one_of
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ...api.client import ExalsiusClient
     from ..context import CommandContext
 
 NAME = "list"
@@ -29,8 +30,10 @@ def add_parser(top: CommandParser) -> CommandParser:
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> pd.DataFrame:
-    """The workspaces as a DataFrame, filtered by status if asked."""
-    frame = ctx.client().list_workspaces(cluster_id=ctx.cluster_id(args.cluster)).to_dataframe()
+    """The workspaces as a DataFrame, filtered by status if asked; cluster names where known."""
+    client = ctx.client()
+    frame = client.list_workspaces(cluster_id=ctx.cluster_id(args.cluster)).to_dataframe()
+    frame = _named(client, frame)
     if args.status:
         total = frame.attrs.get("total")
         frame = frame[frame["workspace_status"].isin(args.status)].reset_index(drop=True)
@@ -38,3 +41,20 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> pd.DataFrame:
     if args.output:
         ctx.user_ns[args.output] = frame
     return frame
+
+
+def _named(client: ExalsiusClient, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the clusters' names where the server has the catalogue (one GET).
+
+    The names are a convenience: a catalogue that fails leaves the frame as listed.
+    """
+    from ...errors import ExalsiusError
+    from ...model.frames import with_cluster_names
+
+    try:
+        if not client.offers_catalogue():  # asked once per client
+            return frame
+        names = {c.id: c.name for c in client.list_clusters()}
+    except ExalsiusError:
+        return frame
+    return with_cluster_names(frame, names)
