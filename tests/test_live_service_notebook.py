@@ -1,9 +1,10 @@
 """Leak grep: notebooks/live-service.ipynb executed for real, saved, then searched for secrets.
 
 The notebook signs in at the in-process sandbox (``%exalsius sandbox start --auth``), renews,
-and signs out. Before its last cell stops the sandbox, one extra cell (not saved) asks the
-sandbox's identity provider for every token and device code it issued; the saved notebook
-(outputs and widget state) must contain none of them.
+creates a first workspace by names with a password, and signs out. Before its last cell stops
+the sandbox, one extra cell (not saved) asks the sandbox's identity provider for every token and
+device code it issued, and the kernel for the workspace's password; the saved notebook (outputs
+and widget state) must contain none of them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from support import JUPYTER_DIRS, REPO_ROOT
 NOTEBOOK = REPO_ROOT / "notebooks" / "live-service.ipynb"
 PROBE = ("import json\n"
          "from exalsius_jupyter.session import current_session\n"
-         "print(json.dumps(current_session().sandbox.idp.issued_secrets()))")
+         "print(json.dumps([*current_session().sandbox.idp.issued_secrets(), pw]))")
 
 
 def test_executed_notebook_holds_no_token_and_no_device_code(
@@ -50,7 +51,8 @@ def test_executed_notebook_holds_no_token_and_no_device_code(
 
     assert "widgets" in nb.metadata and "Signed in as Ada Lovelace" in text  # state was saved
     assert "user_code=" in text  # the link (with the user code only) is there
-    assert len(issued) >= 6  # a device code, then access, ID and refresh tokens, renewed
+    assert "Deleted first" in text and "cheapest READY cluster" in text  # created by names
+    assert len(issued) >= 7  # a device code, access, ID and refresh tokens, renewed; a password
     hits = [secret[:8] + "…" for secret in issued if secret in text]
     # also any 16-character piece of a secret (a token cut into an excerpt)
     pieces = [s[i:i + 16] for s in issued for i in range(0, len(s) - 16, 8)]
