@@ -575,10 +575,14 @@ class IdentityProvider:
         return oauth_json(200, body)
 
     def _profile(self, scopes: list[str]) -> dict[str, Any]:
-        """The demo user's ID token claims the scopes ask for (profile: name, email: email)."""
+        """The demo user's ID token claims the scopes ask for (profile: name, email: email).
+
+        profile also brings ``nickname``, the email's local part, as Auth0 derives it: exls
+        refuses an ID token without one.
+        """
         claims: dict[str, Any] = {}
         if "profile" in scopes:
-            claims["name"] = self.user["name"]
+            claims.update(name=self.user["name"], nickname=self.user["email"].partition("@")[0])
         if "email" in scopes:
             claims.update(email=self.user["email"], email_verified=True)
         return claims
