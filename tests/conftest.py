@@ -30,6 +30,15 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
+def live_like() -> Iterator[Sandbox]:
+    """A sandbox answering as the live API (1.46), with its catalogue."""
+    from exalsius_jupyter.sandbox import Sandbox
+
+    with Sandbox(api="1.46", pending_seconds=0.2, deleted_ttl=0.5, seed=3) as sb:
+        yield sb
+
+
+@pytest.fixture
 def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
     """Start sandboxes with any options (``factory(**kwargs)``); all are stopped after the test."""
     from exalsius_jupyter.sandbox import Sandbox

@@ -16,13 +16,6 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
-def live_like() -> Iterator[Sandbox]:
-    """A sandbox answering as the live API, with its catalogue."""
-    with Sandbox(api="1.46", pending_seconds=0.2, deleted_ttl=0.5, seed=3) as sb:
-        yield sb
-
-
-@pytest.fixture
 def shell(live_like: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
     sh = make_shell(live_like.url, monkeypatch)
     sh.user_ns["pw"] = PASSWORD

@@ -25,12 +25,6 @@ CREATE = "/workspaces"
 
 
 @pytest.fixture
-def live_like() -> Iterator[Sandbox]:
-    with Sandbox(api="1.46", pending_seconds=0.2, deleted_ttl=0.5, seed=3) as sb:
-        yield sb
-
-
-@pytest.fixture
 def form(live_like: Sandbox) -> Iterator[CreationForm]:
     with ExalsiusClient(live_like.url, timeout=5) as client:
         made = CreationForm(client, clusters=lambda: [], on_created=lambda _id: None)
