@@ -253,6 +253,18 @@ def test_odd_shapes_agree(body: bytes) -> None:
     both_paths(body)
 
 
+SSH_WITH_USER = json.dumps({"workspaces": [{"id": "a", "access_information": [{
+    "access_protocol": "SSH", "port_number": 30022, "external_ips": ["10.0.0.5"],
+    "access_description": "ssh -p 30022 dev@10.0.0.5"}]}]}).encode()
+
+
+def test_the_ssh_user_of_a_1_46_access_object_is_kept_by_both_paths() -> None:
+    """Regression: the fast path's access objects lacked the description naming the user."""
+    assert both_paths(SSH_WITH_USER) == ("fast" if fast._installed() else "fallback")
+    wl = WorkspaceList.from_fast(fast.decode_list(SSH_WITH_USER), total=1)  # type: ignore[arg-type]
+    assert wl.to_dataframe()["access_information"][0] == "ssh -p 30022 dev@10.0.0.5"
+
+
 def test_a_body_within_the_depth_limit_is_decoded_from_any_stack() -> None:
     # MAX_DEPTH levels are more than json or msgspec take 700 frames down (Python 3.10/3.11):
     # the records and the dicts are decoded on a fresh stack then; one level more is declined.
@@ -299,8 +311,9 @@ def _same_result(a: Any, b: Any) -> None:
     assert ra == rb and ma == mb
 
 
-def test_client_sandbox_lists_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    with Sandbox(workspaces=300, seed=3) as sb:
+@pytest.mark.parametrize("api", ["1.5.1", "1.46"])
+def test_client_sandbox_lists_agree(monkeypatch: pytest.MonkeyPatch, api: str) -> None:
+    with Sandbox(workspaces=300, seed=3, api=api) as sb:
         results = []
         for value in ("1", "0"):
             monkeypatch.setenv(fast.ENV, value)
