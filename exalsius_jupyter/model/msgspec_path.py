@@ -49,6 +49,7 @@ def _types() -> tuple[Any, dict[str, Callable[[list[Any]], list[Any]]]]:
         ("access_protocol", str | None, None),
         ("port_number", int | str | None, None),
         ("external_ips", list[str | None] | str | None, None),
+        ("access_description", str | None, None),  # names the ssh user (fields._ssh_user)
     ], gc=False)
     template = msgspec.defstruct("Template", [("name", str | None, None)], gc=False)
     by_kind: dict[Kind, Any] = {
