@@ -8,7 +8,6 @@ thread, each thread on its own clone of the client.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -292,59 +291,64 @@ class WorkspacePanel(Displayable):
         if self._offers_start is None:
             with contextlib.suppress(ExalsiusError):  # else asked again at the next refresh
                 self._offers_start = client.offers("start")
-        names = self._read_cluster_names(client, listing)
         with self._lock:
             if self._closed:
                 return False
             applied = self.table.apply(listing, ticket)
             if applied is None:
                 return True  # an action or a filter change came meanwhile: this may be stale
-            if names is not None:
-                self.cluster_names = names
-            self._show_listing(client, applied, names is not None)
+            self._show_listing(client, applied)
             # An auto-refresh shows the summary once, after pacing itself (_auto_tick).
             self._render_page(summary=source != "auto")
+        self._name_clusters(client)
         return applied.changed
 
-    def _read_cluster_names(self, client: ExalsiusClient,
-                            listing: Iterable[Workspace]) -> dict[str, str] | None:
-        """The clusters' names when a listed cluster has none yet (None: nothing new).
+    def _name_clusters(self, client: ExalsiusClient) -> None:
+        """Show the clusters by name where the server has the catalogue (after a list).
 
-        Where the server has the catalogue: one ``GET /clusters`` the first time and whenever a
-        cluster shows up that it did not name; an error leaves the short ids for this refresh.
+        One ``GET /clusters`` the first time and whenever the list shows a cluster it did not
+        name; an error leaves the short ids until the next refresh.
         """
-        if self._offers_catalogue is False:
-            return None
-        unnamed = {ws.cluster_id for ws in listing if ws.cluster_id} - set(self.cluster_names)
-        if self._offers_catalogue and not unnamed:
-            return None
+        with self._lock:
+            unnamed = self.table.clusters - set(self.cluster_names)
+        if self._offers_catalogue is False or (self._offers_catalogue and not unnamed):
+            return
         try:
             self._offers_catalogue = client.offers_catalogue()
             if not self._offers_catalogue:
-                return None
-            return {c.id: c.name for c in client.list_clusters() if c.name}
+                return
+            names = {c.id: c.name for c in client.list_clusters() if c.name}
         except ExalsiusError:
-            return None
+            return
+        with self._lock:
+            if self._closed or names == self.cluster_names:
+                return
+            self.cluster_names = names
+            self._show_clusters()
+            self._render_page(summary=False)
 
-    def _show_listing(self, client: ExalsiusClient, applied: Applied,
-                      renamed: bool = False) -> None:
+    def _show_listing(self, client: ExalsiusClient, applied: Applied) -> None:
         """What a new list changes beside the rows: errors, badge, clusters, Start buttons."""
         self.errors.clear("list")
         if client.is_sandbox != self._is_sandbox:  # known once the server has answered
             self._is_sandbox = client.is_sandbox
             self.header.show_sandbox(self._is_sandbox)
-        if applied.new_clusters or renamed:
-            if self._form is not None:
-                self._form.update_clusters()
-            self._quiet = True
-            try:
-                self.header.set_clusters(self.table.clusters, self.cluster_names)
-            finally:
-                self._quiet = False
+        if applied.new_clusters:
+            self._show_clusters()
         if self._offers_start:
             self._pool.add_start()
             self._head_spacer.layout.width = self._style.actions_width(True)
         self._pool.settle()
+
+    def _show_clusters(self) -> None:
+        """Offer the clusters seen (by name where known) in the filter and the form."""
+        if self._form is not None:
+            self._form.update_clusters()
+        self._quiet = True
+        try:
+            self.header.set_clusters(self.table.clusters, self.cluster_names)
+        finally:
+            self._quiet = False
 
     def _render_page(self, summary: bool = True) -> None:
         """Redraw the current page from the last list (call with the lock held).
