@@ -6,9 +6,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from test_fast_path import both_frames  # every frame here goes through both paths
 
 from exalsius_jupyter.model import frames
+from exalsius_jupyter.model.fields import primary_access, primary_access_column
 from exalsius_jupyter.model.frames import COLUMNS, dtypes
 from exalsius_jupyter.model.workspace import STATUS_VALUES, Workspace, WorkspaceList
 
@@ -225,3 +228,23 @@ def test_list_valued_text_fields_do_not_crash(value: Any) -> None:
     _check_dtypes(df)
     ws = Workspace.from_api({"id": value, "name": value, "owner": value})
     assert df.loc[0, ["id", "name", "owner"]].tolist() == [ws.id, ws.name, ws.owner]
+
+
+access_items = st.fixed_dictionaries({}, optional={
+    "access_protocol": st.one_of(st.none(), st.sampled_from(["HTTP", "https", "SSH", "TCP", ""]),
+                                 st.integers()),
+    "port_number": st.one_of(st.none(), st.integers(0, 70000), st.sampled_from([" 22", "", "x"])),
+    "external_ips": st.one_of(st.none(), st.text(max_size=4), st.lists(st.one_of(
+        st.none(), st.sampled_from(["10.0.0.5", " 10.0.0.6", "h\t", "", " "])), max_size=3)),
+    "access_description": st.one_of(st.none(), st.sampled_from(
+        ["ssh -p 22 dev@h", "ssh root@x", "Jupyter UI"]), st.integers()),
+})
+access_values = st.one_of(st.none(), st.text(max_size=6), st.integers(),
+                          st.lists(st.one_of(access_items, st.text(max_size=4), st.none()),
+                                   max_size=3), access_items)
+
+
+@given(st.lists(access_values, max_size=8))
+def test_the_access_column_is_primary_access_of_each_value(values: list[Any]) -> None:
+    """The column-wise access rule (#16) gives what the per-row rule gives, value by value."""
+    assert primary_access_column(values) == [primary_access(v) for v in values]

@@ -17,7 +17,7 @@ from .fields import (
     Kind,
     opt_int,
     opt_str,
-    primary_access,
+    primary_access_column,
     template_name,
 )
 
@@ -123,7 +123,7 @@ def _access_column(values: list[Any]) -> list[Any]:
         present = list(filter(None, values))
         if list(map(str.strip, present)) == present:
             return values
-    return list(map(primary_access, values))
+    return primary_access_column(values)
 
 
 def _strings(values: list[Any]) -> ExtensionArray:

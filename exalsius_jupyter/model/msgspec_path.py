@@ -45,17 +45,14 @@ def _types() -> tuple[Any, dict[str, Callable[[list[Any]], list[Any]]]]:
     """The list body's Struct, and per column how its record values become the stdlib's."""
     import msgspec
 
-    access_item = msgspec.defstruct("AccessItem", [
-        ("access_protocol", str | None, None),
-        ("port_number", int | str | None, None),
-        ("external_ips", list[str | None] | str | None, None),
-        ("access_description", str | None, None),  # names the ssh user (fields._ssh_user)
-    ], gc=False)
+    # A 1.46 access object is decoded as the dict the stdlib path reads (its fields are text,
+    # numbers and lists of text by contract; anything else is the stdlib path's to read).
+    access_item = dict[str, str | int | list[str | None] | None]
     template = msgspec.defstruct("Template", [("name", str | None, None)], gc=False)
     by_kind: dict[Kind, Any] = {
         Kind.TEXT: str | None, Kind.UUID: str | None, Kind.INT: int | None,
         Kind.TIME: str | None, Kind.STATUS: str | None, Kind.TEMPLATE: template | str | None,
-        Kind.ACCESS: str | list[str | access_item] | None,  # type: ignore[valid-type]
+        Kind.ACCESS: str | list[str | access_item] | None,
     }
 
     def struct(name: str, fields: tuple[Field, ...], extra: list[Any]) -> Any:
@@ -74,8 +71,6 @@ def _types() -> tuple[Any, dict[str, Callable[[list[Any]], list[Any]]]]:
     for f in COLUMN_FIELDS:
         if f.kind is Kind.TEMPLATE:
             convert[f.name] = _template_names(template)
-        elif f.kind is Kind.ACCESS:
-            convert[f.name] = _access_values
     return body, convert
 
 
@@ -92,17 +87,6 @@ def _template_names(template: Any) -> Callable[[list[Any]], list[Any]]:
         return [get(v) if type(v) is template else v for v in values]
 
     return names
-
-
-def _access_values(values: list[Any]) -> list[Any]:
-    """Access values with the 1.46 objects as dicts (the stdlib reads a missing key as null)."""
-    if set(map(type, values)) <= {str, type(None)}:
-        return values
-    import msgspec
-
-    to_dict = msgspec.structs.asdict
-    return [[to_dict(x) if isinstance(x, msgspec.Struct) else x for x in v]
-            if isinstance(v, list) else v for v in values]
 
 
 _DECODER: Any = None
