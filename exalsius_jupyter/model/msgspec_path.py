@@ -19,7 +19,7 @@ import importlib.util
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from operator import attrgetter
 from typing import Any
 
@@ -124,8 +124,12 @@ class FastList:
         self._body = None
         return value["workspaces"]
 
-    def columns(self) -> dict[str, list[Any]]:
-        """Each column's values as the stdlib path reads them from the dicts."""
+    def columns(self) -> Mapping[str, list[Any]]:
+        """Each column's values as the stdlib path reads them from the dicts.
+
+        Read lazily, one column per lookup: a frame built from it holds one column's list at a
+        time beside the records (#16: memory within 3x the body).
+        """
         records = self.records
         groups: dict[str | None, list[Any]] = {None: records}
         for parent, empty in _EMPTY_PARENTS.items():
@@ -133,12 +137,29 @@ class FastList:
             if None in values:
                 values = [empty if v is None else v for v in values]
             groups[parent] = values
-        out: dict[str, list[Any]] = {}
-        for f in COLUMN_FIELDS:
-            values = list(map(attrgetter(f.name), groups[f.parent]))
-            convert = _CONVERT.get(f.name)
-            out[f.name] = values if convert is None else convert(values)
-        return out
+        return _Columns(groups)
+
+
+class _Columns(Mapping[str, list[Any]]):
+    """The record columns by field name, each built when it is looked up."""
+
+    def __init__(self, groups: dict[str | None, list[Any]]) -> None:
+        self._groups = groups
+
+    def __getitem__(self, name: str) -> list[Any]:
+        f = _BY_NAME[name]
+        values = list(map(attrgetter(f.name), self._groups[f.parent]))
+        convert = _CONVERT.get(f.name)
+        return values if convert is None else convert(values)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_BY_NAME)
+
+    def __len__(self) -> int:
+        return len(_BY_NAME)
+
+
+_BY_NAME = {f.name: f for f in COLUMN_FIELDS}
 
 
 def decode_list(body: bytes) -> FastList | None:
