@@ -1,9 +1,10 @@
 """Speed goals, measured side by side in one run against the embedded sandbox.
 
-Usage: ``python bench/bench.py [--quick] [--only P1,P2,...]``. WAIT (bench/waiting.py: 500
-creations) and BROWSER (bench/browser.py: the widgets' cost in Chromium) run as their own
-scripts from here too, so one run prints every goal. Every line prints our figure, the
-baseline measured in the same run, their ratio or value, the goal, and PASS/MISS. The exit code
+Usage: ``python bench/bench.py [--quick] [--only P1,P2,...]``. CAT (bench/catalogue.py: the
+catalogue frames at 1,000 clusters of 8 nodes), WAIT (bench/waiting.py: 500 creations) and
+BROWSER (bench/browser.py: the widgets' cost in Chromium) run as their own scripts from here
+too, so one run prints every goal. Every line prints our figure, the baseline measured in the
+same run, their ratio or value, the goal, and PASS/MISS. The exit code
 is 0 even on a MISS: this is a measurement, not a test. P1 runs the msgspec fast path and the
 stdlib path (EXALSIUS_FAST=1/0), the naive path, and the upstream SDK where it is importable.
 """
@@ -345,7 +346,7 @@ def main() -> None:
     """Run the benchmarks and print one line per goal."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
-    parser.add_argument("--only", default="P1,P2,P3,P4,P5,WAIT,BROWSER",
+    parser.add_argument("--only", default="P1,P2,P3,P4,P5,CAT,WAIT,BROWSER",
                         help="comma-separated subset")
     args = parser.parse_args()
     only = {x.strip().upper() for x in args.only.split(",")}
@@ -362,7 +363,8 @@ def main() -> None:
         p4(rep)
     if "P5" in only:
         p5(1000, rep)
-    for name, script in (("WAIT", "waiting.py"), ("BROWSER", "browser.py")):
+    for name, script in (("CAT", "catalogue.py"), ("WAIT", "waiting.py"),
+                         ("BROWSER", "browser.py")):
         if name in only:
             print(f"-- {name}: bench/{script}", flush=True)
             subprocess.run([sys.executable, str(ROOT / "bench" / script)], check=False)
