@@ -328,6 +328,12 @@ def primary_access_column(values: list[Any]) -> list[str | None]:
     out: list[str | None] = []
     append = out.append
     for value in values:
+        if type(value) is str:  # 1.5.1: the link itself
+            append(value.strip() or None)
+            continue
+        if value is None:
+            append(None)
+            continue
         if type(value) is list and value and type(item := value[0]) is dict:
             ips = item.get("external_ips")
             if type(ips) is list and ips and type(host := ips[0]) is str and host \
