@@ -143,9 +143,15 @@ _document(SandboxOptions)
 
 
 @functools.cache
+def _hints() -> dict[str, Any]:
+    """The options' annotations, evaluated once (each evaluation compiles every annotation)."""
+    return typing.get_type_hints(SandboxOptions)
+
+
+@functools.cache
 def _kinds(name: str) -> tuple[type, ...]:
     """The types a field's annotation allows, None left out."""
-    hint = typing.get_type_hints(SandboxOptions)[name]
+    hint = _hints()[name]
     return tuple(k for k in typing.get_args(hint) or (hint,) if k is not type(None))
 
 
