@@ -143,16 +143,18 @@ _document(SandboxOptions)
 
 
 @functools.cache
-def _hints() -> dict[str, Any]:
-    """The options' annotations, evaluated once (each evaluation compiles every annotation)."""
-    return typing.get_type_hints(SandboxOptions)
+def _hints(cls: type) -> dict[str, tuple[type, ...]]:
+    """Per field of an options class, the types its annotation allows, None left out.
+
+    Evaluated once per class: each evaluation compiles every annotation.
+    """
+    return {name: tuple(k for k in typing.get_args(hint) or (hint,) if k is not type(None))
+            for name, hint in typing.get_type_hints(cls).items()}
 
 
-@functools.cache
 def _kinds(name: str) -> tuple[type, ...]:
     """The types a field's annotation allows, None left out."""
-    hint = _hints()[name]
-    return tuple(k for k in typing.get_args(hint) or (hint,) if k is not type(None))
+    return _hints(SandboxOptions)[name]
 
 
 def value_type(f: dataclasses.Field[Any]) -> type:
