@@ -22,12 +22,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from canned import Quiet  # noqa: E402
 
 from exalsius_jupyter.api.client import ExalsiusClient  # noqa: E402
 
@@ -62,12 +63,9 @@ class Canned(ThreadingHTTPServer):
         self.listed, self.resources, self.requests = listed, resources, 0
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(Quiet):
     """GET /v1/clusters and /v1/cluster/{id}/resources."""
 
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body leave at once: no 40 ms delayed ACK
-    wbufsize = 1 << 16
     server: Canned
 
     def do_GET(self) -> None:
@@ -78,15 +76,9 @@ class Handler(BaseHTTPRequestHandler):
         elif len(parts) == 4 and parts[1] == "cluster" and parts[3] == "resources":
             body = self.server.resources.get(parts[2], b'{"resources": []}')
         else:
-            body = b'{"title": "Not Found"}'
-        self.send_response(200 if body[:2] != b'{"t' else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+            self.answer(b'{"title": "Not Found"}', 404)
+            return
+        self.answer(body)
 
 
 def interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:

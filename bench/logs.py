@@ -11,33 +11,25 @@ import json
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
+from canned import Quiet  # noqa: E402
 
 from exalsius_jupyter.api.client import ExalsiusClient  # noqa: E402
 
 BODY: dict[str, bytes] = {}
 
 
-class Logs(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Logs(Quiet):
+    """Answers every GET with the current log body."""
 
     def do_GET(self) -> None:
-        body = BODY["current"]
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-ndjson")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.answer(BODY["current"], content_type="application/x-ndjson")
 
 
 def main() -> None:

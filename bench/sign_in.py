@@ -15,12 +15,13 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from canned import Quiet  # noqa: E402
 
 from exalsius_jupyter.api.client import ExalsiusClient  # noqa: E402
 from exalsius_jupyter.auth.command import CommandToken  # noqa: E402
@@ -72,19 +73,11 @@ class Provider:
         self.sock.close()
 
 
-class Api(BaseHTTPRequestHandler):
+class Api(Quiet):
     """An API that lists nothing (it is never reached when the credential cannot be had)."""
 
     def do_GET(self) -> None:
-        body = b'{"workspaces": []}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.answer(b'{"workspaces": []}')
 
 
 def concurrent(client: ExalsiusClient, calls: int) -> list[tuple[float, str]]:
