@@ -44,7 +44,7 @@ def sent_workspace(sb: Sandbox, name: str) -> dict[str, Any]:
 
 
 def save(lab: Lab, path: Path) -> str:
-    """Save the open notebook (Ctrl+S) and return the file once it holds the widget state."""
+    """Save the open notebook (Ctrl+S) and return the file once it is written whole."""
     before = path.read_text()
     lab.page.locator(".jp-Notebook").first.click()
     lab.page.keyboard.press("Control+s")
@@ -54,7 +54,12 @@ def save(lab: Lab, path: Path) -> str:
     for _ in range(100):
         text = path.read_text()
         if text != before:
-            return text
+            try:
+                json.loads(text)  # not while the server is still writing it
+            except ValueError:
+                pass
+            else:
+                return text
         lab.page.wait_for_timeout(100)
     raise AssertionError("the notebook was not saved")
 
