@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from .durations import iso_utc, now_utc, utc_text
 from .errors import ValidationError
-from .model.catalogue_lists import ClusterList
 from .model.placement import Placement, cheapest_first, place, resolve_cluster, summary_lines
 from .model.spec import build_workspace_spec
 from .model.variables import (
@@ -30,7 +29,7 @@ from .model.variables import (
 if TYPE_CHECKING:
     from .api.client import ExalsiusClient
     from .model.catalogue import Cluster, TemplateInfo
-    from .model.catalogue_lists import NodeResourcesList, TemplateList
+    from .model.catalogue_lists import ClusterList, NodeResourcesList, TemplateList
 
 DEFAULT_GPUS = 1
 
@@ -107,11 +106,6 @@ def fetch_catalogue(client: ExalsiusClient, cluster: str | None = None) -> Catal
     return Catalogue(templates, clusters, resources)
 
 
-def find_template(client: ExalsiusClient, name: str) -> TemplateInfo:
-    """The template named ``name`` as the service lists it (one line listing the names if not)."""
-    return Catalogue(client.list_workspace_templates(), ClusterList(), {}).template(name)
-
-
 def plan_create(client: ExalsiusClient, *, cluster: str | None = None,
                 **plan: Any) -> CreatePlan:
     """Everything a create by names decides, with the catalogue's answers; nothing is sent.
@@ -173,5 +167,5 @@ def _leaf(path: str) -> str:
     return path.rsplit(".", 1)[-1]
 
 
-__all__ = ["DEFAULT_GPUS", "Catalogue", "CreatePlan", "fetch_catalogue", "find_template",
-           "plan_create", "plan_from"]
+__all__ = ["DEFAULT_GPUS", "Catalogue", "CreatePlan", "fetch_catalogue", "plan_create",
+           "plan_from"]

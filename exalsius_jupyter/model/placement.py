@@ -81,6 +81,11 @@ def _gpu_type_fits(node: NodeResources, gpu_type: str | None) -> bool:
     return (node.available.gpu_type or node.occupied.gpu_type or "").lower() == gpu_type.lower()
 
 
+def most_free_gpus(nodes: Sequence[NodeResources], gpu_type: str | None = None) -> int:
+    """The most GPUs (of ``gpu_type``, any if None) free on one node, by placement's own rule."""
+    return max((_free(n, "gpu_count") for n in nodes if _gpu_type_fits(n, gpu_type)), default=0)
+
+
 def fit(node: NodeResources, gpu_count: int, *, cpu_cores: int | None = None,
         memory_gb: int | None = None, storage_gb: int | None = None,
         gpu_type: str | None = None) -> ResourcePool:
@@ -242,5 +247,5 @@ def summary_lines(placement: Placement, template: str) -> list[str]:
             f"cost:      {cost} (the cluster's)", f"why:       {placement.reason}"]
 
 
-__all__ = ["Placement", "cheapest_first", "fit", "place", "resolve_cluster", "short_id",
-           "summary_lines"]
+__all__ = ["Placement", "cheapest_first", "fit", "most_free_gpus", "place", "resolve_cluster",
+           "short_id", "summary_lines"]

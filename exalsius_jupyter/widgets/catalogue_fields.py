@@ -17,6 +17,7 @@ import ipywidgets as widgets
 from ..creation import Catalogue, CreatePlan, plan_from
 from ..errors import ValidationError
 from ..model.catalogue import Cluster, NodeResources
+from ..model.placement import most_free_gpus
 from ..render import error_html, escape
 from .base import classed, walk
 from .variable_inputs import VariableInputs
@@ -25,13 +26,6 @@ AUTO = ""  # the cluster choice "wherever it fits, cheapest first"
 PREFERRED_TEMPLATE = "jupyter-notebook-template"
 FITTED = ("cpu_cores", "memory_gb", "storage_gb")
 SUMMARY_NAME = "my-workspace"  # the name the live summary plans with while Name is empty
-
-
-def free_gpus(nodes: list[NodeResources], gpu_type: str | None = None) -> int:
-    """The most GPUs (of ``gpu_type``, any type if None) free on one of ``nodes``."""
-    wanted = (gpu_type or "").casefold()
-    return max((n.available.gpu_count or 0 for n in nodes
-                if not wanted or (n.gpu_type or "").casefold() == wanted), default=0)
 
 
 def cluster_label(cluster: Cluster, nodes: list[NodeResources]) -> str:
@@ -141,7 +135,7 @@ class CatalogueFields:
         gpus = self.resources.get("gpu_count")
         gpu_type = self.resources.get("gpu_type")
         if gpus is not None and hasattr(gpus, "max"):
-            gpus.max = max(free_gpus(self._nodes(), gpu_type.value if gpu_type else None), 0)
+            gpus.max = most_free_gpus(self._nodes(), gpu_type.value if gpu_type else None)
         for k in FITTED:
             if k in self.resources:
                 self.resources[k].disabled = self.fit.value
@@ -172,4 +166,4 @@ class CatalogueFields:
                 w.close()
 
 
-__all__ = ["CatalogueFields", "cluster_label", "free_gpus"]
+__all__ = ["CatalogueFields", "cluster_label"]
