@@ -248,3 +248,27 @@ access_values = st.one_of(st.none(), st.text(max_size=6), st.integers(),
 def test_the_access_column_is_primary_access_of_each_value(values: list[Any]) -> None:
     """The column-wise access rule (#16) gives what the per-row rule gives, value by value."""
     assert primary_access_column(values) == [primary_access(v) for v in values]
+
+
+# -- #17.6: the columns people read first, the ids last (both paths) -------------------------
+
+PEOPLE_FIRST = ("name", "workspace_status", "template", "gpu_count", "gpu_type",
+                "access_information", "created_at")
+IDS_LAST = ("id", "cluster_id", "owner")
+
+
+def test_the_frame_reads_name_status_template_gpus_access_created_first_and_ids_last() -> None:
+    df = both_frames(RAW, total=3)  # the fast path's frame is checked identical inside
+    columns = tuple(df.columns)
+    assert columns[:len(PEOPLE_FIRST)] == PEOPLE_FIRST
+    assert columns[-len(IDS_LAST):] == IDS_LAST
+    assert set(columns) == set(dtypes())  # every column kept for data work
+    assert df["id"].tolist() == ["a", "b", "c"]  # full ids, not shortened
+
+
+def test_cluster_names_go_after_the_status_ids_stay_last() -> None:
+    df = frames.with_cluster_names(both_frames(RAW), {"c1": "berlin-a100"})
+    columns = tuple(df.columns)
+    assert columns[:3] == ("name", "workspace_status", "cluster_name")
+    assert columns[-len(IDS_LAST):] == IDS_LAST
+    assert df["cluster_name"].tolist()[:2] == ["berlin-a100"] * 2

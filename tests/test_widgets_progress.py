@@ -326,3 +326,39 @@ def test_a_tick_where_one_of_500_changed_updates_one_row_only(
         assert len(sent) - len(elsewhere) <= 8
         tick()  # the finished row's time stays where it ended; the others go on
         assert row.elapsed.value == "3 s" and p.rows[ids[8]].elapsed.value == "4 s"
+
+
+# -- #17.5a: a Cancel button only where there is something to cancel -------------------------
+
+
+ENDS = {"RUNNING": "Running", "FAILED": "Failed", "STOPPED": "Stopped", "DELETED": "Deleted",
+        "TIMED_OUT": "Timed out", "CANCELLED": "Cancelled"}
+
+
+def cancel_buttons(row: Any) -> list[widgets.Button]:
+    """The Cancel buttons a row shows (none once it ended)."""
+    return [w for w in row.line.children
+            if isinstance(w, widgets.Button) and w.description == "Cancel"]
+
+
+@pytest.mark.parametrize("end", list(ENDS))
+def test_a_row_that_ended_shows_no_cancel(made: list[CreationProgress], end: str) -> None:
+    with Sandbox(pending_seconds=60) as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        wid = cl.create_workspace(make_spec())
+        p = progress_of(made, [wid], cl, timeout=0.6 if end == "TIMED_OUT" else 30)
+        row = p.rows[wid]
+        assert cancel_buttons(row) == [row.cancel_button]  # it waits: Cancel deletes it
+        p.start()
+        wait_until(lambda: row.stage.value == "Pending", what="Pending")
+        assert cancel_buttons(row) == [row.cancel_button] and not row.cancel_button.disabled
+        if end == "CANCELLED":
+            row.cancel_button.click()
+            row.confirm_button.click()
+        elif end != "TIMED_OUT":
+            sb.set_status(wid, end)
+        p.wait(10)
+        assert row.stage.value == ENDS[end]
+        assert cancel_buttons(row) == [], f"a {ENDS[end]} row still offers Cancel"
+        assert row.question == ""
+        row.ask()  # nothing to ask about either
+        assert row.question == "" and cancel_buttons(row) == []
