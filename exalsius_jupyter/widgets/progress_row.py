@@ -23,6 +23,9 @@ STAGE_BAR = {Stage.SUBMITTED: "info", Stage.PENDING: "info", Stage.RUNNING: "suc
              Stage.FAILED: "danger", Stage.STOPPED: "danger", Stage.DELETED: "danger",
              Stage.TIMED_OUT: "warning", Stage.CANCELLED: ""}
 FINISHED = frozenset({Stage.RUNNING, Stage.DELETED, Stage.CANCELLED})  # nothing left to cancel
+# The stages with something to cancel (#17.5a): a row that ended shows no Cancel at all (a
+# failed or stopped workspace is the panel's Delete to remove, not a creation to cancel).
+CANCELLABLE = frozenset({Stage.SUBMITTED, Stage.PENDING})
 CANCELLED_FROM = frozenset({Stage.DELETED, Stage.SUBMITTED, Stage.PENDING})
 TICK = 1.0  # seconds between redraws of the elapsed time
 
@@ -95,6 +98,7 @@ class ProgressRow(AsksQuestion):
         self.busy = False
         self.cancelled = False
         self.reason: str | None = None
+        self._can_cancel = True  # whether the row offers Cancel (it is still waiting)
         st = self._style
         # Each widget is created with its first state and classes: no update message follows.
         self.name = widgets.HTML(value=name_html(short_id(workspace_id), workspace_id),
@@ -127,7 +131,10 @@ class ProgressRow(AsksQuestion):
         return self._own_elapsed
 
     def _line_children(self) -> tuple[widgets.Widget, ...]:
-        end = self._question.children if self.asking else (self.cancel_button,)
+        if self.asking:
+            end: tuple[widgets.Widget, ...] = self._question.children
+        else:
+            end = (self.cancel_button,) if self._can_cancel else ()
         return (self.name, self.stage, self.bar, self.elapsed, self.access, *end)
 
     @property
@@ -169,10 +176,14 @@ class ProgressRow(AsksQuestion):
             self.access.value = (access_html(ws.access_information, ws.opens_with, note=True)
                                  if stage is Stage.RUNNING and ws else "")
             self.detail.value = self._detail_html(t, stage)
-            finished = stage in FINISHED
-            self.cancel_button.disabled = self.busy or finished
-            if self.asking and (finished or self.busy):
+            ended = stage not in CANCELLABLE
+            self.cancel_button.disabled = self.busy or ended
+            if self.asking and (ended or self.busy):
                 self._leave_question()
+            can_cancel = self.busy or not ended  # "cancelling…" keeps its greyed button
+            if can_cancel != self._can_cancel:
+                self._can_cancel = can_cancel
+                self._relayout()
 
     def _detail_html(self, t: Tracked, stage: Stage) -> str:
         ws = t.workspace
@@ -230,5 +241,5 @@ class ProgressRow(AsksQuestion):
         self._question.close()
 
 
-__all__ = ["CANCELLED_FROM", "FINISHED", "STAGE_BAR", "STAGE_PERCENT", "TICK", "ProgressRow",
-           "ProgressRowStyle", "elapsed_text", "name_html"]
+__all__ = ["CANCELLABLE", "CANCELLED_FROM", "FINISHED", "STAGE_BAR", "STAGE_PERCENT", "TICK",
+           "ProgressRow", "ProgressRowStyle", "elapsed_text", "name_html"]
