@@ -53,7 +53,7 @@ def test_list_adds_the_cluster_names_where_it_can(sb: Sandbox, monkeypatch: pyte
         frame = ok(shell, capsys, "%exalsius list").result.result
         if named(sb):
             columns = list(frame.columns)
-            assert columns[columns.index("cluster_id") + 1] == "cluster_name"
+            assert columns[columns.index("workspace_status") + 1] == "cluster_name"  # #17.6
             assert list(frame["cluster_name"]) == ["demo-a100"]
             assert str(frame["cluster_name"].dtype) == "string"
         else:

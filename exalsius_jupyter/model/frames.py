@@ -21,7 +21,16 @@ from .fields import (
     template_name,
 )
 
-COLUMNS: tuple[str, ...] = tuple(f.name for f in COLUMN_FIELDS)
+# The ONE column order of a workspaces frame (#17.6), for both list paths (``columns_frame``):
+# the columns people look at first, then the other fields in table order, the ids last.
+FIRST_COLUMNS = ("name", "workspace_status", "cluster_name", "template", "gpu_count",
+                 "gpu_type", "access_information", "created_at", "to_be_deleted_at")
+LAST_COLUMNS = ("id", "cluster_id", "owner")
+_NAMES = tuple(f.name for f in COLUMN_FIELDS)
+COLUMNS: tuple[str, ...] = (
+    *(c for c in FIRST_COLUMNS if c in _NAMES),
+    *(c for c in _NAMES if c not in FIRST_COLUMNS and c not in LAST_COLUMNS),
+    *(c for c in LAST_COLUMNS if c in _NAMES))
 INT_COLUMNS = tuple(f.name for f in COLUMN_FIELDS if f.kind is Kind.INT)
 TIME_COLUMNS = tuple(f.name for f in COLUMN_FIELDS if f.kind is Kind.TIME)
 STATUS_DTYPE = pd.CategoricalDtype(categories=list(STATUS_VALUES), ordered=False)
@@ -50,7 +59,17 @@ def workspaces_frame(raw: list[dict[str, Any]], total: int | None = None) -> pd.
 
 
 def columns_frame(values: Mapping[str, list[Any]], total: int) -> pd.DataFrame:
-    """Build the frame from each column's values as read from the objects (None when absent)."""
+    """Build the frame from each column's values as read from the objects (None when absent).
+
+    Every list path ends here, so this is where the column order is set (``COLUMNS``): first
+    what people look at, ``name``, ``workspace_status`` (``cluster_name`` follows it when
+    ``with_cluster_names`` adds it), ``template``, ``gpu_count``, ``gpu_type``,
+    ``access_information``, ``created_at``, ``to_be_deleted_at``; then the other fields in the
+    field table's order (``gpu_vendor``, ``cpu_cores``, ``memory_gb``, ``storage_gb``,
+    ``description``, and any new field); the ids last: ``id``, ``cluster_id``, ``owner``. Every
+    column is kept and ids are kept whole (a frame is data: select ``df[["name", "id"]]`` or
+    use ``df.drop(columns=[...])`` for a narrower view).
+    """
     data = {f.name: _COLUMN_BUILDERS[f.kind](values[f.name]) for f in COLUMN_FIELDS}
     frame = pd.DataFrame({col: data[col] for col in COLUMNS}, copy=False)
     frame.attrs["total"] = int(total)
@@ -58,13 +77,14 @@ def columns_frame(values: Mapping[str, list[Any]], total: int) -> pd.DataFrame:
 
 
 def with_cluster_names(frame: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
-    """``frame`` with a ``cluster_name`` column (string dtype) after ``cluster_id``.
+    """``frame`` with a ``cluster_name`` column (string dtype), where ``COLUMNS``' order puts it.
 
     ``names`` maps a cluster id to its name (``{c.id: c.name for c in client.list_clusters()}``);
     a cluster it does not name is NA. The frame's ``attrs`` are kept.
     """
     out = frame.copy()
-    where = list(out.columns).index("cluster_id") + 1 if "cluster_id" in out.columns else 0
+    before = FIRST_COLUMNS[:FIRST_COLUMNS.index("cluster_name")]  # after the last of these
+    where = max((i + 1 for i, c in enumerate(out.columns) if c in before), default=0)
     ids = out["cluster_id"] if "cluster_id" in out.columns else pd.Series([], dtype="string")
     out.insert(where, "cluster_name", ids.map(dict(names)).astype(pd.StringDtype()))
     out.attrs = dict(frame.attrs)
