@@ -810,3 +810,81 @@ def test_a_page_flip_sends_each_row_once_and_a_button_only_when_it_changed(
         assert len(cells) == 50
         assert len(sent_buttons) == changed, f"{len(sent_buttons)} buttons sent, {changed} changed"
         assert len(sent) <= 50 + changed + 4  # + the page label, Prev, Next, the summary
+
+
+# -- #17.5b: a panel whose server is gone says so and greys its actions -----------------------
+
+
+def action_buttons(panel: WorkspacePanel) -> list[widgets.Button]:
+    return [b for r in panel.rows for b in (r.start_button, r.stop_button, r.delete_button)
+            if b is not None]
+
+
+def test_a_panel_that_lost_its_server_says_so_and_greys_its_actions_until_a_refresh(
+        panels: list[WorkspacePanel]) -> None:
+    from support import free_port
+
+    port = free_port()
+    first = Sandbox(port=port, seed=1).start()
+    try:
+        first.add({"name": "alive", "workspace_status": "RUNNING"})
+        with ExalsiusClient(first.url, timeout=2, retries=0) as client:
+            panel = make_panel(panels, client)
+            row = panel.row("alive")
+            assert not row.stop_button.disabled and not row.delete_button.disabled
+            listed = panel.table.refreshed_at
+            assert listed is not None
+            first.stop()  # as the quickstart's last cell does
+            panel.refresh()
+            line = panel.summary.value
+            assert f"Lost the server at {first.url}: connection refused" in line
+            assert f"showing the last list from {listed.astimezone():%H:%M:%S}" in line
+            assert "exls-lost" in line and line.count("Lost the server") == 1
+            assert panel.errors.message == ""  # said once, in the status line
+            assert panel.row("alive").workspace.workspace_status == "RUNNING"  # the last list
+            assert action_buttons(panel) and all(b.disabled for b in action_buttons(panel))
+            row.ask("stop")  # a greyed action asks nothing
+            assert row.question == ""
+            panel.refresh()  # still gone: still said once
+            assert panel.summary.value.count("Lost the server") == 1
+
+            again = Sandbox(port=port, seed=1).start()  # a server on the same port again
+            try:
+                again.add({"name": "alive", "workspace_status": "RUNNING"})
+                panel.refresh()
+                assert "Lost the server" not in panel.summary.value
+                row = panel.row("alive")
+                assert not row.stop_button.disabled and not row.delete_button.disabled
+            finally:
+                again.stop()
+    finally:
+        first.stop()
+
+
+def test_auto_refresh_finds_the_lost_server_and_its_return_by_itself(
+        panels: list[WorkspacePanel]) -> None:
+    from support import free_port
+
+    port = free_port()
+    first = Sandbox(port=port).start()
+    try:
+        first.add({"name": "alive", "workspace_status": "RUNNING"})
+        with ExalsiusClient(first.url, timeout=2, retries=0) as client:
+            panel = make_panel(panels, client, auto_refresh=True, interval=0.1,
+                               max_interval=0.2)
+            panel.start()
+            first.stop()
+            wait_until(lambda: "Lost the server" in panel.summary.value, what="the lost line")
+            assert all(b.disabled for b in action_buttons(panel))
+            assert panel.auto_refreshing  # it keeps trying
+            again = Sandbox(port=port).start()
+            try:
+                again.add({"name": "alive", "workspace_status": "RUNNING"})
+                wait_until(lambda: "Lost the server" not in panel.summary.value,
+                           what="the server back")
+                wait_until(lambda: not panel.row("alive").stop_button.disabled,
+                           what="Stop enabled again")
+            finally:
+                again.stop()
+    finally:
+        first.stop()
