@@ -8,7 +8,7 @@ from datetime import datetime
 import ipywidgets as widgets
 
 from ..model.workspace import WorkspaceStatus
-from ..render import endpoint_label, escape
+from ..render import endpoint_label, error_line, escape
 from .base import classed
 
 ALL = ""  # the filters' "no filter" value
@@ -24,15 +24,30 @@ def cluster_options(clusters: Iterable[str],
     return [("All clusters", ALL), *labels]
 
 
+def lost_html(base_url: str, error: BaseException, listed_at: datetime | None) -> str:
+    """The one line of a panel that lost its server (#17.5b): where, why, and what it shows."""
+    text = error_line(error)
+    reason = text[text.rfind("(") + 1:-1] if text.endswith(")") and "(" in text else text
+    shown = (f"showing the last list from {listed_at.astimezone():%H:%M:%S}"
+             if listed_at is not None else "no list yet")
+    return (f'<span class="exls-tone-error exls-lost">Lost the server at {escape(base_url)}: '
+            f"{escape(reason)}; {shown}</span>")
+
+
 def summary_html(total: int | None, status: str, shown: int, refreshed_at: datetime | None,
-                 paused: bool, auto_every: float | None) -> str:
-    """The summary line: total, filtered count, last refresh and the auto-refresh state."""
+                 paused: bool, auto_every: float | None, lost: str = "") -> str:
+    """The summary line: total, filtered count, last refresh and the auto-refresh state.
+
+    ``lost`` (``lost_html``) replaces the time of the last refresh while the server is gone.
+    """
     parts = []
     if total is not None:
         parts.append(f"<b>{total}</b> workspace{'s' if total != 1 else ''}")
         if status:
             parts.append(f"{shown} {escape(status)}")
-    if refreshed_at is not None:
+    if lost:
+        parts.append(lost)
+    elif refreshed_at is not None:
         parts.append(f"refreshed {refreshed_at.astimezone():%H:%M:%S}")
     if paused:
         parts.append('<span class="exls-tone-error">auto-refresh paused after an error'
@@ -93,4 +108,4 @@ class PanelHeader:
         self.summary.value = html
 
 
-__all__ = ["ALL", "PanelHeader", "cluster_options", "summary_html", "title_html"]
+__all__ = ["ALL", "PanelHeader", "cluster_options", "lost_html", "summary_html", "title_html"]

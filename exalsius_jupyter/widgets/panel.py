@@ -15,7 +15,7 @@ import ipywidgets as widgets
 
 from ..actions import ActionOutcome, perform
 from ..api.client import ExalsiusClient
-from ..errors import ExalsiusError
+from ..errors import ExalsiusError, TransportError
 from ..model.workspace import Workspace
 from ..refresh import AutoRefresh
 from ..render import header_row_html, panel_html, panel_text
@@ -31,7 +31,7 @@ from .base import (
     walk,
 )
 from .form import CreationForm
-from .header import ALL, PanelHeader, summary_html
+from .header import ALL, PanelHeader, lost_html, summary_html
 from .pager import Pager
 from .progress import CreationProgress
 from .row import RowCallbacks, RowPool, WorkspaceRow
@@ -85,6 +85,7 @@ class WorkspacePanel(Displayable):
         self._quiet = False
         self._started = False
         self._list_error: ExalsiusError | None = None  # why the last list failed
+        self._lost: TransportError | None = None  # the server is unreachable: actions greyed
         self._auto = AutoRefresh(lambda client: self._refresh(client, "auto"),
                                  last_error=lambda: self._list_error, on_tick=self._on_tick,
                                  on_crash=self._auto_crashed, interval=self.interval,
@@ -98,7 +99,7 @@ class WorkspacePanel(Displayable):
             on_delete=lambda row: self._act(row, "delete"),
             on_start=lambda row: self._act(row, "start"),
             on_ask=self.errors.clear, guard=self._guard,
-            cluster_names=lambda: self.cluster_names))
+            cluster_names=lambda: self.cluster_names, offline=lambda: self._lost is not None))
         self._build(cluster_id or ALL, auto_refresh)
         stop_at_exit(self)
         self._jobs.run(self._refresh_in_background, "Could not list workspaces")
@@ -282,12 +283,18 @@ class WorkspacePanel(Displayable):
         try:
             listing = client.list_workspaces(cluster_id=ticket.cluster_id)
             self._list_error = None
+        except TransportError as exc:  # the server is gone (refused, timed out, stopped)
+            self._list_error = exc
+            self._lose(exc)
+            return None
         except ExalsiusError as exc:
             self._list_error = exc
             with self._lock:
                 if not self._closed:
                     self.errors.show_exception(exc, "Could not list workspaces", source="list")
             return None
+        if self._lost is not None:
+            self._found()
         if self._offers_start is None:
             with contextlib.suppress(ExalsiusError):  # else asked again at the next refresh
                 self._offers_start = client.offers("start")
@@ -302,6 +309,24 @@ class WorkspacePanel(Displayable):
             self._render_page(summary=source != "auto")
         self._name_clusters(client)
         return applied.changed
+
+    def _lose(self, exc: TransportError) -> None:
+        """The server could not be reached: say so in the status line, grey the actions."""
+        with self._lock:
+            was_lost, self._lost = self._lost is not None, exc
+            if self._closed:
+                return
+            self.errors.clear("list")
+            self._render_summary()
+            if not was_lost and self.table.refreshed_at is not None:
+                self._render_page(summary=False)  # the rows' actions greyed
+
+    def _found(self) -> None:
+        """A list answered again: the actions come back with the rows it shows."""
+        with self._lock:
+            self._lost = None
+            if not self._closed:
+                self._render_page(summary=False)
 
     def _name_clusters(self, client: ExalsiusClient) -> None:
         """Show the clusters by name where the server has the catalogue (after a list).
@@ -371,9 +396,11 @@ class WorkspacePanel(Displayable):
     def _render_summary(self) -> None:
         table = self.table
         auto = self.refresh_delay if self.auto_toggle.value and self._started else None
+        lost = self._lost
         self.header.show_summary(summary_html(
             table.total, table.status, table.matching if table.status else 0,
-            table.refreshed_at, self._auto.paused, auto))
+            table.refreshed_at, self._auto.paused, auto,
+            lost_html(self.client.base_url, lost, table.refreshed_at) if lost else ""))
 
     # -- auto-refresh ----------------------------------------------------------------------
 
@@ -446,6 +473,8 @@ class WorkspacePanel(Displayable):
                 outcome = perform(client, action, ws)
             if outcome.error is not None:
                 self.errors.show_exception(outcome.error, f"Could not {action} {ws.name}")
+                if isinstance(outcome.error, TransportError):
+                    self._lost = outcome.error  # greyed with the row's redraw below
         except Exception as exc:  # a bug: shown with its traceback, the row usable again
             self.errors.show_exception(exc, f"Could not {action} {ws.name}")
         finally:

@@ -36,6 +36,7 @@ class RowCallbacks:
     on_ask: Callable[[], None]
     guard: Guard
     cluster_names: Callable[[], Mapping[str, str]] = dict  # cluster id to name, where known
+    offline: Callable[[], bool] = bool  # True while the server is unreachable: actions greyed
 
 
 class WorkspaceRow(AsksQuestion):
@@ -141,10 +142,11 @@ class WorkspaceRow(AsksQuestion):
         The buttons' tooltips do not name the workspace (the row does): a page flip or a
         refresh then sends a button nothing unless what it can do changed (#10.2).
         """
-        ws, busy = self.workspace, self.busy
+        ws, working = self.workspace, self.busy
+        busy = working or self._callbacks.offline()  # greyed, as while an action runs
         status = ws.workspace_status
         return {
-            "cells": workspace_row_html(ws, self._now, WORKING if busy else "",
+            "cells": workspace_row_html(ws, self._now, WORKING if working else "",
                                         self._callbacks.cluster_names()),
             "stop": {"disabled": busy or status not in STOPPABLE,
                      "tooltip": "Stop this workspace" if status in STOPPABLE
