@@ -212,3 +212,70 @@ def test_the_first_names_still_work() -> None:
     from exalsius_jupyter.widgets.sign_in import SignInWidget as Current
 
     assert DeviceLoginWidget is Current
+
+
+# -- #17.5c: the session renews ahead of expiry, and the widget's line follows ------------------
+
+
+def renewal_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "exalsius-renewal" and t.is_alive()]
+
+
+def signed_in_by_widget(sb: Sandbox, made: list[SignInWidget]) -> tuple[Any, SignInWidget]:
+    """A session at the sandbox signed in as ``%exalsius login`` does in Jupyter (the widget)."""
+    from exalsius_jupyter.magics.commands.login import _widget
+    from exalsius_jupyter.session import Session
+
+    session = Session()
+    session.attach_sandbox(sb, "--auth")
+    w = _widget(session, save=False)
+    made.append(w)
+    assert w.login.code is not None
+    decide(sb, w.login.code.user_code, "approve")
+    assert w.wait(10) and w.state == "signed in"
+    return session, w
+
+
+def test_the_session_renews_before_expiry_without_a_call_and_the_line_follows(
+        start: Callable[..., Sandbox], made: list[SignInWidget]) -> None:
+    sb = start(token_ttl=3)
+    session, w = signed_in_by_widget(sb, made)
+    signed = session.sign_in
+    assert signed is not None
+    first, shown = signed.tokens, w.status.value
+    assert signed_in_text(first) in shown
+    before = sb.auth_counts()["refreshes"]
+    wait_until(lambda: sb.auth_counts()["refreshes"] > before, timeout=6,
+               what="a renewal ahead of expiry")
+    assert sb.request_count("GET", "/workspaces") == 0  # no call asked for a token
+    renewed = signed.tokens
+    assert renewed.access_token != first.access_token and renewed.expires_at > first.expires_at
+    assert first.expires_in() > -0.5  # renewed before the old token expired, not after
+    wait_until(lambda: signed_in_text(signed.tokens) in w.status.value, timeout=3,
+               what="the line with the new expiry")
+    assert w.status.value != shown
+    texts = all_widget_state() + repr(w) + w._repr_html_() + json.dumps(w._repr_mimebundle_())
+    for t in (first, renewed):
+        for secret in (t.access_token, t.refresh_token, t.id_token):
+            assert secret and secret not in texts
+
+    assert renewal_threads()
+    session.logout()  # sign-out stops the timer
+    wait_until(lambda: not renewal_threads(), timeout=5, what="the renewal thread's end")
+    after = sb.auth_counts()["refreshes"]
+    time.sleep(3.5)  # past the next expiry
+    assert sb.auth_counts()["refreshes"] == after
+    assert "Signed out" in w.status.value
+
+
+def test_a_renewal_refused_ahead_of_expiry_is_shown_not_hidden(
+        start: Callable[..., Sandbox], made: list[SignInWidget]) -> None:
+    sb = start(token_ttl=3)
+    session, w = signed_in_by_widget(sb, made)
+    assert sb.idp is not None
+    sb.idp.revoke_all()  # the issuer refuses the refresh token from now on
+    wait_until(lambda: "could not be renewed" in w.status.value, timeout=6,
+               what="the refused renewal in the widget")
+    assert "%exalsius login" in w.status.value and "exls-tone-error" in w.status.value
+    wait_until(lambda: not renewal_threads(), timeout=5, what="the renewal thread's end")
+    session.close()
