@@ -180,7 +180,7 @@ def test_pieces_escape_and_count_down() -> None:
 
     tokens = Tokens("a" * 30, None, None, datetime(2030, 1, 2, 3, 4, tzinfo=timezone.utc))
     assert signed_in_text(tokens) == (
-        "Signed in as unknown user. The session ends 2030-01-02 03:04 UTC; then run "
+        "Signed in as unknown user. The session ends 2030-01-02 03:04:00 UTC; then run "
         "%exalsius login again.")
 
 

@@ -261,7 +261,7 @@ class SignInState:
     def _adopt(self, tokens: Tokens, settings: AuthSettings) -> RenewingTokens:
         self._end_signed("replaced by a newer sign-in")
         self.typed = None
-        self.signed = RenewingTokens(tokens, settings)
+        self.signed = RenewingTokens(tokens, settings).renew_ahead()  # #17.5c
         return self.signed
 
     def _end_signed(self, reason: str) -> None:

@@ -13,6 +13,7 @@ import math
 import threading
 from collections.abc import Callable
 from datetime import timezone
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
@@ -22,18 +23,22 @@ from ..auth.settings import AuthSettings
 from ..auth.sign_in import outcome
 from ..auth.tokens import Tokens
 from ..durations import duration
-from ..errors import ExalsiusError, SignInCancelledError
+from ..errors import AuthenticationError, ExalsiusError, SignInCancelledError
 from ..poller import Poller
 from ..watch import Stage
 from .base import Displayable, classed, stop_at_exit, walk
 from .style import STYLESHEET, stage_class, stylesheet_widget
 
+if TYPE_CHECKING:
+    from ..auth.renewal import RenewingTokens
+
 JOIN_TIMEOUT = 5.0
-STATES = ("new", "waiting", "signed in", "denied", "expired", "cancelled", "failed")
+STATES = ("new", "waiting", "signed in", "denied", "expired", "cancelled", "failed",
+          "signed out")
 # The stylesheet's classes that colour each outcome (style.py writes every colour once).
 TONES = {"signed in": "exls-tone-ok", "denied": "exls-tone-error",
          "expired": "exls-tone-warning", "cancelled": stage_class(Stage.CANCELLED),
-         "failed": "exls-tone-error"}
+         "failed": "exls-tone-error", "signed out": stage_class(Stage.CANCELLED)}
 CODE_SIZE = "2em"
 
 
@@ -71,6 +76,31 @@ def code_html(user_code: str) -> str:
             f"</code></b>")
 
 
+def renewal_html(signed: RenewingTokens, note: str = "") -> tuple[str, str, str]:
+    """What a followed sign-in shows now: (state, message, status HTML); never a token.
+
+    Signed in (with the current expiry), signed in but the last renewal failed (why, and that
+    it is tried again), or ended (refused, or signed out).
+    """
+    error = signed.last_error
+    if signed.ended is not None:
+        if isinstance(error, AuthenticationError):
+            why = str(error).removeprefix("signed out: run %exalsius login").strip(" ()")
+            message = (f"Signed out: the session could not be renewed ({why or 'refused'}); "
+                       "run %exalsius login again.")
+            return "signed out", message, status_html("failed", message)
+        message = f"Signed out ({signed.ended})."
+        return "signed out", message, status_html("signed out", message)
+    text = signed_in_text(signed.tokens)
+    message = f"{text} {note}" if note else text
+    value = status_html("signed in", message)
+    if error is not None:
+        problem = (f"Could not renew the session yet: {' '.join(str(error).split())[:200]}; "
+                   "trying again.")
+        message, value = f"{message} {problem}", value + status_html("expired", problem)
+    return "signed in", message, value
+
+
 def status_html(state: str, message: str) -> str:
     """One escaped status line in the colour of its state (a stylesheet class)."""
     tone = TONES.get(state, "")
@@ -86,9 +116,10 @@ def signed_in_text(tokens: Tokens) -> str:
     who = tokens.identity or "unknown user"
     if isinstance(name, str) and isinstance(email, str) and email and email != name:
         who = f"{who} ({email[:80]})"
-    until = tokens.expires_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    until = tokens.expires_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     if tokens.refresh_token:
-        return f"Signed in as {who}. The access token is valid until {until} and renews itself."
+        return (f"Signed in as {who}. The access token is valid until {until} and renews itself "
+                "shortly before then.")
     return f"Signed in as {who}. The session ends {until}; then run %exalsius login again."
 
 
@@ -125,6 +156,8 @@ class SignInWidget(Displayable):
         self._cancel = threading.Event()
         self._poller: Poller | None = None
         self._lock = threading.Lock()
+        self._unwatch: Callable[[], None] | None = None
+        self._note = ""
         self.title = widgets.HTML(value="<b>Sign in to exalsius</b>")
         self.link = classed(widgets.HTML(value=""), "exls-login-link")
         self.code = classed(widgets.HTML(value="", style=HTMLStyle(font_size=CODE_SIZE)),
@@ -187,8 +220,35 @@ class SignInWidget(Displayable):
         """Block until the sign-in ended (any outcome) or ``timeout``; whether it ended."""
         return self.done.wait(timeout)
 
+    def follow(self, signed: RenewingTokens) -> None:
+        """Keep the status line in step with the sign-in: each renewal's expiry, a failure.
+
+        Called once signed in (``%exalsius login`` does); ``close()`` stops following.
+        """
+        with self._lock:
+            if self._unwatch is not None:
+                self._unwatch()
+            self._unwatch = signed.watch(self._renewed)
+        self._renewed(signed)
+
+    def _renewed(self, signed: RenewingTokens) -> None:
+        """A renewal (or its failure, or the end) of the followed sign-in: redraw the line."""
+        state, self.message, value = renewal_html(signed, self._note)
+        self.state = state
+        if self.status.value != value:
+            self.status.value = value
+        if state == "signed out":
+            with self._lock:
+                unwatch, self._unwatch = self._unwatch, None
+            if unwatch is not None:
+                unwatch()
+
     def close(self) -> None:
-        """Cancel, stop the thread and close the widgets."""
+        """Cancel, stop the thread and close the widgets (and stop following a sign-in)."""
+        with self._lock:
+            unwatch, self._unwatch = self._unwatch, None
+        if unwatch is not None:
+            unwatch()
         self._shutdown()
         for w in list(walk(self.widget)):  # every child, layout and style: none left behind
             w.close()
@@ -227,6 +287,7 @@ class SignInWidget(Displayable):
                     return
             text = signed_in_text(tokens)
             extra = note if isinstance(note, str) and note else ""  # e.g. adopt() returns more
+            self._note = extra
             self._finish("signed in", f"{text} {extra}" if extra else text, None)
         finally:
             self.login.close()
@@ -280,4 +341,4 @@ class SignInWidget(Displayable):
 
 
 __all__ = ["SignInWidget", "code_html", "countdown_text", "link_html", "page_html",
-           "page_text", "signed_in_text"]
+           "page_text", "renewal_html", "signed_in_text"]

@@ -85,12 +85,15 @@ def _widget(session: Session, *, save: bool) -> Any:
         signed = session.sign_in_state.finish(box["pending"], tokens)
         if signed is None:
             raise ExalsiusError("a newer sign-in or a logout came in between")
+        box["signed"] = signed
         return _after(session, tokens, save)
 
     def done(widget: SignInWidget) -> None:
         pending = box.get("pending")
         if pending is not None and widget.state != "signed in":
             session.sign_in_state.finish(pending, None, widget.message)
+        elif box.get("signed") is not None:
+            widget.follow(box["signed"])  # the line follows each renewal (#17.5c)
 
     widget = SignInWidget(settings, on_success=success, on_done=done)
     code = widget.prepare()
