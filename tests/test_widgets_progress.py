@@ -362,3 +362,26 @@ def test_a_row_that_ended_shows_no_cancel(made: list[CreationProgress], end: str
         assert row.question == ""
         row.ask()  # nothing to ask about either
         assert row.question == "" and cancel_buttons(row) == []
+
+
+# -- #17.3: a long name ends in an ellipsis inside its 180 px cell -------------------------------
+
+
+def test_the_name_cell_s_content_box_may_shrink_and_ends_in_an_ellipsis(
+        made: list[CreationProgress]) -> None:
+    # ipywidgets puts the HTML inside a flex item (.widget-html-content): without min-width:0
+    # that box takes the name's whole width (325 px in a 180 px cell) and nothing ellipsizes.
+    long = "bert-finetune-" + "very-long-name-" * 8
+    with Sandbox() as sb, ExalsiusClient(sb.url, timeout=5) as cl:
+        wid = sb.add({"name": long, "workspace_status": "RUNNING", "cluster_id": A100_CLUSTER})
+        p = progress_of(made, [wid], cl)
+        p.wait(10)
+        sheet = "".join(w.value for w in walk(p.widget)
+                        if isinstance(w, widgets.HTML) and "<style" in w.value)
+        for content in (".exls-progress-name>.widget-html-content",
+                        ".exls-progress-name>.jupyter-widget-html-content"):
+            rules = css_rules(sheet.replace(" > ", ">"), content)
+            for decl in ("min-width:0", "overflow:hidden", "text-overflow:ellipsis",
+                         "white-space:nowrap"):
+                assert decl in rules, (content, decl)
+        assert f'title="{long} ({wid})"' in p.rows[wid].name.value
