@@ -71,6 +71,9 @@ RULES: tuple[tuple[str, str], ...] = (
     # clips; the name itself ends in an ellipsis, or breaks anywhere where it may wrap.
     (".exls-progress-name", "min-width:0;overflow:hidden"),
     (".exls-progress-name b", f"display:block;{_ELLIPSIS};overflow-wrap:anywhere"),
+    # ipywidgets' content box is a flex item: min-width:0 lets it shrink to the cell (#17.3).
+    (".exls-progress-name>.widget-html-content,.exls-progress-name>.jupyter-widget-html-content",
+     f"min-width:0;{_ELLIPSIS}"),
     (".exls-confirm-text", f"min-width:0;{_ELLIPSIS}"),
 )
 STYLESHEET = "<style>" + "".join(f"{sel}{{{body}}}" for sel, body in RULES) + "</style>"
