@@ -98,6 +98,16 @@ def test_stop_in_the_browser_stops_at_the_sandbox(lab: Lab, sb: Sandbox) -> None
     assert sb.request_count("POST", "/workspace/{id}/stop") == 1
     expect(target.locator("button.exls-stop")).to_be_disabled()
     expect(row(lab, "bystander").locator(".exls-badge-running")).to_be_visible()
+    # #17.5b: the server goes (as at the quickstart's end): the panel says so, greys its actions
+    bystander = row(lab, "bystander")
+    expect(bystander.locator("button.exls-stop")).to_be_enabled()
+    sb.stop()
+    lab.page.locator("button.exls-refresh").click()
+    lost = lab.page.locator(".exls-summary .exls-lost")
+    expect(lost).to_contain_text(f"Lost the server at {sb.url}: connection refused")
+    expect(lost).to_contain_text("showing the last list from")
+    expect(bystander.locator("button.exls-stop")).to_be_disabled()
+    expect(bystander.locator("button.exls-delete")).to_be_disabled()
 
 
 def test_a_double_click_sends_one_request_and_shows_working(lab: Lab) -> None:
@@ -151,6 +161,9 @@ progress = CreationProgress([ok, bad], interval=0.25)
 progress"""
 
 
+LONG_BAD = "nb-too-big-" + "with-a-very-long-name-" * 3
+
+
 @pytest.fixture
 def slow_sb() -> Iterator[Sandbox]:
     """A sandbox whose new workspaces stay PENDING for 5 s: room to see the cell end first."""
@@ -160,7 +173,7 @@ def slow_sb() -> Iterator[Sandbox]:
 
 def test_progress_reaches_running_after_the_cell_finished(lab: Lab, slow_sb: Sandbox) -> None:
     sb = slow_sb
-    source = PROGRESS.format(ok=spec("nb-ok"), bad=spec("nb-too-big", gpus=12))
+    source = PROGRESS.format(ok=spec("nb-ok"), bad=spec(LONG_BAD, gpus=12))
     open_with(lab, sb, [source], "progress")
     lab.run_all()
     ended = time.monotonic()
@@ -184,6 +197,23 @@ def test_progress_reaches_running_after_the_cell_finished(lab: Lab, slow_sb: San
     colour = bad_row.locator(".exls-detail-text").evaluate(
         "e => getComputedStyle(e).color")
     assert colour == "rgb(176, 0, 32)"
+    # #17.3: the long name ends in an ellipsis inside its cell, short of the Stage column
+    name = bad_row.locator(".exls-progress-name b")
+    fits = name.evaluate("""b => {
+        const cell = b.closest('.exls-progress-name').getBoundingClientRect();
+        const stage = b.closest('.exls-progress-row').querySelector('.exls-progress-stage')
+            .getBoundingClientRect();
+        const box = b.getBoundingClientRect();
+        return {right: box.right, cell: cell.right, stage: stage.left,
+                cut: b.scrollWidth > b.clientWidth,
+                ellipsis: getComputedStyle(b).textOverflow};
+    }""")
+    assert fits["right"] <= fits["cell"] + 0.5 and fits["right"] <= fits["stage"] + 0.5, fits
+    assert fits["cut"] and fits["ellipsis"] == "ellipsis", fits
+    assert LONG_BAD in (name.get_attribute("title") or "")
+    # #17.5a: nothing left to cancel on either row once they ended
+    expect(bad_row.locator(".exls-progress-cancel")).to_have_count(0)
+    expect(ok_row.locator(".exls-progress-cancel")).to_have_count(0)
 
 
 def test_another_cell_runs_while_progress_polls(lab: Lab, slow_sb: Sandbox) -> None:
