@@ -231,7 +231,7 @@ class WorkspaceList(Sequence[Workspace]):
         return f"<WorkspaceList {len(self)} of {self.total} workspaces>"
 
     def to_dataframe(self) -> pd.DataFrame:
-        """The workspaces as a pandas DataFrame (columns and dtypes in ``frames``)."""
+        """The workspaces as a DataFrame: ``frames.COLUMNS`` order (ids last), ``frames`` dtypes."""
         from .frames import columns_frame, workspaces_frame
 
         if self._fast is not None:  # the records decoded by msgspec: no dicts needed
