@@ -265,7 +265,7 @@ def test_the_session_renews_before_expiry_without_a_call_and_the_line_follows(
     after = sb.auth_counts()["refreshes"]
     time.sleep(3.5)  # past the next expiry
     assert sb.auth_counts()["refreshes"] == after
-    assert "Signed out" in w.status.value
+    assert "until signed out with %exalsius logout" in w.status.value and w.state == "signed out"
 
 
 def test_a_renewal_refused_ahead_of_expiry_is_shown_not_hidden(

@@ -89,7 +89,7 @@ def renewal_html(signed: RenewingTokens, note: str = "") -> tuple[str, str, str]
             message = (f"Signed out: the session could not be renewed ({why or 'refused'}); "
                        "run %exalsius login again.")
             return "signed out", message, status_html("failed", message)
-        message = f"Signed out ({signed.ended})."
+        message = f"Signed in as {who_text(signed.tokens)} until {signed.ended}."
         return "signed out", message, status_html("signed out", message)
     text = signed_in_text(signed.tokens)
     message = f"{text} {note}" if note else text
@@ -109,13 +109,19 @@ def status_html(state: str, message: str) -> str:
     return f'<div class="{classes}">{mark}{html.escape(message)}</div>'
 
 
-def signed_in_text(tokens: Tokens) -> str:
-    """Who signed in and when the session ends, for display."""
+def who_text(tokens: Tokens) -> str:
+    """Who signed in, for display: the name, and the email when it differs."""
     claims = tokens.claims
     name, email = claims.get("name"), claims.get("email")
     who = tokens.identity or "unknown user"
     if isinstance(name, str) and isinstance(email, str) and email and email != name:
         who = f"{who} ({email[:80]})"
+    return who
+
+
+def signed_in_text(tokens: Tokens) -> str:
+    """Who signed in and when the session ends, for display."""
+    who = who_text(tokens)
     until = tokens.expires_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     if tokens.refresh_token:
         return (f"Signed in as {who}. The access token is valid until {until} and renews itself "
@@ -341,4 +347,4 @@ class SignInWidget(Displayable):
 
 
 __all__ = ["SignInWidget", "code_html", "countdown_text", "link_html", "page_html",
-           "page_text", "renewal_html", "signed_in_text"]
+           "page_text", "renewal_html", "signed_in_text", "who_text"]
