@@ -1,13 +1,14 @@
 """The widgets in JupyterLab and Notebook 7, light and dark: every text readable, links styled.
 
 One notebook per app shows the panel (workspaces in several statuses, the sandbox badge, an error
-line, the form's "Created ..." message), a progress widget with a Failed and a Running row and
-its "Finished: ..." summary, and two sign-in widgets (one showing its code and link, one signed
-in). In each theme the page measures the WCAG contrast of every visible text node of the outputs
-against its effective background (alpha-composited up the ancestors), checks that each link has
-a colour of its own and an underline on hover, and that the sign-in code is large and sits on the
-countdown's baseline. One screenshot per app and theme is kept in test-artifacts/
-(theme-lab-light.png, theme-lab-dark.png, theme-notebook-light.png, theme-notebook-dark.png).
+line, the form's "Created ..." message), a progress widget with a Failed and a Running row and its
+"Finished: ..." summary, the progress's HTML fallback, and two sign-in widgets (one showing its
+code and link, one signed in). In each theme the page measures the WCAG contrast of every visible
+text node of the outputs against its effective background (alpha-composited up the ancestors),
+checks that each link has a colour of its own and an underline on hover, and that the sign-in code
+is large and sits on the countdown's baseline. One screenshot per app and theme is kept in
+test-artifacts/: theme-lab-light.png, theme-lab-dark.png, theme-notebook-light.png and
+theme-notebook-dark.png.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ ok = client.create_workspace({ok})
 bad = client.create_workspace({bad})
 progress = CreationProgress([ok, bad], interval=0.25)
 progress"""
+# The progress widget's HTML fallback (what nbconvert keeps), inside Lab's rendered-HTML rules.
+FALLBACK = "from IPython.display import HTML\nHTML(progress._repr_html_())"
 SIGN_IN = """\
 from exalsius_jupyter.auth.settings import AuthSettings
 from exalsius_jupyter.widgets.sign_in import SignInWidget
@@ -201,7 +204,7 @@ def show_everything(lab: Lab, sb: Sandbox, idp: Sandbox) -> None:
                 "cluster_id": A100, "resources": {"gpu_count": 2, "gpu_type": "A100"}})
     cells = [SETUP, PANEL, PROGRESS.format(ok=spec("theme-ok"), bad=spec("theme-big", 12)),
              SIGN_IN.format(name="waiting", issuer=idp.issuer_url),
-             SIGN_IN.format(name="approved", issuer=idp.issuer_url)]
+             SIGN_IN.format(name="approved", issuer=idp.issuer_url), FALLBACK]
     lab.open_notebook(cells, name="theme", env={"EXALSIUS_API_URL": sb.url,
                                                 "EXALSIUS_SANDBOX": "1"})
     lab.run_all()
@@ -218,6 +221,8 @@ def show_everything(lab: Lab, sb: Sandbox, idp: Sandbox) -> None:
                                                                timeout=15_000)
     expect(page.locator(".exls-progress-status", has_text="Finished")).to_have_text(
         "Finished: 1 running, 1 failed", timeout=20_000)
+    lab.run_cell(len(cells))  # the fallback again, now with the outcome (0 is the env cell)
+    expect(page.locator(".exls-progress-table .exls-stage-failed")).to_have_text("Failed")
     for status in STATUSES:
         expect(page.locator(f".exls-row .exls-badge-{status.lower()}").first).to_be_visible()
     page.mouse.move(0, 0)
