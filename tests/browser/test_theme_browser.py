@@ -35,7 +35,9 @@ MIN_CONTRAST = 4.5  # WCAG 2 AA for normal text
 MIN_CODE_PX = 20.0
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 OUTPUTS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output"
-STATUSES = ("RUNNING", "PENDING", "STOPPED", "FAILED")
+# The status each workspace is added with, and the badge the panel shows for it.
+STATUSES = {"RUNNING": "running", "PENDING": "pending", "STOPPED": "stopped", "FAILED": "failed",
+            "DELETED": "deleted", "HIBERNATING": "unknown"}
 
 PANEL = """\
 from exalsius_jupyter import WorkspacePanel
@@ -223,8 +225,8 @@ def show_everything(lab: Lab, sb: Sandbox, idp: Sandbox) -> None:
         "Finished: 1 running, 1 failed", timeout=20_000)
     lab.run_cell(len(cells))  # the fallback again, now with the outcome (0 is the env cell)
     expect(page.locator(".exls-progress-table .exls-stage-failed")).to_have_text("Failed")
-    for status in STATUSES:
-        expect(page.locator(f".exls-row .exls-badge-{status.lower()}").first).to_be_visible()
+    for badge in STATUSES.values():
+        expect(page.locator(f".exls-row .exls-badge-{badge}").first).to_be_visible()
     page.mouse.move(0, 0)
     page.evaluate("document.activeElement && document.activeElement.blur()")
 
