@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from typing import Any
@@ -276,16 +277,47 @@ def test_error_html_escapes_the_message() -> None:
     assert f".exls-error-text{{color:{style.ERROR_RED};" in style.STYLESHEET
 
 
-def test_the_error_red_is_written_once() -> None:
+COLOUR_LITERAL = re.compile(
+    r"#[0-9a-f]{3,8}\b|\brgba?\(|(?<![\w-])(white|black|red|green|blue|gr[ae]y)(?![\w-])", re.I)
+THEME_VAR = re.compile(r"var\(--jp-[a-z0-9-]+,(?:[^()]|\([^()]*\))*\)")
+
+
+def without_theme_vars(css: str) -> str:
+    """``css`` with each ``var(--jp-…, fallback)`` (nested ones too) replaced by THEME."""
+    while (replaced := THEME_VAR.sub("THEME", css)) != css:
+        css = replaced
+    return css
+
+
+def test_without_theme_vars_leaves_the_literals_outside_them() -> None:
+    assert without_theme_vars("color:var(--jp-a,var(--jp-b,rgba(0,0,0,.5)))") == "color:THEME"
+    assert COLOUR_LITERAL.search(without_theme_vars("border:1px solid var(--jp-a,#eee) #ccc"))
+
+
+def test_every_colour_is_a_theme_variable_with_a_fallback() -> None:
+    """Each colour of the sheet is a JupyterLab theme variable or a color-mix() of them; literal
+    colours only as the variables' fallbacks (VS Code, nbconvert HTML), each var has one."""
+    sheet = style.STYLESHEET
+    assert "var(--jp-" in sheet and "color-mix(" in sheet
+    left = without_theme_vars(sheet)
+    assert not COLOUR_LITERAL.search(left), COLOUR_LITERAL.search(left)
+    assert "var(" not in left  # every var() has its fallback (the pattern needs one)
+    for colours in style.STATUS_COLOURS.values():
+        for colour in colours:
+            assert without_theme_vars(colour) != colour
+    assert without_theme_vars(style.RowStyle().row.border_bottom or "") == "1px solid THEME"
+
+
+def test_no_view_writes_a_colour_or_an_inline_style() -> None:
     import pathlib
-    import re
 
     package = pathlib.Path(render.__file__).parent
-    views = ("__init__", "base", "style", "panel", "row", "header", "form", "progress", "login")
-    files = [package / "render.py", *(package / "widgets" / f"{name}.py" for name in views)]
-    hits = {f.name: f.read_text(encoding="utf-8").lower().count("#b00020") for f in files}
-    assert sum(hits.values()) == 1 and hits["style.py"] == 1, hits
-    inline = {f.name for f in files if re.search(r'(?<!\w)style=\\?["\']', f.read_text("utf-8"))}
+    views = [package / "render.py", *(package / "widgets").glob("*.py")]
+    files = [*views, *(package / "magics").rglob("*.py")]
+    colours = {f.name: hit.group(0) for f in files if f.name != "style.py"
+               if (hit := re.search(r"#[0-9a-f]{3,8}\b|\brgba?\(", f.read_text("utf-8"), re.I))}
+    assert not colours, f"colours outside style.py: {colours}"
+    inline = {f.name for f in views if re.search(r'(?<!\w)style=\\?["\']', f.read_text("utf-8"))}
     assert not inline, f"inline style= attributes in {inline}"
 
 

@@ -179,8 +179,9 @@ class SignInWidget(Displayable):
         self.pending_box = widgets.VBox([
             widgets.HTML(value="Open this page, check that it shows the code below, approve:"),
             self.link,
+            # On one baseline: the large code's text and the countdown's (not their boxes).
             widgets.HBox([self.code, self.countdown, self.cancel_button],
-                         layout=widgets.Layout(align_items="center")),
+                         layout=widgets.Layout(align_items="baseline")),
         ])
         self.sheet = stylesheet_widget()
         self.widget = classed(widgets.VBox([self.sheet, self.title, self.pending_box,

