@@ -132,6 +132,9 @@ LAYOUT_RULES: tuple[tuple[str, str], ...] = (
     (f"{_BUTTON}", "flex:none;margin:0 2px"),
     (".exls-panel .exls-confirm-line .jupyter-button", "width:76px;flex:none;margin:0 2px"),
     (".exls-panel .exls-head-spacer", "flex:none"),
+    # The header's controls wrap (their HBox); a filter never gets wider than the panel.
+    (".exls-panel .exls-controls > .widget-dropdown", "max-width:100%"),
+    (".exls-panel .exls-controls > .exls-summary", "min-width:0;max-width:100%"),
     *_widths(72, 72, 84),
     # The name column's room on this page (render.name_room): bold text, 2 ch to spare.
     *((f".exls-room-{n}", f"--exls-name:calc({n}ch + 2ch)")

@@ -141,11 +141,13 @@ def layout_report(lab: Lab) -> dict[str, Any]:
     panel = lab.page.evaluate(BOXES_JS, [".exls-panel .exls-row",
                                          ".exls-cell, button", ".exls-panel"])
     head = lab.page.evaluate(BOXES_JS, [".exls-panel .exls-head", ".exls-cell", ".exls-panel"])
+    controls = lab.page.evaluate(BOXES_JS, [".exls-panel .exls-controls", ":scope > *",
+                                            ".exls-panel"])
     progress = lab.page.evaluate(BOXES_JS, [
         ".exls-progress .exls-progress-row",
         ".exls-progress-name, .exls-progress-stage, .exls-progress-bar, .exls-progress-elapsed,"
         " .exls-progress-access, button", ".exls-progress"])
-    return {"panel": panel, "head": head, "progress": progress}
+    return {"panel": panel, "head": head, "controls": controls, "progress": progress}
 
 
 def check_width(lab: Lab, app: str, width: int) -> dict[str, Any]:
@@ -160,7 +162,7 @@ def check_width(lab: Lab, app: str, width: int) -> dict[str, Any]:
     print(f"{app} at {width} px: panel {report['panel']['width']:.0f} px, overlaps",
           {part: len(r["overlaps"]) for part, r in report.items()},
           "outside", {part: len(r["outside"]) for part, r in report.items()})
-    for part in ("panel", "head", "progress"):
+    for part in report:
         assert report[part]["rows"] > 0, (part, report)
         assert not report[part]["overlaps"], (f"{app} at {width} px: {part} boxes overlap "
                                               f"(panel {report['panel']['width']:.0f} px)",
