@@ -170,6 +170,20 @@ def test_focus_goes_to_the_question_and_back_to_the_row(
                     row.confirm_button, expected]  # nothing else took focus
 
 
+def test_after_a_confirmed_delete_focus_goes_to_refresh(
+        sb: Sandbox, cl: ExalsiusClient, panels: list[WorkspacePanel],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """#17.4: a deleted workspace's row has no button left to focus: Refresh takes it."""
+    sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+    panel = make_panel(panels, cl)
+    row = panel.row("ws-1")
+    told = focused(monkeypatch)
+    row.delete_button.click()
+    row.confirm_button.click()
+    settled(panel)
+    assert told == [row.cancel_button, panel.refresh_button]
+
+
 def test_delete_asks_then_deletes_and_the_row_goes(
         sb: Sandbox, cl: ExalsiusClient, panels: list[WorkspacePanel]) -> None:
     wid = sb.add({"name": "ws-1", "workspace_status": "RUNNING"})

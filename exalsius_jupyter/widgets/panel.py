@@ -99,7 +99,8 @@ class WorkspacePanel(Displayable):
             on_delete=lambda row: self._act(row, "delete"),
             on_start=lambda row: self._act(row, "start"),
             on_ask=self.errors.clear, guard=self._guard,
-            cluster_names=lambda: self.cluster_names, name_room=lambda: self._name_room))
+            cluster_names=lambda: self.cluster_names, name_room=lambda: self._name_room,
+            on_focus_lost=lambda: self.refresh_button.focus()))
         self._build(cluster_id or ALL, auto_refresh)
         stop_at_exit(self)
         self._jobs.run(self._refresh_in_background, "Could not list workspaces")

@@ -37,6 +37,7 @@ class RowCallbacks:
     guard: Guard
     cluster_names: Callable[[], Mapping[str, str]] = dict  # cluster id to name, where known
     name_room: Callable[[], int] = int  # the name column's room on the page (render.name_room)
+    on_focus_lost: Callable[[], None] = lambda: None  # no button of the row can take focus
 
 
 class WorkspaceRow(AsksQuestion):
@@ -226,6 +227,7 @@ class WorkspaceRow(AsksQuestion):
             if button is not None and not button.disabled:
                 button.focus()
                 return
+        self._callbacks.on_focus_lost()  # e.g. a deleted workspace: the panel takes focus
 
     def _on_confirm(self, action: str, key: str) -> None:
         with self._lock:
@@ -271,7 +273,10 @@ class WorkspaceRow(AsksQuestion):
             self.render()
             if self._refocus:  # the action came from this row's question: focus stays here
                 self._refocus = False
-                self._focus_row(action)
+                if action == "delete" and ok:
+                    self._callbacks.on_focus_lost()  # the row goes with the next list
+                else:
+                    self._focus_row(action)
 
 
 class RowPool:

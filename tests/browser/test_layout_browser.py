@@ -6,7 +6,8 @@ cells and buttons of each row do not intersect, nothing leaves the panel's box, 
 full text on hover, and at 1,600 px the long names are whole. Then the keyboard: Tab reaches a
 row's Stop, Enter opens the question with Confirm focused, Cancel by keyboard gives focus back to
 Stop, Enter on Confirm stops the workspace and focus ends on the row's button (Start: Stop is
-disabled then); the focus ring is at least 2 px. Escape does not close the question: no
+disabled then); Delete's question focuses Cancel, and once the row is gone Refresh has focus;
+the focus ring is at least 2 px. Escape does not close the question: no
 ipywidgets view reports a key to the kernel. One screenshot per state is
 kept in test-artifacts/ (layout-APP-WIDTH.png).
 """
@@ -229,3 +230,15 @@ def test_layout_and_keyboard(lab: Lab, sb: Sandbox, jupyter_app: str) -> None:
     expect(start).to_be_focused()  # Stop is disabled now: the row's next action holds focus
     active = lab.page.evaluate(ACTIVE_JS)
     assert active["row"] == target and active["tag"] == "BUTTON", active
+
+    # Delete's question focuses Cancel (it cannot be undone); Shift+Tab, Enter confirms; the row
+    # goes and Refresh holds focus.
+    gone = f"{LONG}3"  # FAILED
+    row(lab, gone).locator("button.exls-delete").focus()
+    lab.page.keyboard.press("Enter")
+    expect(row(lab, gone).locator("button.exls-cancel")).to_be_focused()
+    lab.page.keyboard.press("Shift+Tab")
+    expect(row(lab, gone).locator("button.exls-confirm")).to_be_focused()
+    lab.page.keyboard.press("Enter")
+    expect(row(lab, gone)).to_have_count(0)
+    expect(lab.page.locator("button.exls-refresh")).to_be_focused()
