@@ -20,30 +20,56 @@ class Column(NamedTuple):
     """One column of the workspaces table: its key (CSS ``exls-cell-<key>``), heading and track.
 
     The panel's rows, its heading line and both fallbacks (HTML and text) all follow this table.
+    ``rank`` says from which width on the panel shows the column (1: always, 2: from a medium
+    width, 3: only when wide; the breakpoints are the stylesheet's).
     """
 
     key: str
     heading: str
     track: str  # the CSS grid track of the panel's rows
+    rank: int = 1
 
 
-# Name, template and access share what room there is; the rest are fixed, so the rows and the
-# heading line up at any width.
+# Every track may shrink to nothing (``minmax(0, ...)``): a row's cells never grow past their box,
+# so they cannot slide under the buttons (#17.3); the name takes the largest share of the room.
 COLUMNS: tuple[Column, ...] = (
-    Column("name", "Name", "minmax(80px, 1.4fr)"),
-    Column("id", "ID", "68px"),
-    Column("status", "Status", "88px"),
-    Column("template", "Template", "minmax(70px, 1fr)"),
-    Column("cluster", "Cluster", "minmax(64px, 0.8fr)"),
-    Column("gpus", "GPUs", "84px"),
-    Column("cpu_memory", "CPU / memory", "112px"),
-    Column("age", "Age", "86px"),
-    Column("expires", "Expires", "78px"),
-    Column("access", "Access", "minmax(110px, 1.8fr)"),
+    # The name's track is at least as wide as the page's longest name (``--exls-name``, set per
+    # page by the ``exls-room-<n>`` class, ``name_room``), up to 40 % of the row: at wide widths
+    # names are whole (#17.3).
+    Column("name", "Name", "minmax(min(var(--exls-name, 0px), 40%), 4fr)"),
+    Column("id", "ID", "minmax(0, 68px)", 3),
+    Column("status", "Status", "minmax(0, 84px)"),
+    Column("template", "Template", "minmax(0, 1fr)", 2),
+    Column("cluster", "Cluster", "minmax(0, 0.8fr)", 3),
+    Column("gpus", "GPUs", "minmax(0, 72px)", 2),
+    Column("cpu_memory", "CPU / memory", "minmax(0, 104px)", 3),
+    Column("age", "Age", "minmax(0, 76px)", 2),
+    Column("expires", "Expires", "minmax(0, 72px)", 3),
+    Column("access", "Access", "minmax(0, 1.3fr)"),
     # A field-table row with a heading is a column too: its value as text.
-    *(Column(f.name, f.heading, "minmax(60px, 1fr)") for f in WORKSPACE_FIELDS if f.heading),
+    *(Column(f.name, f.heading, "minmax(0, 1fr)", 3) for f in WORKSPACE_FIELDS if f.heading),
 )
-ROW_TEMPLATE = " ".join(c.track for c in COLUMNS)
+
+
+def row_template(rank: int = 3) -> str:
+    """The grid template of the columns shown up to ``rank`` (3: every column)."""
+    return " ".join(c.track for c in COLUMNS if c.rank <= rank)
+
+
+ROW_TEMPLATE = row_template()
+NAME_ROOM_STEP = 4  # characters: the rooms are steps of this (a class each in the stylesheet)
+NAME_ROOM_MAX = 64  # characters: longer names are ellipsized whatever the width
+
+
+def name_room(names: Iterable[str]) -> int:
+    """The room, in characters, the longest of ``names`` needs, in steps (0: no name)."""
+    longest = min(max((len(n) for n in names), default=0), NAME_ROOM_MAX)
+    return -(-longest // NAME_ROOM_STEP) * NAME_ROOM_STEP
+
+
+def _room_class(room: int) -> str:
+    """The class that gives the name column ``room`` characters (``exls-room-<n>``)."""
+    return f" exls-room-{int(room)}" if room > 0 else ""
 
 
 def escape(value: Any) -> str:
@@ -218,14 +244,15 @@ def _cell_html(key: str, ws: Workspace, text: str) -> str:
 
 
 def workspace_row_html(ws: Workspace, now: datetime | None = None, note: str = "",
-                       clusters: Mapping[str, str] | None = None) -> str:
+                       clusters: Mapping[str, str] | None = None, room: int = 0) -> str:
     """One workspace as a grid row of ``COLUMNS`` (the panel's read-only cells).
 
-    ``note`` (e.g. "working…") is shown next to the status badge; ``clusters`` names clusters.
+    ``note`` (e.g. "working…") is shown next to the status badge; ``clusters`` names clusters;
+    ``room`` is the name column's room (``name_room`` of the page), the same in every row.
     """
     values = cells(ws, now, clusters)
-    out = [f'<div class="exls-cells" data-workspace-id="{escape(ws.id)}">']
-    for key, _, _ in COLUMNS:
+    out = [f'<div class="exls-cells{_room_class(room)}" data-workspace-id="{escape(ws.id)}">']
+    for key in (c.key for c in COLUMNS):
         text, tip = values[key]
         inner = _cell_html(key, ws, text)
         if key == "status" and note:
@@ -235,10 +262,11 @@ def workspace_row_html(ws: Workspace, now: datetime | None = None, note: str = "
     return "".join(out)
 
 
-def header_row_html() -> str:
-    """The panel's column headings, aligned with ``workspace_row_html``."""
-    heads = "".join(f'<span class="exls-cell">{escape(c.heading)}</span>' for c in COLUMNS)
-    return f'<div class="exls-head">{heads}</div>'
+def header_row_html(room: int = 0) -> str:
+    """The panel's column headings, aligned with ``workspace_row_html`` of the same ``room``."""
+    heads = "".join(f'<span class="exls-cell exls-cell-{c.key}">{escape(c.heading)}</span>'
+                    for c in COLUMNS)
+    return f'<div class="exls-head{_room_class(room)}">{heads}</div>'
 
 
 def workspaces_html(workspaces: Iterable[Workspace], now: datetime | None = None,
@@ -253,8 +281,8 @@ def workspaces_html(workspaces: Iterable[Workspace], now: datetime | None = None
     rows = []
     for ws in workspaces:
         values = cells(ws, now, clusters)
-        tds = "".join(f'<td title="{escape(values[key][1])}">'
-                      f"{_cell_html(key, ws, values[key][0])}</td>" for key, _, _ in COLUMNS)
+        tds = "".join(f'<td title="{escape(values[c.key][1])}">'
+                      f"{_cell_html(c.key, ws, values[c.key][0])}</td>" for c in COLUMNS)
         rows.append(f"<tr>{tds}</tr>")
     count = len(rows)
     if not rows:
@@ -351,6 +379,8 @@ def error_line(exc: BaseException, action: str = "") -> str:
 __all__ = [
     "COLUMNS",
     "EMPTY",
+    "NAME_ROOM_MAX",
+    "NAME_ROOM_STEP",
     "ROW_TEMPLATE",
     "Column",
     "ProgressLine",
@@ -369,10 +399,12 @@ __all__ = [
     "header_row_html",
     "humanize_age",
     "is_web_url",
+    "name_room",
     "opens_with_text",
     "panel_html",
     "panel_text",
     "progress_html",
+    "row_template",
     "short_id",
     "stage_class",
     "status_badge",

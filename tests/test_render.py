@@ -218,6 +218,32 @@ def test_workspace_row_html_escapes_and_aligns() -> None:
         in style.STYLESHEET
 
 
+def test_the_name_column_gets_the_room_of_the_page_s_longest_name() -> None:
+    """#17.3: one class per page gives the name's track its room, the same in rows and heading."""
+    assert render.name_room([]) == 0
+    assert render.name_room(["ab", "a" * 45]) == 48  # steps of NAME_ROOM_STEP characters
+    assert render.name_room(["x" * 500]) == render.NAME_ROOM_MAX
+    html = render.workspace_row_html(ws(), NOW, room=48)
+    assert 'class="exls-cells exls-room-48"' in html and "style=" not in html
+    assert 'class="exls-head exls-room-48"' in render.header_row_html(48)
+    assert 'class="exls-cells"' in render.workspace_row_html(ws(), NOW)  # no room: no class
+    assert ".exls-room-48{--exls-name:calc(48ch + 2ch)}" in style.STYLESHEET
+
+
+def test_the_panel_reflows_with_container_queries() -> None:
+    """#17.3: the panel is a container; narrower widths hide the columns of higher rank."""
+    sheet = style.STYLESHEET
+    assert ".exls-panel{container-type:inline-size;container-name:exls-panel" in sheet
+    ranks = {c.key: c.rank for c in render.COLUMNS}
+    assert ranks["name"] == ranks["status"] == ranks["access"] == 1
+    assert render.row_template(1).count("minmax(") == 3
+    assert all(track.startswith("minmax(") for track in (c.track for c in render.COLUMNS))
+    narrow = sheet.split(f"@container exls-panel (max-width: {style.NARROW_PX - 0.02}px)")[1]
+    assert f"grid-template-columns:{render.row_template(1)}" in narrow
+    assert ".exls-panel .exls-cell-template" in narrow.split("{display:none}")[0]
+    assert ":focus-visible:enabled" in sheet and "outline:2px solid var(--jp-brand-color1" in sheet
+
+
 def test_row_cells_show_the_issue_s_columns() -> None:
     html = render.workspace_row_html(ws(), NOW)
     for text in ("<b>ws-1</b>", ">0f8fad5b<", 'title="0f8fad5b-d9cb-469f-a165-70867728950e"',
@@ -279,11 +305,12 @@ def test_error_html_escapes_the_message() -> None:
 
 COLOUR_LITERAL = re.compile(
     r"#[0-9a-f]{3,8}\b|\brgba?\(|(?<![\w-])(white|black|red|green|blue|gr[ae]y)(?![\w-])", re.I)
-THEME_VAR = re.compile(r"var\(--jp-[a-z0-9-]+,(?:[^()]|\([^()]*\))*\)")
+THEME_VAR = re.compile(r"var\(--(?:jp|exls)-[a-z0-9-]+,(?:[^()]|\([^()]*\))*\)")
 
 
 def without_theme_vars(css: str) -> str:
-    """``css`` with each ``var(--jp-…, fallback)`` (nested ones too) replaced by THEME."""
+    """``css`` with each ``var(--jp-…, fallback)`` (or the panel's own ``--exls-…``; nested ones
+    too) replaced by THEME."""
     while (replaced := THEME_VAR.sub("THEME", css)) != css:
         css = replaced
     return css

@@ -99,7 +99,11 @@ def test_stop_is_enabled_only_for_pending_or_running(sb: Sandbox, cl: ExalsiusCl
                        "deleted": False, "hibernating": False}
     assert panel.row("deleted").delete_button.disabled
     assert not panel.row("running").delete_button.disabled
-    assert panel.row("running").delete_button.button_style == "danger"
+    # Delete is quiet until its question (#17.3); each button's title names its workspace (#17.4).
+    assert panel.row("running").delete_button.button_style == ""
+    assert panel.row("running").stop_button.tooltip == "Stop running"
+    assert panel.row("running").delete_button.tooltip == "Delete running (irreversible)"
+    assert panel.row("stopped").stop_button.tooltip.startswith("Stop stopped: only PENDING")
     assert ">UNKNOWN</span>" in panel.row("hibernating").cells.value
 
 
@@ -123,6 +127,61 @@ def test_stop_asks_then_stops_at_the_sandbox(sb: Sandbox, cl: ExalsiusClient,
     assert ">STOPPED</span>" in row.cells.value
     assert row.stop_button.disabled and row.stop_button in row.box.children
     assert row.question == ""
+
+
+def focused(monkeypatch: pytest.MonkeyPatch) -> list[widgets.Widget]:
+    """The widgets told to take keyboard focus from now on (``DOMWidget.focus``), in order."""
+    told: list[widgets.Widget] = []
+    original = widgets.Widget.send
+
+    def sending(self: widgets.Widget, content: Any, buffers: Any = None) -> None:
+        if content == {"do": "focus"}:
+            told.append(self)
+        original(self, content, buffers)
+
+    monkeypatch.setattr(widgets.Widget, "send", sending)
+    return told
+
+
+def test_focus_goes_to_the_question_and_back_to_the_row(
+        sb: Sandbox, cl: ExalsiusClient, panels: list[WorkspacePanel],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """#17.4: Stop's question focuses Confirm, Delete's Cancel; Cancel gives focus back to the
+    button that asked; after a confirmed Stop focus stays in the row (Stop is disabled: Start)."""
+    sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+    panel = make_panel(panels, cl)
+    row = panel.row("ws-1")
+    told = focused(monkeypatch)
+    row.delete_button.click()
+    assert told == [row.cancel_button]
+    row.cancel_button.click()
+    assert told[-1] is row.delete_button and not row.asking
+    row.stop_button.click()
+    assert told[-1] is row.confirm_button
+    row.cancel_button.click()
+    assert told[-1] is row.stop_button
+    row.stop_button.click()
+    row.confirm_button.click()
+    settled(panel)
+    assert row.workspace.workspace_status.value == "STOPPED" and row.stop_button.disabled
+    expected = row.start_button if row.start_button is not None else row.delete_button
+    assert not expected.disabled
+    assert told == [row.cancel_button, row.delete_button, row.confirm_button, row.stop_button,
+                    row.confirm_button, expected]  # nothing else took focus
+
+
+def test_after_a_confirmed_delete_focus_goes_to_refresh(
+        sb: Sandbox, cl: ExalsiusClient, panels: list[WorkspacePanel],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """#17.4: a deleted workspace's row has no button left to focus: Refresh takes it."""
+    sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+    panel = make_panel(panels, cl)
+    row = panel.row("ws-1")
+    told = focused(monkeypatch)
+    row.delete_button.click()
+    row.confirm_button.click()
+    settled(panel)
+    assert told == [row.cancel_button, panel.refresh_button]
 
 
 def test_delete_asks_then_deletes_and_the_row_goes(
@@ -794,7 +853,7 @@ def test_an_auto_refresh_after_one_status_changed_updates_that_row_only(
         assert 1 <= len(sent) - len(elsewhere) <= 4  # the cells, and the buttons that changed
 
 
-def test_a_page_flip_sends_each_row_once_and_a_button_only_when_it_changed(
+def test_a_page_flip_sends_each_row_and_each_button_once(
         big: Sandbox, panels: list[WorkspacePanel], monkeypatch: pytest.MonkeyPatch) -> None:
     with ExalsiusClient(big.url, timeout=5) as cl:
         panel = make_panel(panels, cl)
@@ -804,12 +863,17 @@ def test_a_page_flip_sends_each_row_once_and_a_button_only_when_it_changed(
         sent = count_sends(monkeypatch)
         panel.next_button.click()
         assert panel.page == 1
-        changed = sum(b.disabled != d for b, d in zip(buttons, before, strict=True))
-        cells = [w for w in sent if isinstance(w, widgets.HTML) and w is not panel.summary]
+        assert any(b.disabled != d for b, d in zip(buttons, before, strict=True))
+        cells = [w for w in sent if isinstance(w, widgets.HTML) and w is not panel.summary
+                 and w is not panel.head]
         sent_buttons = [w for w in sent if w in buttons]
         assert len(cells) == 50
-        assert len(sent_buttons) == changed, f"{len(sent_buttons)} buttons sent, {changed} changed"
-        assert len(sent) <= 50 + changed + 4  # + the page label, Prev, Next, the summary
+        # Each button names the workspace it now acts on (#17.4): one message each, state and
+        # title together; nothing twice.
+        assert sorted(map(id, sent_buttons)) == sorted(map(id, buttons))
+        assert all(r.workspace.name in r.stop_button.tooltip for r in panel.rows)
+        # + the heading (the name column's room), the page label, Prev, Next, the summary
+        assert len(sent) <= 50 + len(buttons) + 5
 
 
 # -- #17.5b: a panel whose server is gone says so and greys its actions -----------------------

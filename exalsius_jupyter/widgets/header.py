@@ -88,9 +88,10 @@ class PanelHeader:
             value=ALL, description="Status", layout=widgets.Layout(width="190px"),
             style={"description_width": "45px"}), "exls-filter-status")
         self.summary = classed(widgets.HTML(value=""), "exls-summary")
-        self.controls = widgets.HBox(
+        self.controls = classed(widgets.HBox(
             [self.refresh_button, self.auto_toggle, self.cluster_filter, self.status_filter,
-             self.summary], layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
+             self.summary], layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
+            "exls-controls")
 
     def show_sandbox(self, is_sandbox: bool) -> None:
         """Show (or drop) the "sandbox" badge: the server identified itself as the sandbox."""

@@ -18,7 +18,7 @@ from ..api.client import ExalsiusClient
 from ..errors import ExalsiusError, TransportError
 from ..model.workspace import Workspace
 from ..refresh import AutoRefresh
-from ..render import header_row_html, panel_html, panel_text
+from ..render import header_row_html, name_room, panel_html, panel_text
 from ..table import Applied, WorkspaceTable
 from .base import (
     Displayable,
@@ -80,6 +80,7 @@ class WorkspacePanel(Displayable):
         self._offers_start: bool | None = None
         self._offers_catalogue: bool | None = None
         self.cluster_names: dict[str, str] = {}  # cluster id to name, from the catalogue
+        self._name_room = 0  # the room the page's longest name needs (render.name_room)
         self._progress: list[CreationProgress] = []
         self._closed = False
         self._quiet = False
@@ -99,7 +100,9 @@ class WorkspacePanel(Displayable):
             on_delete=lambda row: self._act(row, "delete"),
             on_start=lambda row: self._act(row, "start"),
             on_ask=self.errors.clear, guard=self._guard,
-            cluster_names=lambda: self.cluster_names, offline=lambda: self._lost is not None))
+            cluster_names=lambda: self.cluster_names, offline=lambda: self._lost is not None,
+            name_room=lambda: self._name_room,
+            on_focus_lost=lambda: self.refresh_button.focus()))
         self._build(cluster_id or ALL, auto_refresh)
         stop_at_exit(self)
         self._jobs.run(self._refresh_in_background, "Could not list workspaces")
@@ -115,8 +118,8 @@ class WorkspacePanel(Displayable):
         self.cluster_filter, self.status_filter = header.cluster_filter, header.status_filter
         self.head = classed(widgets.HTML(value=header_row_html(), layout=self._style.cells),
                             "exls-table-head")
-        self._head_spacer = widgets.Box(layout=widgets.Layout(
-            width=self._style.actions_width(False)))
+        # Above the row's buttons; its width is the stylesheet's, as theirs (LAYOUT_RULES).
+        self._head_spacer = classed(widgets.Box(), "exls-head-spacer")
         head_row = widgets.HBox([self.head, self._head_spacer])
         self.empty = classed(widgets.HTML(value=LOADING), "exls-empty")
         self.rows_box = classed(widgets.VBox([self.empty]), "exls-rows")
@@ -362,7 +365,7 @@ class WorkspacePanel(Displayable):
             self._show_clusters()
         if self._offers_start:
             self._pool.add_start()
-            self._head_spacer.layout.width = self._style.actions_width(True)
+            self._head_spacer.add_class("exls-with-start")
         self._pool.settle()
 
     def _show_clusters(self) -> None:
@@ -386,6 +389,8 @@ class WorkspacePanel(Displayable):
         now = datetime.now(timezone.utc)
         shown = self.table.page_workspaces()
         page, pages = self.table.page, self.table.pages
+        self._name_room = name_room(ws.name for ws in shown)
+        self.head.value = header_row_html(self._name_room)
         rows = self._pool.place(shown, now, bool(self._offers_start))
         self.empty.value = EMPTY
         self.rows_box.children = tuple(r.box for r in rows) or (self.empty,)

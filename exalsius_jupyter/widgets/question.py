@@ -38,6 +38,7 @@ class Question:
         self._widgets: tuple[widgets.Label, widgets.Button, widgets.Button] | None = None
         self.action: str | None = None
         self.key: str | None = None
+        self.last_action: str | None = None  # the action of the last question asked
         self.asking = False
 
     def _built(self) -> tuple[widgets.Label, widgets.Button, widgets.Button]:
@@ -87,6 +88,7 @@ class Question:
                        layout=self._layout)
             set_traits(no, disabled=False, layout=self._layout)
             self.action, self.key, self.asking = action, key, True
+            self.last_action = action
 
     def disarm(self) -> bool:
         """Close the question without acting; True if one was open."""

@@ -37,6 +37,8 @@ class RowCallbacks:
     guard: Guard
     cluster_names: Callable[[], Mapping[str, str]] = dict  # cluster id to name, where known
     offline: Callable[[], bool] = bool  # True while the server is unreachable: actions greyed
+    name_room: Callable[[], int] = int  # the name column's room on the page (render.name_room)
+    on_focus_lost: Callable[[], None] = lambda: None  # no button of the row can take focus
 
 
 class WorkspaceRow(AsksQuestion):
@@ -67,8 +69,9 @@ class WorkspaceRow(AsksQuestion):
         self.stop_button = widgets.Button(description="Stop", icon="stop", layout=style.button,
                                           style=style.button_style, _dom_classes=("exls-stop",),
                                           **state["stop"])
+        # Not "danger": a column of red buttons would outshout the table; the question is red.
         self.delete_button = widgets.Button(description="Delete", icon="trash",
-                                            button_style="danger", layout=style.delete,
+                                            layout=style.delete,
                                             style=style.button_style,
                                             _dom_classes=("exls-delete",), **state["delete"])
         self.start_button: widgets.Button | None = None
@@ -78,8 +81,9 @@ class WorkspaceRow(AsksQuestion):
         self.delete_button.on_click(guard(lambda _b: self.ask("delete")))
         # The question's widgets are made at the first question: most rows are never asked one.
         self._question = Question(style.button, guard=guard, on_confirm=self._on_confirm,
-                                  on_cancel=self._drop_line)
+                                  on_cancel=self._cancelled)
         self._confirm_line: widgets.HBox | None = None
+        self._refocus = False  # whether focus goes back to the row once the action is done
         self.box = widgets.HBox(self._children(), layout=style.row, _dom_classes=("exls-row",))
 
     # -- widgets ---------------------------------------------------------------------------
@@ -139,23 +143,25 @@ class WorkspaceRow(AsksQuestion):
     def _state(self) -> dict[str, Any]:
         """What the cells and buttons show for the bound workspace.
 
-        The buttons' tooltips do not name the workspace (the row does): a page flip or a
-        refresh then sends a button nothing unless what it can do changed (#10.2).
+        The buttons' tooltips (their title) name the workspace they act on (#17.4), the text
+        stays short: a refresh sends a button nothing unless what it can do changed, a page
+        flip one message per button that shows another workspace (#10.2).
         """
         ws, working = self.workspace, self.busy
         busy = working or self._callbacks.offline()  # greyed, as while an action runs
-        status = ws.workspace_status
+        status, name = ws.workspace_status, ws.name
         return {
             "cells": workspace_row_html(ws, self._now, WORKING if working else "",
-                                        self._callbacks.cluster_names()),
+                                        self._callbacks.cluster_names(),
+                                        self._callbacks.name_room()),
             "stop": {"disabled": busy or status not in STOPPABLE,
-                     "tooltip": "Stop this workspace" if status in STOPPABLE
-                     else "Only PENDING or RUNNING workspaces can be stopped"},
+                     "tooltip": f"Stop {name}" if status in STOPPABLE
+                     else f"Stop {name}: only PENDING or RUNNING workspaces can be stopped"},
             "delete": {"disabled": busy or status is WorkspaceStatus.DELETED,
-                       "tooltip": "Delete this workspace (irreversible)"},
+                       "tooltip": f"Delete {name} (irreversible)"},
             "start": {"disabled": busy or status not in STARTABLE,
-                      "tooltip": "Start this workspace" if status in STARTABLE
-                      else "Only STOPPED workspaces can be started"},
+                      "tooltip": f"Start {name}" if status in STARTABLE
+                      else f"Start {name}: only STOPPED workspaces can be started"},
         }
 
     def render(self) -> None:
@@ -183,6 +189,8 @@ class WorkspaceRow(AsksQuestion):
             self._question.ask(f"{VERBS[action][0]} {self.workspace.name}?", action,
                                self.workspace.id, danger=action == "delete")
             self._show_line()
+            # Keyboard focus goes to the question: Confirm, or Cancel where it cannot be undone.
+            (self._question.no if action == "delete" else self._question.yes).focus()
         self._callbacks.on_ask()
 
     def leave_question(self) -> None:
@@ -207,10 +215,27 @@ class WorkspaceRow(AsksQuestion):
             self._line_shown = False
             self.box.children = self._children()
 
+    def _cancelled(self) -> None:
+        """Cancel: the question goes and focus returns to the button that asked it."""
+        with self._lock:
+            action = self._question.last_action
+            self._drop_line()
+            self._focus_row(action)
+
+    def _focus_row(self, action: str | None) -> None:
+        """Focus ``action``'s button, or the row's first enabled one (a disabled one cannot)."""
+        first = self._button(action) if action is not None else None
+        for button in (first, self.start_button, self.stop_button, self.delete_button):
+            if button is not None and not button.disabled:
+                button.focus()
+                return
+        self._callbacks.on_focus_lost()  # e.g. a deleted workspace: the panel takes focus
+
     def _on_confirm(self, action: str, key: str) -> None:
         with self._lock:
             if key != self.workspace.id:
                 return  # the row shows another workspace now
+            self._refocus = True
         self.run(action, confirmed=True)
 
     # -- actions ---------------------------------------------------------------------------
@@ -248,6 +273,12 @@ class WorkspaceRow(AsksQuestion):
                 self._question.say(f"{VERBS[action][2]} {name}" if ok
                                    else f"Could not {action} {name}", buttons=self._style.hidden)
             self.render()
+            if self._refocus:  # the action came from this row's question: focus stays here
+                self._refocus = False
+                if action == "delete" and ok:
+                    self._callbacks.on_focus_lost()  # the row goes with the next list
+                else:
+                    self._focus_row(action)
 
 
 class RowPool:
