@@ -33,7 +33,7 @@ class Block:
 
 
 def blocks(page: Path) -> list[Block]:
-    """The fenced code blocks of ``page``, each with the ``<!-- not run: ... -->`` mark before it."""
+    """The fenced code blocks of ``page``, each with the ``<!-- not run: ... -->`` mark before."""
     lines = page.read_text(encoding="utf-8").splitlines()
     found: list[Block] = []
     i = 0

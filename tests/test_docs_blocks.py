@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from docs_support import ROOT, blocks, inline_magics, magic_lines, pages
 from IPython.core.error import UsageError
 
 from exalsius_jupyter.magics.commands import build_parser, cell_parsers
 from exalsius_jupyter.magics.parser import HelpShown, split_line
-
-from docs_support import ROOT, blocks, inline_magics, magic_lines, pages
 
 RUNNER = Path(__file__).with_name("docs_runner.py")
 PAGES = [page for page in pages() if page.exists()]
@@ -28,7 +27,7 @@ def parse(line: str) -> None:
         if cell:
             cell_parsers()[argv[0]].parse_args(argv[1:])
             return
-        args, extra = build_parser().parse_known_args(argv)
+        _, extra = build_parser().parse_known_args(argv)
     except HelpShown:
         return
     assert not extra, f"unrecognized arguments {extra}"
@@ -66,16 +65,34 @@ def test_not_run_marks_say_why() -> None:
             assert block.not_run is None or block.not_run.strip(), block.where
 
 
+def check_mention(span: str) -> None:
+    """A ``%exalsius ...`` span in prose: its subcommand exists and takes each option it names."""
+    argv = split_line(span.split("%exalsius", 1)[1])
+    parser = build_parser().children[argv[0]]
+    if len(argv) > 1 and argv[1] in parser.children:
+        parser = parser.children[argv[1]]
+    known = {opt for action in parser._actions for opt in action.option_strings}
+    unknown = [arg.split("=")[0] for arg in argv if arg.startswith("-")
+               and arg.split("=")[0] not in known]
+    assert not unknown, f"{argv[0]} takes no {unknown}"
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_magic_line_parses(page: Path) -> None:
-    lines = magic_lines(page)
-    spans = [s for s in inline_magics(page) if not s.split()[1].isupper()]
+    """Code lines parse whole; a span in prose names a real subcommand and real options."""
     bad = []
-    for where, line in [*((b.where, line) for b, line in lines), *((page.name, s) for s in spans)]:
+    for block, line in magic_lines(page):
         try:
             parse(line.split("=", 1)[1].strip() if line.split()[0].isidentifier() else line)
         except (UsageError, AssertionError, KeyError, IndexError) as err:
-            bad.append(f"{where}: {line!r}: {err}")
+            bad.append(f"{block.where}: {line!r}: {err}")
+    for span in inline_magics(page):
+        if span.split()[1].isupper():  # a placeholder: `%exalsius SUBCOMMAND --help`
+            continue
+        try:
+            check_mention(span)
+        except (UsageError, AssertionError, KeyError, IndexError) as err:
+            bad.append(f"{page.name}: {span!r}: {err!r}")
     assert not bad, "\n".join(bad)
 
 
@@ -84,3 +101,6 @@ def test_the_parse_check_can_fail() -> None:
                  "%%exalsius create --gpus 2"):
         with pytest.raises((UsageError, AssertionError)):
             parse(line)
+    for span in ("%exalsius lst", "%exalsius wait --colour", "%exalsius sandbox start --wait"):
+        with pytest.raises((KeyError, AssertionError)):
+            check_mention(span)
