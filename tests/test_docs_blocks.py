@@ -33,6 +33,15 @@ def parse(line: str) -> None:
     assert not extra, f"unrecognized arguments {extra}"
 
 
+def docs_env(tmp_path: Path) -> dict[str, str]:
+    """A newcomer's environment: no EXALSIUS_* settings, a fresh home, no system keyring."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXALSIUS_")}
+    env.update(HOME=str(tmp_path), EXALSIUS_LOCK_DIR=str(tmp_path / "locks"),
+               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+               PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
+    return env
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_python_block_runs(page: Path, tmp_path: Path) -> None:
     runnable = [(b.where, b.code) for b in blocks(page) if b.lang == "python" and not b.not_run]
@@ -40,12 +49,8 @@ def test_every_python_block_runs(page: Path, tmp_path: Path) -> None:
     print(f"{page.name}: {len(runnable)} Python blocks run, {len(skipped)} marked not run")
     if not runnable:
         return
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXALSIUS_")}
-    env.update(HOME=str(tmp_path), EXALSIUS_LOCK_DIR=str(tmp_path / "locks"),
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-               PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
     done = subprocess.run([sys.executable, str(RUNNER)], input=json.dumps(runnable), cwd=tmp_path,
-                          capture_output=True, text=True, timeout=240, env=env)
+                          capture_output=True, text=True, timeout=240, env=docs_env(tmp_path))
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert done.stdout.count("--- ") == len(runnable)
 
@@ -104,3 +109,14 @@ def test_the_parse_check_can_fail() -> None:
     for span in ("%exalsius lst", "%exalsius wait --colour", "%exalsius sandbox start --wait"):
         with pytest.raises((KeyError, AssertionError)):
             check_mention(span)
+
+
+def test_the_runner_fails_on_a_failing_block(tmp_path: Path) -> None:
+    """A block whose magic raises (a one-line UsageError, no traceback) fails the page."""
+    blocks_in = [["ok", "x = 1"], ["bad", "%load_ext exalsius_jupyter\n%exalsius describe nosuch"],
+                 ["never", "print('not reached')"]]
+    env = {**docs_env(tmp_path), "EXALSIUS_API_URL": "http://127.0.0.1:9/v1"}
+    done = subprocess.run([sys.executable, str(RUNNER)], input=json.dumps(blocks_in), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED bad" in done.stdout and "not reached" not in done.stdout
