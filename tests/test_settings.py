@@ -80,7 +80,7 @@ def test_config_checks_and_lists_every_setting(shell: InteractiveShell,  # noqa:
 
 
 def test_config_exalsius_keeps_its_header_and_lists_each_setting_with_its_help() -> None:
-    """``%config Exalsius`` reads as before (notebooks/magics-reference.ipynb records it)."""
+    """``%config Exalsius`` reads as before: its heading, and one line per setting."""
     from IPython.core.magic import Magics
 
     text = Exalsius.class_get_help()
