@@ -161,7 +161,8 @@ def with_rows(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_one_row_adds_a_field_to_the_model_the_frame_and_the_spec(with_rows: Path) -> None:
     out = _run(with_rows)
-    assert out["columns"][-3:] == ["region", "vram_gb", "interconnect"]
+    # a new field goes after the table's other fields, before the ids (frames.COLUMNS)
+    assert out["columns"][-6:] == ["region", "vram_gb", "interconnect", "id", "cluster_id", "owner"]
     assert (out["region"], out["region_dtype"]) == ("eu-north", "string")
     assert (out["vram"], out["vram_dtype"]) == (80, "Int64")
     assert out["model"] == ["eu-north", 80]

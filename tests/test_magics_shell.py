@@ -157,7 +157,8 @@ def test_unload_removes_magics_and_configurable_and_stops_the_sandbox(
 
     shell.run_line_magic("load_ext", "exalsius_jupyter")  # a reload works
     frame = ok(shell, capsys, "%exalsius list").value
-    assert list(frame.columns[:4]) == ["id", "name", "cluster_id", "workspace_status"]
+    assert list(frame.columns[:2]) == ["name", "workspace_status"]
+    assert list(frame.columns[-3:]) == ["id", "cluster_id", "owner"]
 
 
 def test_reload_ext_keeps_config(shell: InteractiveShell, sandbox: Sandbox,

@@ -259,9 +259,10 @@ def test_the_session_renews_before_expiry_without_a_call_and_the_line_follows(
         for secret in (t.access_token, t.refresh_token, t.id_token):
             assert secret and secret not in texts
 
-    assert renewal_threads()
+    assert signed.renewing_ahead and renewal_threads()
     session.logout()  # sign-out stops the timer
-    wait_until(lambda: not renewal_threads(), timeout=5, what="the renewal thread's end")
+    # this session's thread: other tests' sessions may still renew on theirs
+    wait_until(lambda: not signed.renewing_ahead, timeout=5, what="the renewal thread's end")
     after = sb.auth_counts()["refreshes"]
     time.sleep(3.5)  # past the next expiry
     assert sb.auth_counts()["refreshes"] == after
@@ -277,5 +278,7 @@ def test_a_renewal_refused_ahead_of_expiry_is_shown_not_hidden(
     wait_until(lambda: "could not be renewed" in w.status.value, timeout=6,
                what="the refused renewal in the widget")
     assert "%exalsius login" in w.status.value and "exls-tone-error" in w.status.value
-    wait_until(lambda: not renewal_threads(), timeout=5, what="the renewal thread's end")
+    signed = session.sign_in
+    assert signed is not None
+    wait_until(lambda: not signed.renewing_ahead, timeout=5, what="the renewal thread's end")
     session.close()
