@@ -20,6 +20,7 @@ from exalsius_jupyter.errors import (
     InvalidResponseError,
     ValidationError,
 )
+from exalsius_jupyter.model.fields import opt_str
 from exalsius_jupyter.model.frames import COLUMNS, dtypes
 from exalsius_jupyter.model.spec import validate_workspace_spec
 from exalsius_jupyter.model.workspace import (
@@ -170,7 +171,8 @@ def _same_text(cell: Any, model: str | None) -> bool:
 
 @FUZZ
 @given(st.lists(st.one_of(workspace_like, typed_workspace).filter(
-    lambda w: w.get("id") or w.get("name")), max_size=6))
+    # the model's own rule: a NaN id is truthy but no id (it raised here, seldom: not a bug)
+    lambda w: opt_str(w.get("id")) or opt_str(w.get("name"))), max_size=6))
 def test_frame_rows_match_the_models(raw: list[dict[str, Any]]) -> None:
     df = both_frames(raw)
     models = WorkspaceList(raw)
