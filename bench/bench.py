@@ -109,7 +109,7 @@ import pandas
 from exalsius_jupyter.api.client import ExalsiusClient
 from exalsius_jupyter.model import msgspec_path as fast
 if fast.enabled():
-    fast._decoder()  # import msgspec and build the Structs before measuring
+    fast._decoders()  # import msgspec and build the Structs before measuring
 client = ExalsiusClient(url, timeout=120)
 def status(key):
     # VmHWM: this process's peak RSS; ru_maxrss would include the forking parent's (the sandbox)

@@ -49,7 +49,7 @@ def both_frames(raw: list[Any], total: int | None = None) -> pd.DataFrame:
     listed = fast.decode_list(body)
     if listed is not None:
         again = workspaces_frame(json.loads(body)["workspaces"], total)  # NaN/-0.0 round trip
-        count = len(listed.records)
+        count = len(listed)
         assert_same_frame(WorkspaceList.from_fast(listed, total).to_dataframe(), again)
         assert count == len(raw)
     return want
@@ -78,7 +78,7 @@ def both_paths(body: bytes) -> str:
     assert isinstance(items, list), "the fast path accepted a body the stdlib path rejects"
     std = WorkspaceList(items, total=_total(NO_HEADERS, decoded, len(items)))  # type: ignore[arg-type]
     quick = WorkspaceList.from_fast(
-        listed, total=_total(NO_HEADERS, {"total": listed.total}, len(listed.records)))  # type: ignore[arg-type]
+        listed, total=_total(NO_HEADERS, {"total": listed.total}, len(listed)))  # type: ignore[arg-type]
     assert (len(quick), quick.total) == (len(std), std.total)
     assert_same_frame(quick.to_dataframe(), std.to_dataframe())
     assert quick.raw == std.raw
@@ -265,6 +265,47 @@ def test_the_ssh_user_of_a_1_46_access_object_is_kept_by_both_paths() -> None:
     assert wl.to_dataframe()["access_information"][0] == "ssh -p 30022 dev@10.0.0.5"
 
 
+def _many(n: int) -> list[dict[str, Any]]:
+    """``n`` workspaces in both APIs' shapes, repeating values, odd ones past the first chunk."""
+    out: list[dict[str, Any]] = []
+    for i in range(n):
+        w: dict[str, Any] = {
+            "id": f"w{i}", "name": f"n{i}", "cluster_id": f"c{i % 3}", "owner": "ada",
+            "workspace_status": ("RUNNING", "PENDING", "stopped")[i % 3],
+            "template": {"name": "jupyter"} if i % 2 else "vscode",
+            "resources": {"gpu_count": i % 4, "gpu_type": "H100"} if i % 5 else None,
+            "created_at": f"2026-01-{1 + i % 28:02d}T10:00:00Z",
+            "access_information": f" http://10.0.0.{i % 250}:8888 " if i % 7 else [
+                {"access_protocol": "ssh", "port_number": 22 + i, "external_ips": ["10.0.0.9"],
+                 "access_description": "ssh -p 22 dev@10.0.0.9", "other": 1.5},
+                "http://second"]}
+        if i > fast.CHUNK and i % 11 == 0:  # past the first chunk: what the first did not have
+            w["access_information"] = [{"external_ips": [" 10.0.0.1 "], "port_number": " 80"}]
+            w["owner"] = None
+        out.append(w)
+    return out
+
+
+def test_a_list_of_several_chunks_gives_the_stdlib_frame_and_shares_repeated_values() -> None:
+    n = 2 * fast.CHUNK + 17
+    raw = _many(n)
+    both_frames(raw, total=n)
+    listed = fast.decode_list(json.dumps({"workspaces": raw}).encode())
+    if not fast._installed():
+        assert listed is None
+        return
+    assert listed is not None and len(listed) == n
+    columns = listed.columns()
+    owners = columns["owner"]
+    assert owners[0] == owners[fast.CHUNK + 1] == "ada" and owners[fast.CHUNK + 1] is owners[0]
+    assert columns["name"][0] == "n0"
+    assert columns["template"][-1] == "vscode" and columns["template"][1] == "jupyter"
+    assert columns["access_information"][7 * 600] == "ssh -p 4222 dev@10.0.0.9"
+    odd = next(i for i in range(fast.CHUNK + 1, n) if i % 11 == 0)
+    assert columns["access_information"][odd] == "10.0.0.1:80" and owners[odd] is None
+    assert WorkspaceList.from_fast(listed).raw == raw  # the JSON objects still come whole
+
+
 def test_a_body_within_the_depth_limit_is_decoded_from_any_stack() -> None:
     # MAX_DEPTH levels are more than json or msgspec take 700 frames down (Python 3.10/3.11):
     # the records and the dicts are decoded on a fresh stack then; one level more is declined.
@@ -275,7 +316,7 @@ def test_a_body_within_the_depth_limit_is_decoded_from_any_stack() -> None:
         return deep(n - 1, then) if n else then()
 
     listed = deep(700, lambda: fast.decode_list(nested(MAX_DEPTH - 3)))
-    assert listed is not None and [r.id for r in listed.records] == ["a"]
+    assert listed is not None and listed.columns()["id"] == ["a"]
     wl = WorkspaceList.from_fast(listed)
     assert deep(700, lambda: wl.raw)[0]["id"] == "a"
     assert fast.decode_list(nested(MAX_DEPTH - 2)) is None

@@ -26,6 +26,7 @@ from ..errors import (
     ValidationError,
 )
 from ..model import msgspec_path
+from ..model.gcpause import gc_paused
 from ..model.jsondepth import TooDeep
 from ..model.spec import validate_workspace_spec
 from ..model.workspace import Workspace, WorkspaceList, WorkspaceStatus
@@ -203,7 +204,7 @@ class ExalsiusClient(CatalogueMixin):
         # With msgspec (the fast extra), a well-formed body becomes typed records directly.
         listed = msgspec_path.decode_list(data) if msgspec_path.enabled() else None
         if listed is not None:
-            count = len(listed.records)
+            count = len(listed)
             return WorkspaceList.from_fast(
                 listed, total=_total(resp, {"total": listed.total}, count))
         body = self._json(resp, data)
@@ -426,7 +427,7 @@ class ExalsiusClient(CatalogueMixin):
         if data is None:
             data = self._read(resp)
         try:
-            with transport.gc_paused():
+            with gc_paused():
                 return decode.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
             # Redacted before the excerpt is cut, which could otherwise keep part of a token.

@@ -9,7 +9,7 @@ The fields already shown have composite columns of their own in ``render.COLUMNS
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
@@ -319,11 +319,17 @@ def _link(protocol: str, port: str, host: str, item: Mapping[str, Any]) -> str:
     return f"{host}:{port}" if port else host
 
 
-def primary_access_column(values: list[Any]) -> list[str | None]:
+# The keys of a 1.46 access object that its links are made of (``_access_object_links``).
+ACCESS_KEYS = ("access_protocol", "port_number", "external_ips", "access_description")
+
+
+def primary_access_column(values: list[Any], plain: type[Any] = dict,
+                          as_mapping: Callable[[Any], Any] | None = None) -> list[str | None]:
     """``primary_access`` of every value, the usual 1.46 shape without the per-row walk.
 
-    A list whose first object has a clean first external IP gives its first link straight
-    away (the same ``_link``); any other value goes through ``primary_access``.
+    A list whose first object (of type ``plain``: a dict, or the fast path's Struct with a
+    ``get``) has a clean first external IP gives its first link straight away (the same
+    ``_link``); any other value goes through ``primary_access``, after ``as_mapping``.
     """
     out: list[str | None] = []
     append = out.append
@@ -334,7 +340,7 @@ def primary_access_column(values: list[Any]) -> list[str | None]:
         if value is None:
             append(None)
             continue
-        if type(value) is list and value and type(item := value[0]) is dict:
+        if type(value) is list and value and type(item := value[0]) is plain:
             ips = item.get("external_ips")
             if type(ips) is list and ips and type(host := ips[0]) is str and host \
                     and not host[0].isspace() and not host[-1].isspace():
@@ -342,7 +348,7 @@ def primary_access_column(values: list[Any]) -> list[str | None]:
                 append(_link(str(item.get("access_protocol") or "TCP").upper(),
                              "" if port is None else str(port).strip(), host, item))
                 continue
-        append(primary_access(value))
+        append(primary_access(value if as_mapping is None else as_mapping(value)))
     return out
 
 

@@ -14,7 +14,6 @@ decoded from the kept bytes only when somebody asks for them.
 from __future__ import annotations
 
 import functools
-import gc
 import importlib.util
 import json
 import os
@@ -24,7 +23,8 @@ from operator import attrgetter
 from typing import Any
 
 from ..errors import InvalidResponseError
-from .fields import COLUMN_FIELDS, Field, Kind
+from .fields import ACCESS_KEYS, COLUMN_FIELDS, Field, Kind, primary_access_column
+from .gcpause import gc_paused
 from .jsondepth import check_depth, in_place_or_fresh
 
 ENV = "EXALSIUS_FAST"
@@ -41,18 +41,21 @@ def _installed() -> bool:
     return importlib.util.find_spec("msgspec") is not None
 
 
-def _types() -> tuple[Any, dict[str, Callable[[list[Any]], list[Any]]]]:
-    """The list body's Struct, and per column how its record values become the stdlib's."""
+def _types() -> tuple[Any, Any, dict[str, Callable[[list[Any]], list[Any]]]]:
+    """The list body's Struct, a chunk's type, and per column how its values become the stdlib's."""
     import msgspec
 
-    # A 1.46 access object is decoded as the dict the stdlib path reads (its fields are text,
-    # numbers and lists of text by contract; anything else is the stdlib path's to read).
-    access_item = dict[str, str | int | list[str | None] | None]
+    # A 1.46 access object is decoded as a Struct of the four keys the link is made of (their
+    # values as the contract types them; any other key is skipped unread). ``get`` lets the
+    # stdlib's access code read it as it reads a dict (#16: no dict per row).
+    value = str | int | list[str | None] | None
+    access = msgspec.defstruct("Access", [(k, value, None) for k in ACCESS_KEYS], gc=False,
+                               namespace={"get": _struct_get})
     template = msgspec.defstruct("Template", [("name", str | None, None)], gc=False)
     by_kind: dict[Kind, Any] = {
         Kind.TEXT: str | None, Kind.UUID: str | None, Kind.INT: int | None,
         Kind.TIME: str | None, Kind.STATUS: str | None, Kind.TEMPLATE: template | str | None,
-        Kind.ACCESS: str | list[str | access_item] | None,
+        Kind.ACCESS: str | list[str | access] | None,  # type: ignore[valid-type]
     }
 
     def struct(name: str, fields: tuple[Field, ...], extra: list[Any]) -> Any:
@@ -64,14 +67,50 @@ def _types() -> tuple[Any, dict[str, Callable[[list[Any]], list[Any]]]]:
               for p in parents}
     record = struct("WorkspaceRecord", tuple(f for f in COLUMN_FIELDS if not f.parent),
                     [(p, nested[p] | None, None) for p in parents])
-    body = msgspec.defstruct("ListBody", [("workspaces", list[record]),  # type: ignore[valid-type]
+    # The body is read as spans of its workspace objects first; the records are then decoded
+    # a chunk of spans at a time, so that only one chunk's records exist at once (#16: memory).
+    body = msgspec.defstruct("ListBody", [("workspaces", list[msgspec.Raw]),
                                           ("total", int | None, None)], gc=False)
+    chunk = list[record]  # type: ignore[valid-type]
     _EMPTY_PARENTS.update({p: nested[p]() for p in parents})
     convert: dict[str, Callable[[list[Any]], list[Any]]] = {}
     for f in COLUMN_FIELDS:
         if f.kind is Kind.TEMPLATE:
             convert[f.name] = _template_names(template)
-    return body, convert
+        elif f.kind is Kind.ACCESS:
+            convert[f.name] = _access_links(access)
+    return body, chunk, convert
+
+
+def _struct_get(self: Any, key: str, default: Any = None) -> Any:
+    """``dict.get`` for an access Struct."""
+    return getattr(self, key, default)
+
+
+def _access_links(access: type) -> Callable[[list[Any]], list[Any]]:
+    """Access values as the stdlib column holds them: each value's primary link (or None)."""
+    asdict = _asdict()
+
+    def as_dicts(value: Any) -> Any:  # the rare values the per-row walk reads: as dicts
+        if type(value) is list:
+            return [asdict(v) if type(v) is access else v for v in value]
+        return value
+
+    def links(values: list[Any]) -> list[Any]:
+        if _STRINGS.issuperset(map(type, values)):  # 1.5.1: the links already
+            return values
+        return primary_access_column(values, plain=access, as_mapping=as_dicts)
+
+    return links
+
+
+def _asdict() -> Callable[[Any], dict[str, Any]]:
+    from msgspec.structs import asdict
+
+    return asdict
+
+
+_STRINGS = frozenset({str, type(None)})
 
 
 _EMPTY_PARENTS: dict[str, Any] = {}
@@ -89,31 +128,35 @@ def _template_names(template: Any) -> Callable[[list[Any]], list[Any]]:
     return names
 
 
-_DECODER: Any = None
+_DECODERS: tuple[Any, Any] | None = None
 _CONVERT: dict[str, Callable[[list[Any]], list[Any]]] = {}
 
 
-def _decoder() -> Any:
-    """The msgspec decoder of list bodies, made on first use."""
-    global _DECODER
-    if _DECODER is None:
+def _decoders() -> tuple[Any, Any]:
+    """The msgspec decoders of list bodies (as spans) and of a chunk's records, made once."""
+    global _DECODERS
+    if _DECODERS is None:
         import msgspec
 
-        body, convert = _types()
+        body, chunk, convert = _types()
         _CONVERT.update(convert)
-        _DECODER = msgspec.json.Decoder(body)
-    return _DECODER
+        _DECODERS = msgspec.json.Decoder(body), msgspec.json.Decoder(chunk)
+    return _DECODERS
 
 
 class FastList:
-    """A list body decoded into records; the JSON objects are decoded from its bytes on demand."""
+    """A list body decoded into columns; the JSON objects are decoded from its bytes on demand."""
 
-    __slots__ = ("_body", "records", "total")
+    __slots__ = ("_body", "_columns", "_len", "total")
 
-    def __init__(self, records: list[Any], total: int | None, body: bytes) -> None:
-        self.records = records
+    def __init__(self, columns: dict[str, list[Any]], total: int | None, body: bytes) -> None:
+        self._columns = columns
+        self._len = len(columns[COLUMN_FIELDS[0].name])
         self.total = total
         self._body: bytes | None = body
+
+    def __len__(self) -> int:
+        return self._len
 
     def raw(self) -> list[dict[str, Any]]:
         """The workspace objects exactly as the stdlib path decodes them (the bytes are freed)."""
@@ -125,41 +168,77 @@ class FastList:
         return value["workspaces"]
 
     def columns(self) -> Mapping[str, list[Any]]:
-        """Each column's values as the stdlib path reads them from the dicts.
-
-        Read lazily, one column per lookup: a frame built from it holds one column's list at a
-        time beside the records (#16: memory within 3x the body).
-        """
-        records = self.records
-        groups: dict[str | None, list[Any]] = {None: records}
-        for parent, empty in _EMPTY_PARENTS.items():
-            values = list(map(attrgetter(parent), records))
-            if None in values:
-                values = [empty if v is None else v for v in values]
-            groups[parent] = values
-        return _Columns(groups)
+        """Each column's values as the stdlib path reads them from the dicts."""
+        return self._columns
 
 
-class _Columns(Mapping[str, list[Any]]):
-    """The record columns by field name, each built when it is looked up."""
-
-    def __init__(self, groups: dict[str | None, list[Any]]) -> None:
-        self._groups = groups
-
-    def __getitem__(self, name: str) -> list[Any]:
-        f = _BY_NAME[name]
-        values = list(map(attrgetter(f.name), self._groups[f.parent]))
-        convert = _CONVERT.get(f.name)
-        return values if convert is None else convert(values)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_BY_NAME)
-
-    def __len__(self) -> int:
-        return len(_BY_NAME)
+CHUNK = 4096  # workspace objects decoded into records at a time (#16: memory)
+_REPEATING = 0.5  # a column is shared value by value when its first chunk repeats this much
+_INTS = frozenset(f.name for f in COLUMN_FIELDS if f.kind is Kind.INT)
 
 
-_BY_NAME = {f.name: f for f in COLUMN_FIELDS}
+def _columns(spans: list[Any], decode: Callable[[bytes], list[Any]]) -> dict[str, list[Any]]:
+    """The columns by field name of the workspace objects at ``spans`` (``msgspec.Raw``).
+
+    A chunk of spans at a time is decoded into records (one multi-attribute pass each, while
+    they are in the cache), which are freed before the next: the peak holds one chunk's
+    records beside the columns. A column whose values repeat (statuses, templates, clusters,
+    owners) keeps one string object per distinct value instead of one per row.
+    """
+    groups: dict[str, list[str]] = {}
+    for f in COLUMN_FIELDS:
+        if f.parent:
+            groups.setdefault(f.parent, []).append(f.name)
+    names = [f.name for f in COLUMN_FIELDS if not f.parent] + list(groups)
+    read = attrgetter(*names)
+    nested = {p: attrgetter(*fields) for p, fields in groups.items()}
+    out: dict[str, list[Any]] = {f.name: [] for f in COLUMN_FIELDS}
+    shared: dict[str, dict[Any, Any] | None] = {}
+    for start in range(0, len(spans), CHUNK):
+        records = decode(b"[" + b",".join(spans[start:start + CHUNK]) + b"]")
+        values = dict(zip(names, _transposed(map(read, records), len(names)), strict=True))
+        del records
+        for parent, fields in groups.items():
+            inner = values.pop(parent)
+            if None in inner:
+                empty = _EMPTY_PARENTS[parent]
+                inner = [empty if v is None else v for v in inner]
+            values.update(zip(fields, _transposed(map(nested[parent], inner), len(fields)),
+                              strict=True))
+        for name, column in values.items():
+            if name not in shared:  # ints are numpy's once in the frame: only text is shared
+                shared[name] = None if name in _INTS else _repeats(column)
+            out[name].extend(_shared(shared[name], column))
+    for name, convert in _CONVERT.items():
+        out[name] = convert(out[name])
+    return out
+
+
+def _transposed(rows: Iterator[Any], width: int) -> list[Any]:
+    """The columns of a chunk of ``attrgetter`` rows (a bare value each, for one name)."""
+    if width == 1:
+        return [list(rows)]
+    columns = list(zip(*rows, strict=True))
+    return columns if columns else [()] * width
+
+
+def _repeats(first: Any) -> dict[Any, Any] | None:
+    """A dict to share a column's values through, when its first chunk repeats; else None."""
+    try:
+        distinct = len(set(first))
+    except TypeError:  # unhashable values (1.46 access lists): kept as they are
+        return None
+    return {} if first and distinct <= len(first) * _REPEATING else None
+
+
+def _shared(seen: dict[Any, Any] | None, column: Any) -> Any:
+    """``column`` with each value replaced by the first equal one ``seen`` holds."""
+    if seen is None:
+        return column
+    try:
+        return list(map(seen.setdefault, column, column))
+    except TypeError:  # a list among the values: this chunk is kept as it is
+        return column
 
 
 def decode_list(body: bytes) -> FastList | None:
@@ -173,28 +252,20 @@ def decode_list(body: bytes) -> FastList | None:
             return None
     try:
         check_depth(body)  # the stdlib path refuses it with the same limit, and says where
-        decoder = _decoder()
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            parsed = in_place_or_fresh(lambda: decoder.decode(body))
-        finally:
-            if was_enabled:
-                gc.enable()
+        spans, chunk = _decoders()
+        with gc_paused():  # nothing here makes a cycle: the collector would only slow it down
+            parsed = in_place_or_fresh(lambda: spans.decode(body))
+            columns = in_place_or_fresh(lambda: _columns(parsed.workspaces, chunk.decode))
     except Exception:  # any mismatch: another type, malformed, too deep, … (never raised)
         return None
-    return FastList(parsed.workspaces, parsed.total, body)
+    return FastList(columns, parsed.total, body)
 
 
 def _loads(body: bytes) -> Any:
     """``json.loads`` with the GC paused, on a fresh stack if the caller's is too deep for it."""
-    was_enabled = gc.isenabled()
-    gc.disable()
     try:
-        return in_place_or_fresh(lambda: json.loads(body))
+        with gc_paused():
+            return in_place_or_fresh(lambda: json.loads(body))
     except RecursionError:  # only where the interpreter's limit was set below MAX_DEPTH's needs
         raise InvalidResponseError("the server's answer is nested too deeply for the recursion "
                                    f"limit ({sys.getrecursionlimit()})") from None
-    finally:
-        if was_enabled:
-            gc.enable()

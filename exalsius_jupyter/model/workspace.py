@@ -192,8 +192,8 @@ class WorkspaceList(Sequence[Workspace]):
     @classmethod
     def from_fast(cls, fast: FastList, total: int | None = None) -> WorkspaceList:
         """A list the msgspec fast path decoded: its JSON objects are decoded on first use."""
-        self = cls([], total=len(fast.records) if total is None else total)
-        self._raw, self._fast, self._len = None, fast, len(fast.records)
+        self = cls([], total=len(fast) if total is None else total)
+        self._raw, self._fast, self._len = None, fast, len(fast)
         return self
 
     @property
@@ -233,10 +233,12 @@ class WorkspaceList(Sequence[Workspace]):
     def to_dataframe(self) -> pd.DataFrame:
         """The workspaces as a DataFrame: ``frames.COLUMNS`` order (ids last), ``frames`` dtypes."""
         from .frames import columns_frame, workspaces_frame
+        from .gcpause import gc_paused
 
-        if self._fast is not None:  # the records decoded by msgspec: no dicts needed
-            return columns_frame(self._fast.columns(), self.total)
-        return workspaces_frame(self.raw, total=self.total)
+        with gc_paused():  # a column's many new objects would wake the collector
+            if self._fast is not None:  # the columns msgspec decoded: no dicts needed
+                return columns_frame(self._fast.columns(), self.total)
+            return workspaces_frame(self.raw, total=self.total)
 
 
 def _extra(data: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
