@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -168,6 +169,68 @@ def test_focus_goes_to_the_question_and_back_to_the_row(
     assert not expected.disabled
     assert told == [row.cancel_button, row.delete_button, row.confirm_button, row.stop_button,
                     row.confirm_button, expected]  # nothing else took focus
+
+
+def press_escape(panel: WorkspacePanel, index: Any) -> None:
+    """The message the front end sends for Escape in the page's ``index``-th row, through the
+    comm handler as the kernel gets it."""
+    content = {"key": "Escape", "index": index}
+    panel.escape_key._handle_msg({"content": {"data": {"method": "custom", "content": content}},
+                                  "buffers": []})
+
+
+def test_escape_closes_the_question_and_focus_returns_to_the_row(
+        sb: Sandbox, cl: ExalsiusClient, panels: list[WorkspacePanel],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """#17.4: Escape (the hidden key widget's message) is Cancel: the question goes, nothing is
+    sent, focus returns to the button that asked; other rows' questions stay open."""
+    sb.add({"name": "ws-0", "workspace_status": "RUNNING"})
+    sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+    panel = make_panel(panels, cl)
+    keys = panel.escape_key
+    assert keys in panel.widget.children and keys.layout.display == "none"
+    assert (keys.within, keys.item) == (".exls-panel", ".exls-row")
+    other, row = panel.row("ws-0"), panel.row("ws-1")
+    assert panel.rows == [other, row]
+    told = focused(monkeypatch)
+    other.stop_button.click()
+    row.delete_button.click()
+    assert told == [other.confirm_button, row.cancel_button]
+    press_escape(panel, 1)
+    assert not row.asking and row.confirm_line not in row.box.children
+    assert told[-1] is row.delete_button
+    assert other.asking and other.question == "Stop ws-0?"
+    press_escape(panel, 1)  # a second Escape (another view, a late key): nothing to close
+    assert told[-1] is row.delete_button and len(told) == 3
+    row.stop_button.click()
+    press_escape(panel, 1)
+    assert not row.asking and told[-1] is row.stop_button
+    press_escape(panel, 0)
+    assert not other.asking and told[-1] is other.stop_button
+    settled(panel)
+    assert sb.request_count("POST", STOP) == 0 and sb.request_count("DELETE", ONE) == 0
+    assert [w.workspace_status.value for w in panel.workspaces] == ["RUNNING", "RUNNING"]
+
+
+def test_escape_ignores_other_messages_rows_and_a_running_action(
+        sb: Sandbox, cl: ExalsiusClient, panels: list[WorkspacePanel]) -> None:
+    """Another key, a bad or missing index, a row past the page: nothing happens; once
+    confirmed, the question is disarmed and Escape neither cancels nor drops the line."""
+    wid = sb.add({"name": "ws-1", "workspace_status": "RUNNING"})
+    panel = make_panel(panels, cl)
+    row = panel.row("ws-1")
+    row.stop_button.click()
+    for index in (1, -1, "0", None, True, 0.0):
+        press_escape(panel, index)
+    panel.escape_key._handle_msg({"content": {"data": {"method": "custom",
+                                                       "content": {"key": "Enter", "index": 0}}},
+                                  "buffers": []})
+    assert row.asking and row.question == "Stop ws-1?" and panel.errors.message == ""
+    row.confirm_button.click()
+    press_escape(panel, 0)
+    settled(panel)
+    assert status_at(sb, wid) == "STOPPED" and row.confirm_line in row.box.children
+    assert "Stopped ws-1" in row.confirm_line.children[0].value
 
 
 def test_after_a_confirmed_delete_focus_goes_to_refresh(
@@ -636,6 +699,29 @@ def test_importing_the_widgets_builds_no_widget() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
                          text=True, timeout=60, check=True)
     assert out.stdout.strip() == "0"
+
+
+def test_anywidget_comes_with_the_first_panel_not_with_the_extension() -> None:
+    """`import exalsius_jupyter` and `%load_ext` import no anywidget (P4); a panel does."""
+    code = (
+        "import json, sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "import exalsius_jupyter, exalsius_jupyter.widgets\n"
+        "InteractiveShell.instance().run_line_magic('load_ext', 'exalsius_jupyter')\n"
+        "loaded = [m in sys.modules for m in ('anywidget', 'psygnal')]\n"
+        "from exalsius_jupyter.api.client import ExalsiusClient\n"
+        "from exalsius_jupyter.sandbox import Sandbox\n"
+        "with Sandbox(seed=1) as sb:\n"
+        "    panel = exalsius_jupyter.WorkspacePanel(ExalsiusClient(sb.url), auto_refresh=False)\n"
+        "    loaded.append('anywidget' in sys.modules)\n"
+        "    panel.close()\n"
+        "print(json.dumps(loaded))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, timeout=120,
+                          capture_output=True, text=True, cwd=REPO_ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [False, False, True]
 
 
 def test_the_token_never_reaches_widget_state(sb: Sandbox, panels: list[WorkspacePanel]) -> None:

@@ -133,9 +133,17 @@ class WorkspacePanel(Displayable):
                                                    titles=("Create a workspace",),
                                                    selected_index=None), "exls-form")
         self.accordion.observe(self._guard(self._on_accordion), "selected_index")
+        from .keys import EscapeKey  # anywidget: imported with the first panel, not at load
+
+        # Built with the panel: a question's line then waits for no front-end module (its
+        # Confirm must exist when the kernel focuses it).
+        self.escape_key = EscapeKey(within=".exls-panel", item=".exls-row",
+                                    when=".exls-confirm-line .exls-cancel:not(:disabled)",
+                                    on_escape=self._guard(self._on_escape))
         self.widget = classed(widgets.VBox(
-            [stylesheet_widget(), self.title, header.controls, *self.errors.widgets(), head_row,
-             self.rows_box, self.pager, self.progress_box, self.accordion]), "exls-panel")
+            [stylesheet_widget(), self.escape_key, self.title, header.controls,
+             *self.errors.widgets(), head_row, self.rows_box, self.pager, self.progress_box,
+             self.accordion]), "exls-panel")
         self.refresh_button.on_click(self._guard(lambda _b: self._on_refresh_click()))
         self.auto_toggle.observe(self._guard(self._on_auto_toggle), "value")
         self.cluster_filter.observe(self._guard(self._on_cluster_filter), "value")
@@ -456,6 +464,14 @@ class WorkspacePanel(Displayable):
             return
         self.table.filter_cluster(change["new"])
         self._jobs.run(self._refresh_in_background, "Could not list workspaces")
+
+    def _on_escape(self, index: int) -> None:
+        """Escape in the page's ``index``-th row (the front end's count): close its question."""
+        with self._lock:
+            shown = self._pool.shown
+            row = shown[index] if index < len(shown) else None
+        if row is not None:
+            row.escape()
 
     def _on_status_filter(self, change: dict[str, Any]) -> None:
         with self._lock:

@@ -119,6 +119,14 @@ class Question:
         self.disarm()
         self._on_cancel()
 
+    def cancel(self) -> bool:
+        """Cancel an open question as the Cancel button does (Escape); False if none was open."""
+        with self._lock:
+            if not self.asking:
+                return False
+        self._cancelled()
+        return True
+
     def close(self) -> None:
         """Close the question's widgets, if they were built."""
         with self._lock:

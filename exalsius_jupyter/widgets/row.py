@@ -193,6 +193,10 @@ class WorkspaceRow(AsksQuestion):
             (self._question.no if action == "delete" else self._question.yes).focus()
         self._callbacks.on_ask()
 
+    def escape(self) -> None:
+        """Escape pressed in the row: an open question closes as with Cancel (focus included)."""
+        self._question.cancel()
+
     def leave_question(self) -> None:
         """Drop an open question (a line that reports an action stays until ``settle``)."""
         with self._lock:

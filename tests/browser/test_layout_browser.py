@@ -4,12 +4,12 @@ One test per front end (one server each, several checks per page): at an 800 px 
 Lab's file browser open (Notebook 7 has no sidebar) and at 1,600 px, the bounding boxes of the
 cells and buttons of each row do not intersect, nothing leaves the panel's box, every name has its
 full text on hover, and at 1,600 px the long names are whole. Then the keyboard: Tab reaches a
-row's Stop, Enter opens the question with Confirm focused, Cancel by keyboard gives focus back to
-Stop, Enter on Confirm stops the workspace and focus ends on the row's button (Start: Stop is
-disabled then); Delete's question focuses Cancel, and once the row is gone Refresh has focus;
-the focus ring is at least 2 px. Escape does not close the question: no
-ipywidgets view reports a key to the kernel. One screenshot per state is
-kept in test-artifacts/ (layout-APP-WIDTH.png).
+row's Stop, Enter opens the question with Confirm focused, Escape closes it and gives focus back
+to Stop (the hidden key widget, keys.EscapeKey), so does Cancel by keyboard, Enter on Confirm
+stops the workspace and focus ends on the row's button (Start: Stop is disabled then); Delete's
+question focuses Cancel, Escape gives focus back to Delete, and once the row is gone Refresh has
+focus; the focus ring is at least 2 px. One screenshot per state is kept in test-artifacts/
+(layout-APP-WIDTH.png).
 """
 
 from __future__ import annotations
@@ -216,7 +216,14 @@ def test_layout_and_keyboard(lab: Lab, sb: Sandbox, jupyter_app: str) -> None:
     lab.page.keyboard.press("Enter")
     confirm = row(lab, target).locator("button.exls-confirm")
     expect(confirm).to_be_focused()
-    # Escape cannot close it: no ipywidgets view reports keys (see row.py); Tab to Cancel does.
+    # Escape closes the question as Cancel does: focus back on Stop, nothing stopped.
+    lab.page.keyboard.press("Escape")
+    expect(row(lab, target).locator(".exls-confirm-line")).to_have_count(0)
+    expect(stop).to_be_focused()
+    expect(row(lab, target).locator(".exls-badge-running")).to_have_text("RUNNING")
+    lab.page.keyboard.press("Enter")
+    expect(confirm).to_be_focused()
+    # Tab to Cancel, Enter: the same.
     lab.page.keyboard.press("Tab")
     expect(row(lab, target).locator("button.exls-cancel")).to_be_focused()
     lab.page.keyboard.press("Enter")
@@ -231,10 +238,16 @@ def test_layout_and_keyboard(lab: Lab, sb: Sandbox, jupyter_app: str) -> None:
     active = lab.page.evaluate(ACTIVE_JS)
     assert active["row"] == target and active["tag"] == "BUTTON", active
 
-    # Delete's question focuses Cancel (it cannot be undone); Shift+Tab, Enter confirms; the row
-    # goes and Refresh holds focus.
+    # Delete's question focuses Cancel (it cannot be undone); Escape gives focus back to Delete;
+    # asked again, Shift+Tab, Enter confirms; the row goes and Refresh holds focus.
     gone = f"{LONG}3"  # FAILED
-    row(lab, gone).locator("button.exls-delete").focus()
+    delete = row(lab, gone).locator("button.exls-delete")
+    delete.focus()
+    lab.page.keyboard.press("Enter")
+    expect(row(lab, gone).locator("button.exls-cancel")).to_be_focused()
+    lab.page.keyboard.press("Escape")
+    expect(row(lab, gone).locator(".exls-confirm-line")).to_have_count(0)
+    expect(delete).to_be_focused()
     lab.page.keyboard.press("Enter")
     expect(row(lab, gone).locator("button.exls-cancel")).to_be_focused()
     lab.page.keyboard.press("Shift+Tab")
