@@ -20,6 +20,7 @@ from .fields import (
     primary_access_column,
     template_name,
 )
+from .sharing import Sharing
 
 # The ONE column order of a workspaces frame (#17.6), for both list paths (``columns_frame``):
 # the columns people look at first, then the other fields in table order, the ids last.
@@ -49,13 +50,39 @@ def dtypes() -> dict[str, Any]:
 
 
 def workspaces_frame(raw: list[dict[str, Any]], total: int | None = None) -> pd.DataFrame:
-    """Build the frame from the list response's workspace objects, one pass per column."""
+    """Build the frame from the list response's workspace objects, a chunk of rows at a time."""
     items = raw if _all_types(raw, _DICT) else [_mapping(w) for w in raw]
-    res = _column(items, "resources")
-    if not _all_types(res, _DICT):
-        res = [_mapping(r) for r in res]
-    values = {f.name: _column(res if f.parent else items, f.key) for f in COLUMN_FIELDS}
+    top = [f for f in COLUMN_FIELDS if not f.parent]
+    parents = tuple(dict.fromkeys(f.parent for f in COLUMN_FIELDS if f.parent))
+    values: dict[str, list[Any]] = {f.name: [] for f in COLUMN_FIELDS}
+    sharing = Sharing()
+    for start in range(0, len(items), CHUNK):
+        chunk = items[start:start + CHUNK]
+        read = _columns(chunk, [f.key for f in top] + list(parents))
+        for f, column in zip(top, read, strict=False):
+            sharing.extend(values[f.name], f.name, column)
+        for parent, column in zip(parents, read[len(top):], strict=True):
+            inner = column if _all_types(column, _DICT) else [_mapping(r) for r in column]
+            fields = [f for f in COLUMN_FIELDS if f.parent == parent]
+            for f, got in zip(fields, _columns(inner, [f.key for f in fields]), strict=True):
+                sharing.extend(values[f.name], f.name, got)
     return columns_frame(values, len(raw) if total is None else total)
+
+
+CHUNK = 4096  # rows read together: each dict is visited once, for all its keys, while cached
+
+
+def _columns(items: list[Any], keys: list[str]) -> list[Any]:
+    """``[[item.get(key) for item in items] for key in keys]``, one pass over the items."""
+    if not items:
+        return [()] * len(keys)
+    if len(keys) == 1:
+        return [_column(items, keys[0])]
+    try:
+        rows = list(map(itemgetter(*keys), items))
+    except KeyError:  # a key missing somewhere: None there, as dict.get
+        rows = [tuple(map(item.get, keys)) for item in items]
+    return list(zip(*rows, strict=True))
 
 
 def columns_frame(values: Mapping[str, list[Any]], total: int) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from ..errors import InvalidResponseError
 from .fields import ACCESS_KEYS, COLUMN_FIELDS, Field, Kind, primary_access_column
 from .gcpause import gc_paused
 from .jsondepth import check_depth, in_place_or_fresh
+from .sharing import Sharing
 
 ENV = "EXALSIUS_FAST"
 
@@ -173,8 +174,6 @@ class FastList:
 
 
 CHUNK = 4096  # workspace objects decoded into records at a time (#16: memory)
-_REPEATING = 0.5  # a column is shared value by value when its first chunk repeats this much
-_INTS = frozenset(f.name for f in COLUMN_FIELDS if f.kind is Kind.INT)
 
 
 def _columns(spans: list[Any], decode: Callable[[bytes], list[Any]]) -> dict[str, list[Any]]:
@@ -193,7 +192,7 @@ def _columns(spans: list[Any], decode: Callable[[bytes], list[Any]]) -> dict[str
     read = attrgetter(*names)
     nested = {p: attrgetter(*fields) for p, fields in groups.items()}
     out: dict[str, list[Any]] = {f.name: [] for f in COLUMN_FIELDS}
-    shared: dict[str, dict[Any, Any] | None] = {}
+    sharing = Sharing()
     for start in range(0, len(spans), CHUNK):
         records = decode(b"[" + b",".join(spans[start:start + CHUNK]) + b"]")
         values = dict(zip(names, _transposed(map(read, records), len(names)), strict=True))
@@ -206,9 +205,7 @@ def _columns(spans: list[Any], decode: Callable[[bytes], list[Any]]) -> dict[str
             values.update(zip(fields, _transposed(map(nested[parent], inner), len(fields)),
                               strict=True))
         for name, column in values.items():
-            if name not in shared:  # ints are numpy's once in the frame: only text is shared
-                shared[name] = None if name in _INTS else _repeats(column)
-            out[name].extend(_shared(shared[name], column))
+            sharing.extend(out[name], name, column)
     for name, convert in _CONVERT.items():
         out[name] = convert(out[name])
     return out
@@ -220,25 +217,6 @@ def _transposed(rows: Iterator[Any], width: int) -> list[Any]:
         return [list(rows)]
     columns = list(zip(*rows, strict=True))
     return columns if columns else [()] * width
-
-
-def _repeats(first: Any) -> dict[Any, Any] | None:
-    """A dict to share a column's values through, when its first chunk repeats; else None."""
-    try:
-        distinct = len(set(first))
-    except TypeError:  # unhashable values (1.46 access lists): kept as they are
-        return None
-    return {} if first and distinct <= len(first) * _REPEATING else None
-
-
-def _shared(seen: dict[Any, Any] | None, column: Any) -> Any:
-    """``column`` with each value replaced by the first equal one ``seen`` holds."""
-    if seen is None:
-        return column
-    try:
-        return list(map(seen.setdefault, column, column))
-    except TypeError:  # a list among the values: this chunk is kept as it is
-        return column
 
 
 def decode_list(body: bytes) -> FastList | None:
