@@ -28,6 +28,25 @@ JUPYTER_DIRS = (
     "JUPYTERLAB_WORKSPACES_DIR",
 )
 A100_CLUSTER = "11111111-1111-4111-8111-111111111111"
+# The browser tests' cell that shows a CreationProgress of two creations ({ok}, {bad}: bodies).
+PROGRESS_CELL = """\
+from exalsius_jupyter import CreationProgress
+from exalsius_jupyter.session import get_client
+client = get_client()
+ok = client.create_workspace({ok})
+bad = client.create_workspace({bad})
+progress = CreationProgress([ok, bad], interval=0.25)
+progress"""
+
+
+def create_source(name: str, gpus: int = 1) -> str:
+    """Python source of a create body for the demo A100 cluster (the browser tests' cells)."""
+    return repr({"name": name, "cluster_id": A100_CLUSTER,
+                 "template": {"name": "jupyter-notebook", "variables": {}},
+                 "resources": {"gpu_count": gpus, "gpu_type": "A100", "cpu_cores": 4,
+                               "memory_gb": 16, "storage_gb": 50}})
+
+
 AUTH_POLL = 0.2  # seconds: the device-flow polling interval of the auth sandboxes in tests
 
 

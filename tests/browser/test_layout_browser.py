@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from playwright.sync_api import Locator, expect
+from support import A100_CLUSTER as A100
+from support import PROGRESS_CELL as PROGRESS
+from support import create_source as spec
 
 from exalsius_jupyter.sandbox import Sandbox
 
@@ -32,21 +35,12 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 SETUP = f"import sys\nsys.path.insert(0, {str(REPO)!r})"
-A100 = "11111111-1111-4111-8111-111111111111"
 LONG = "bert-finetune-very-long-experiment-name-2026"
 STATUSES = ("RUNNING", "PENDING", "STOPPED", "FAILED")
 PANEL = """\
 from exalsius_jupyter import WorkspacePanel
 panel = WorkspacePanel(auto_refresh=False)
 panel"""
-PROGRESS = """\
-from exalsius_jupyter import CreationProgress
-from exalsius_jupyter.session import get_client
-client = get_client()
-ok = client.create_workspace({ok})
-bad = client.create_workspace({bad})
-progress = CreationProgress([ok, bad], interval=0.25)
-progress"""
 
 # Every visible box of each row (a cell of the grid, a button, a progress row's part), and the
 # pairs that intersect by more than half a pixel each way; boxes outside the container.
@@ -111,14 +105,6 @@ def jupyter_app(request: pytest.FixtureRequest) -> str:
 def sb() -> Iterator[Sandbox]:
     with Sandbox(pending_seconds=1.0, seed=5) as sandbox:
         yield sandbox
-
-
-def spec(name: str, gpus: int) -> str:
-    """Python source of a create body for the demo A100 cluster."""
-    return repr({"name": name, "cluster_id": A100,
-                 "template": {"name": "jupyter-notebook", "variables": {}},
-                 "resources": {"gpu_count": gpus, "gpu_type": "A100", "cpu_cores": 4,
-                               "memory_gb": 16, "storage_gb": 50}})
 
 
 def row(lab: Lab, name: str) -> Locator:

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 from playwright.sync_api import Page, expect
+from support import A100_CLUSTER as A100
+from support import PROGRESS_CELL as PROGRESS
+from support import create_source as spec
 
 from exalsius_jupyter.sandbox import Sandbox
 
@@ -30,7 +33,6 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 SETUP = f"import sys\nsys.path.insert(0, {str(REPO)!r})"
-A100 = "11111111-1111-4111-8111-111111111111"
 MIN_CONTRAST = 4.5  # WCAG 2 AA for normal text
 MIN_CODE_PX = 20.0
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
@@ -44,14 +46,6 @@ from exalsius_jupyter import WorkspacePanel
 panel = WorkspacePanel(auto_refresh=False)
 panel.errors.show("Could not stop theme-running: HTTP 503 Service Unavailable")
 panel"""
-PROGRESS = """\
-from exalsius_jupyter import CreationProgress
-from exalsius_jupyter.session import get_client
-client = get_client()
-ok = client.create_workspace({ok})
-bad = client.create_workspace({bad})
-progress = CreationProgress([ok, bad], interval=0.25)
-progress"""
 # The progress widget's HTML fallback (what nbconvert keeps), inside Lab's rendered-HTML rules.
 FALLBACK = "from IPython.display import HTML\nHTML(progress._repr_html_())"
 SIGN_IN = """\
@@ -169,15 +163,6 @@ def idp() -> Iterator[Sandbox]:
     """A second sandbox that plays the identity provider of the sign-in widgets."""
     with Sandbox(auth=True, device_interval=0.2) as sandbox:
         yield sandbox
-
-
-def spec(name: str, gpus: int = 1) -> str:
-    """Python source of a create body for the demo A100 cluster."""
-    body = {"name": name, "cluster_id": A100,
-            "template": {"name": "jupyter-notebook", "variables": {}},
-            "resources": {"gpu_count": gpus, "gpu_type": "A100", "cpu_cores": 4,
-                          "memory_gb": 16, "storage_gb": 50}}
-    return repr(body)
 
 
 def set_theme(page: Page, theme: str) -> None:

@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Locator, expect
+from support import A100_CLUSTER as A100
+from support import PROGRESS_CELL as PROGRESS
+from support import create_source as spec
 
 from exalsius_jupyter.sandbox import Sandbox
 
@@ -28,7 +31,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
-A100 = "11111111-1111-4111-8111-111111111111"
 EVIL = "<img src=x onerror=\"document.title='pwned'\">"
 SETUP = f"import sys\nsys.path.insert(0, {str(REPO)!r})"
 
@@ -37,15 +39,6 @@ SETUP = f"import sys\nsys.path.insert(0, {str(REPO)!r})"
 def sb() -> Iterator[Sandbox]:
     with Sandbox(pending_seconds=3.0, deleted_ttl=2.0, seed=5) as sandbox:
         yield sandbox
-
-
-def spec(name: str, gpus: int = 1) -> str:
-    """Python source of a create body for the demo A100 cluster."""
-    body = {"name": name, "cluster_id": A100,
-            "template": {"name": "jupyter-notebook", "variables": {}},
-            "resources": {"gpu_count": gpus, "gpu_type": "A100", "cpu_cores": 4,
-                          "memory_gb": 16, "storage_gb": 50}}
-    return repr(body)
 
 
 def open_with(lab: Lab, sb: Sandbox, cells: list[str], name: str) -> None:
@@ -151,14 +144,6 @@ def test_delete_confirm_removes_the_row_and_cancel_keeps_it(lab: Lab, sb: Sandbo
     expect(lab.page.locator(".exls-row")).to_have_count(1)
 
 
-PROGRESS = """\
-from exalsius_jupyter import CreationProgress
-from exalsius_jupyter.session import get_client
-client = get_client()
-ok = client.create_workspace({ok})
-bad = client.create_workspace({bad})
-progress = CreationProgress([ok, bad], interval=0.25)
-progress"""
 
 
 LONG_BAD = "nb-too-big-" + "with-a-very-long-name-" * 3
