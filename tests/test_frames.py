@@ -272,3 +272,11 @@ def test_cluster_names_go_after_the_status_ids_stay_last() -> None:
     assert columns[:3] == ("name", "workspace_status", "cluster_name")
     assert columns[-len(IDS_LAST):] == IDS_LAST
     assert df["cluster_name"].tolist()[:2] == ["berlin-a100"] * 2
+
+
+def test_values_equal_across_types_are_not_shared_into_one() -> None:
+    # Regression (#16): repeated values are shared through a dict, where True == 1 == 1.0; a
+    # text column of such values kept the first one's text for all ("True", "True", "True").
+    frame = frames.workspaces_frame([{"id": "a", "owner": True}, {"id": "b", "owner": 1},
+                                     {"id": "c", "owner": 1.0}, {"id": "d", "owner": "x"}])
+    assert list(frame["owner"]) == ["True", "1", "1.0", "x"]
