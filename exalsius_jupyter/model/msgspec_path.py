@@ -7,8 +7,10 @@ that does not fit them exactly (another type, NaN, a lone surrogate, invalid UTF
 ``jsondepth.MAX_DEPTH`` levels) is not decoded here at all, and the caller falls back to the
 tolerant stdlib path. A body that fits
 gives every column builder the very values the stdlib path reads from the dicts, so both frames
-are identical. The JSON objects themselves (``WorkspaceList.raw``, ``Workspace`` parsing) are
-decoded from the kept bytes only when somebody asks for them.
+are identical. The body is decoded as the spans of its workspace objects, then a chunk of them at
+a time into records that become columns (issue #16: one chunk's records in memory at once). The
+JSON objects themselves (``WorkspaceList.raw``, ``Workspace`` parsing) are decoded from the kept
+bytes only when somebody asks for them.
 """
 
 from __future__ import annotations
@@ -88,9 +90,9 @@ def _struct_get(self: Any, key: str, default: Any = None) -> Any:
     return getattr(self, key, default)
 
 
-def _access_links(access: type) -> Callable[[list[Any]], list[Any]]:
+def _access_links(access: type[Any]) -> Callable[[list[Any]], list[Any]]:
     """Access values as the stdlib column holds them: each value's primary link (or None)."""
-    asdict = _asdict()
+    from msgspec.structs import asdict
 
     def as_dicts(value: Any) -> Any:  # the rare values the per-row walk reads: as dicts
         if type(value) is list:
@@ -103,12 +105,6 @@ def _access_links(access: type) -> Callable[[list[Any]], list[Any]]:
         return primary_access_column(values, plain=access, as_mapping=as_dicts)
 
     return links
-
-
-def _asdict() -> Callable[[Any], dict[str, Any]]:
-    from msgspec.structs import asdict
-
-    return asdict
 
 
 _STRINGS = frozenset({str, type(None)})

@@ -26,19 +26,17 @@ class Sharing:
         if name not in self._seen:
             self._seen[name] = _worth_it(chunk) if name in _TEXT else None
         seen = self._seen[name]
-        if seen is None:
-            out.extend(chunk)
-            return
-        try:
-            values = list(map(seen.setdefault, chunk, chunk))
-        except TypeError:  # a list among the values (1.46 access): this chunk as it is
-            values = chunk
-        out.extend(values)
+        if seen is None or not _TEXTS.issuperset(map(type, chunk)):
+            out.extend(chunk)  # not shared, or a chunk with other types (True == 1 == 1.0)
+        else:
+            out.extend(map(seen.setdefault, chunk, chunk))
 
 
 def _worth_it(first: Any) -> dict[Any, Any] | None:
-    try:
-        distinct = len(set(first))
-    except TypeError:  # unhashable values (1.46 access lists): kept as they are
+    """A dict to share through when ``first`` is text that repeats enough; else None."""
+    if not first or not _TEXTS.issuperset(map(type, first)):
         return None
-    return {} if first and distinct <= len(first) * REPEATING else None
+    return {} if len(set(first)) <= len(first) * REPEATING else None
+
+
+_TEXTS = frozenset({str, type(None)})  # only these: a dict takes True, 1 and 1.0 for one key
