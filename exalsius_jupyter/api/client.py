@@ -201,7 +201,7 @@ class ExalsiusClient(CatalogueMixin):
         params = {"cluster_id": cluster_id} if cluster_id else None
         resp = self._request("GET", "/workspaces", params=params)
         data = self._read(resp)
-        # With msgspec (the fast extra), a well-formed body becomes typed records directly.
+        # With msgspec (the fast extra), a well-formed body becomes columns directly (no dicts).
         listed = msgspec_path.decode_list(data) if msgspec_path.enabled() else None
         if listed is not None:
             count = len(listed)
