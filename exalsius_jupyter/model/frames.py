@@ -14,13 +14,14 @@ from pandas.api.extensions import ExtensionArray
 from .fields import (
     COLUMN_FIELDS,
     STATUS_VALUES,
+    Field,
     Kind,
     opt_int,
     opt_str,
     primary_access_column,
     template_name,
 )
-from .sharing import Sharing
+from .sharing import CHUNK, TEXT_TYPES, Sharing, transposed
 
 # The ONE column order of a workspaces frame (#17.6), for both list paths (``columns_frame``):
 # the columns people look at first, then the other fields in table order, the ids last.
@@ -53,36 +54,33 @@ def workspaces_frame(raw: list[dict[str, Any]], total: int | None = None) -> pd.
     """Build the frame from the list response's workspace objects, a chunk of rows at a time."""
     items = raw if _all_types(raw, _DICT) else [_mapping(w) for w in raw]
     top = [f for f in COLUMN_FIELDS if not f.parent]
-    parents = tuple(dict.fromkeys(f.parent for f in COLUMN_FIELDS if f.parent))
+    nested: dict[str, list[Field]] = {}
+    for f in COLUMN_FIELDS:
+        if f.parent:
+            nested.setdefault(f.parent, []).append(f)
+    top_keys = [f.key for f in top] + list(nested)
+    inner_keys = [(fields, [f.key for f in fields]) for fields in nested.values()]
     values: dict[str, list[Any]] = {f.name: [] for f in COLUMN_FIELDS}
     sharing = Sharing()
     for start in range(0, len(items), CHUNK):
-        chunk = items[start:start + CHUNK]
-        read = _columns(chunk, [f.key for f in top] + list(parents))
+        read = _columns(items[start:start + CHUNK], top_keys)
         for f, column in zip(top, read, strict=False):
             sharing.extend(values[f.name], f.name, column)
-        for parent, column in zip(parents, read[len(top):], strict=True):
+        for (fields, keys), column in zip(inner_keys, read[len(top):], strict=True):
             inner = column if _all_types(column, _DICT) else [_mapping(r) for r in column]
-            fields = [f for f in COLUMN_FIELDS if f.parent == parent]
-            for f, got in zip(fields, _columns(inner, [f.key for f in fields]), strict=True):
+            for f, got in zip(fields, _columns(inner, keys), strict=True):
                 sharing.extend(values[f.name], f.name, got)
     return columns_frame(values, len(raw) if total is None else total)
 
 
-CHUNK = 4096  # rows read together: each dict is visited once, for all its keys, while cached
-
-
 def _columns(items: list[Any], keys: list[str]) -> list[Any]:
     """``[[item.get(key) for item in items] for key in keys]``, one pass over the items."""
-    if not items:
-        return [()] * len(keys)
     if len(keys) == 1:
         return [_column(items, keys[0])]
     try:
-        rows = list(map(itemgetter(*keys), items))
+        return transposed(map(itemgetter(*keys), items), len(keys))
     except KeyError:  # a key missing somewhere: None there, as dict.get
-        rows = [tuple(map(item.get, keys)) for item in items]
-    return list(zip(*rows, strict=True))
+        return transposed([tuple(map(item.get, keys)) for item in items], len(keys))
 
 
 def columns_frame(values: Mapping[str, list[Any]], total: int) -> pd.DataFrame:
@@ -121,7 +119,7 @@ def with_cluster_names(frame: pd.DataFrame, names: Mapping[str, str]) -> pd.Data
 # Fast paths: a well-formed response is handled by C-level map/itemgetter/set calls; anything
 # unusual (missing keys, odd types) falls back to a tolerant per-value pass.
 _DICT: frozenset[type] = frozenset({dict})
-_STR: frozenset[type] = frozenset({str, type(None)})
+_STR = TEXT_TYPES
 _INT: frozenset[type] = frozenset({int})
 _INT_OR_NONE: frozenset[type] = frozenset({int, type(None)})
 

@@ -20,7 +20,7 @@ import importlib.util
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from operator import attrgetter
 from typing import Any
 
@@ -28,7 +28,7 @@ from ..errors import InvalidResponseError
 from .fields import ACCESS_KEYS, COLUMN_FIELDS, Field, Kind, primary_access_column
 from .gcpause import gc_paused
 from .jsondepth import check_depth, in_place_or_fresh
-from .sharing import Sharing
+from .sharing import CHUNK, TEXT_TYPES, Sharing, transposed
 
 ENV = "EXALSIUS_FAST"
 
@@ -100,14 +100,12 @@ def _access_links(access: type[Any]) -> Callable[[list[Any]], list[Any]]:
         return value
 
     def links(values: list[Any]) -> list[Any]:
-        if _STRINGS.issuperset(map(type, values)):  # 1.5.1: the links already
+        if TEXT_TYPES.issuperset(map(type, values)):  # 1.5.1: the links already
             return values
         return primary_access_column(values, plain=access, as_mapping=as_dicts)
 
     return links
 
-
-_STRINGS = frozenset({str, type(None)})
 
 
 _EMPTY_PARENTS: dict[str, Any] = {}
@@ -169,9 +167,6 @@ class FastList:
         return self._columns
 
 
-CHUNK = 4096  # workspace objects decoded into records at a time (#16: memory)
-
-
 def _columns(spans: list[Any], decode: Callable[[bytes], list[Any]]) -> dict[str, list[Any]]:
     """The columns by field name of the workspace objects at ``spans`` (``msgspec.Raw``).
 
@@ -191,28 +186,20 @@ def _columns(spans: list[Any], decode: Callable[[bytes], list[Any]]) -> dict[str
     sharing = Sharing()
     for start in range(0, len(spans), CHUNK):
         records = decode(b"[" + b",".join(spans[start:start + CHUNK]) + b"]")
-        values = dict(zip(names, _transposed(map(read, records), len(names)), strict=True))
+        values = dict(zip(names, transposed(map(read, records), len(names)), strict=True))
         del records
         for parent, fields in groups.items():
             inner = values.pop(parent)
             if None in inner:
                 empty = _EMPTY_PARENTS[parent]
                 inner = [empty if v is None else v for v in inner]
-            values.update(zip(fields, _transposed(map(nested[parent], inner), len(fields)),
+            values.update(zip(fields, transposed(map(nested[parent], inner), len(fields)),
                               strict=True))
         for name, column in values.items():
             sharing.extend(out[name], name, column)
     for name, convert in _CONVERT.items():
         out[name] = convert(out[name])
     return out
-
-
-def _transposed(rows: Iterator[Any], width: int) -> list[Any]:
-    """The columns of a chunk of ``attrgetter`` rows (a bare value each, for one name)."""
-    if width == 1:
-        return [list(rows)]
-    columns = list(zip(*rows, strict=True))
-    return columns if columns else [()] * width
 
 
 def decode_list(body: bytes) -> FastList | None:
