@@ -247,8 +247,10 @@ def test_the_session_renews_before_expiry_without_a_call_and_the_line_follows(
     before = sb.auth_counts()["refreshes"]
     wait_until(lambda: sb.auth_counts()["refreshes"] > before, timeout=6,
                what="a renewal ahead of expiry")
+    # the issuer counts the refresh before its answer reaches the session: wait for the answer
+    renewed = wait_until(lambda: signed.tokens if signed.tokens is not first else None,
+                         timeout=3, what="the renewed tokens in the session")
     assert sb.request_count("GET", "/workspaces") == 0  # no call asked for a token
-    renewed = signed.tokens
     assert renewed.access_token != first.access_token and renewed.expires_at > first.expires_at
     assert first.expires_in() > -0.5  # renewed before the old token expired, not after
     wait_until(lambda: signed_in_text(signed.tokens) in w.status.value, timeout=3,
