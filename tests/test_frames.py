@@ -250,6 +250,50 @@ def test_the_access_column_is_primary_access_of_each_value(values: list[Any]) ->
     assert primary_access_column(values) == [primary_access(v) for v in values]
 
 
+# Whole 1.46 access objects from small pools, so that a column repeats them (the column-wise
+# rule links each distinct object once): equal keys of other types (1, "1", True, 1.0), users
+# that differ only in the description, unclean and missing hosts.
+usual_access = st.fixed_dictionaries({
+    "access_protocol": st.sampled_from(["HTTP", "https", "SSH", "TCP", "", None]),
+    "port_number": st.sampled_from([1, "1", None, " 22", 22, 0]),
+    "external_ips": st.sampled_from([["10.0.0.5"], ["10.0.0.5", "h"], ["h"]]),
+    "access_description": st.sampled_from(["ssh -p 22 dev@h", "ssh -p 22 root@h", None,
+                                           "Jupyter"]),
+})
+odd_access = st.fixed_dictionaries({
+    "access_protocol": st.sampled_from(["SSH", True, 1]),
+    "port_number": st.sampled_from([True, 1.0, 1]),
+    "external_ips": st.sampled_from([[" h"], ["h\t"], [""], [None], [], "10.0.0.5"]),
+    "access_description": st.sampled_from(["ssh -p 22 dev@h", 1, True]),
+})
+whole_access = st.one_of(usual_access, usual_access, usual_access, odd_access)
+whole_values = st.one_of(st.none(), st.lists(whole_access, min_size=1, max_size=2))
+
+
+@given(st.one_of(st.lists(whole_values, min_size=1, max_size=40),
+                 st.lists(st.one_of(st.none(), st.lists(usual_access, min_size=1, max_size=2)),
+                          min_size=1, max_size=40)))
+def test_repeated_whole_access_objects_are_linked_as_row_by_row(values: list[Any]) -> None:
+    """#16: linking each distinct object once gives what linking every row gives (both paths)."""
+    assert primary_access_column(values) == [primary_access(v) for v in values]
+    df = both_frames([{"id": str(i), "access_information": v} for i, v in enumerate(values)])
+    assert [None if pd.isna(c) else c for c in df["access_information"]] == [
+        primary_access(v) for v in values]
+
+
+def test_the_usual_1_46_column_is_linked_column_wise() -> None:
+    """The column-wise rule takes the usual shape itself (the test above is not all fallback)."""
+    from exalsius_jupyter.model.fields import _first_links
+
+    ssh = {"access_protocol": "SSH", "port_number": 30022, "external_ips": ["10.0.0.5"],
+           "access_description": "ssh -p 30022 dev@10.0.0.5", "access_type": "NODE_PORT"}
+    web = {**ssh, "access_protocol": "HTTP", "port_number": "8888", "access_description": None}
+    values: list[Any] = [[ssh], None, [web, ssh], [ssh]]
+    assert _first_links(values, dict) == ["ssh -p 30022 dev@10.0.0.5", None,
+                                          "http://10.0.0.5:8888", "ssh -p 30022 dev@10.0.0.5"]
+    assert _first_links([[{**ssh, "port_number": True}]], dict) is None  # a bool: per row
+
+
 # -- #17.6: the columns people read first, the ids last (both paths) -------------------------
 
 PEOPLE_FIRST = ("name", "workspace_status", "template", "gpu_count", "gpu_type",

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
+from operator import attrgetter, itemgetter
 from typing import Any
 
 
@@ -301,22 +302,25 @@ def _access_object_links(item: Mapping[str, Any]) -> list[str]:
     ips = item.get("external_ips") or []
     if not isinstance(ips, list):
         ips = [ips]
-    out = []
-    for ip in ips:
-        host = "" if ip is None else str(ip).strip()
-        if host:
-            out.append(_link(protocol, port, host, item))
-    return out
+    hosts = [host for ip in ips if (host := "" if ip is None else str(ip).strip())]
+    n = len(hosts)
+    return _links([protocol] * n, [port] * n, hosts, [item.get("access_description")] * n)
 
 
-def _link(protocol: str, port: str, host: str, item: Mapping[str, Any]) -> str:
-    """One link of an access object: its protocol (upper case), port (text) and a host."""
-    if protocol in ("HTTP", "HTTPS"):
-        return f"{protocol.lower()}://{host}" + (f":{port}" if port else "")
-    if protocol == "SSH":
-        target = f"{user}@{host}" if (user := _ssh_user(item)) else host
-        return f"ssh -p {port} {target}" if port else f"ssh {target}"
-    return f"{host}:{port}" if port else host
+_WEB = frozenset({"HTTP", "HTTPS"})
+
+
+def _links(protocols: list[str], ports: list[str], hosts: list[str],
+           descriptions: list[Any]) -> list[str]:
+    """The link of each access object's host: its protocol (upper case), port (text), host
+    and description (an ssh link's user), a column at a time."""
+    users = [_ssh_user(d) if p == "SSH" else None
+             for p, d in zip(protocols, descriptions, strict=True)]
+    return [(f"{p.lower()}://{h}:{o}" if o else f"{p.lower()}://{h}") if p in _WEB
+            else (f"ssh -p {o} {u}@{h}" if o else f"ssh {u}@{h}") if p == "SSH" and u
+            else (f"ssh -p {o} {h}" if o else f"ssh {h}") if p == "SSH"
+            else (f"{h}:{o}" if o else h)
+            for p, o, h, u in zip(protocols, ports, hosts, users, strict=True)]
 
 
 # The keys of a 1.46 access object that its links are made of (``_access_object_links``).
@@ -331,6 +335,9 @@ def primary_access_column(values: list[Any], plain: type[Any] = dict,
     ``get``) has a clean first external IP gives its first link straight away (the same
     ``_link``); any other value goes through ``primary_access``, after ``as_mapping``.
     """
+    usual = _first_links(values, plain)
+    if usual is not None:
+        return usual
     out: list[str | None] = []
     append = out.append
     for value in values:
@@ -345,19 +352,65 @@ def primary_access_column(values: list[Any], plain: type[Any] = dict,
             if type(ips) is list and ips and type(host := ips[0]) is str and host \
                     and not host[0].isspace() and not host[-1].isspace():
                 port = item.get("port_number")
-                append(_link(str(item.get("access_protocol") or "TCP").upper(),
-                             "" if port is None else str(port).strip(), host, item))
+                append(_links([str(item.get("access_protocol") or "TCP").upper()],
+                              ["" if port is None else str(port).strip()], [host],
+                              [item.get("access_description")])[0])
                 continue
         append(primary_access(value if as_mapping is None else as_mapping(value)))
     return out
 
 
+_LIST = frozenset({list})
+_STR_ONLY = frozenset({str})
+_STR_OR_NONE = frozenset({str, type(None)})
+_PORT_TYPES = frozenset({int, str, type(None)})
+_INT_ONLY = frozenset({int})
+
+
+def _first_links(values: list[Any], plain: type[Any]) -> list[str | None] | None:
+    """The usual 1.46 column column-wise, or None where the per-row rule has to decide.
+
+    Usual: every value is None or a list whose first object (a ``plain``) has all of
+    ``ACCESS_KEYS``, text or None in each (a port may be a number), and a clean first external
+    IP. Protocols and ports are read once per distinct value: their exact types keep True, 1
+    and 1.0 apart, which a dict key would take as one.
+    """
+    lists = [v for v in values if v is not None]
+    if not lists or set(map(type, lists)) != _LIST:
+        return None
+    read = itemgetter(*ACCESS_KEYS) if plain is dict else attrgetter(*ACCESS_KEYS)
+    try:
+        items = list(map(itemgetter(0), lists))
+        if set(map(type, items)) != {plain}:
+            return None
+        protocols, ports, ips, descriptions = zip(*map(read, items), strict=True)
+        if set(map(type, ips)) != _LIST:
+            return None
+        hosts = list(map(itemgetter(0), ips))
+    except (IndexError, KeyError, AttributeError):  # an empty list, a key missing: per row
+        return None
+    if not (set(map(type, hosts)) == _STR_ONLY and _STR_OR_NONE.issuperset(map(type, protocols))
+            and _PORT_TYPES.issuperset(map(type, ports))
+            and _STR_OR_NONE.issuperset(map(type, descriptions))):
+        return None
+    if "" in hosts or any(h[0].isspace() or h[-1].isspace() for h in set(hosts)):
+        return None
+    upper = {p: str(p or "TCP").upper() for p in set(protocols)}
+    if set(map(type, ports)) == _INT_ONLY:
+        port_texts = list(map(str, ports))
+    else:
+        text = {p: "" if p is None else str(p).strip() for p in set(ports)}
+        port_texts = list(map(text.__getitem__, ports))
+    firsts = iter(_links(list(map(upper.__getitem__, protocols)), port_texts, hosts,
+                         list(descriptions)))
+    return [None if v is None else next(firsts) for v in values]
+
+
 _SSH_USER = re.compile(r"\bssh\b[^@\n]*?\s([a-z_][a-z0-9_.-]{0,31})@", re.IGNORECASE)
 
 
-def _ssh_user(item: Mapping[str, Any]) -> str | None:
+def _ssh_user(text: Any) -> str | None:
     """The user an ssh access object names in its description (``ssh -p 22 dev@host``)."""
-    text = item.get("access_description")
     match = _SSH_USER.search(text) if isinstance(text, str) else None
     return match.group(1) if match else None
 
