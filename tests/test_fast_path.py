@@ -300,7 +300,8 @@ def test_a_list_of_several_chunks_gives_the_stdlib_frame_and_shares_repeated_val
     assert owners[0] == owners[fast.CHUNK + 1] == "ada" and owners[fast.CHUNK + 1] is owners[0]
     assert columns["name"][0] == "n0"
     assert columns["template"][-1] == "vscode" and columns["template"][1] == "jupyter"
-    assert columns["access_information"][7 * 600] == "ssh -p 4222 dev@10.0.0.9"
+    ssh = 7 * (n // 14)  # an ssh object in the second half
+    assert columns["access_information"][ssh] == f"ssh -p {22 + ssh} dev@10.0.0.9"
     odd = next(i for i in range(fast.CHUNK + 1, n) if i % 11 == 0)
     assert columns["access_information"][odd] == "10.0.0.1:80" and owners[odd] is None
     assert WorkspaceList.from_fast(listed).raw == raw  # the JSON objects still come whole

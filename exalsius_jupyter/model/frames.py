@@ -11,17 +11,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
 
-from .fields import (
-    COLUMN_FIELDS,
-    STATUS_VALUES,
-    Field,
-    Kind,
-    opt_int,
-    opt_str,
-    primary_access_column,
-    template_name,
-)
-from .sharing import CHUNK, TEXT_TYPES, Sharing, transposed
+from .fields import COLUMN_FIELDS, STATUS_VALUES, Field, Kind, opt_int, opt_str
+from .sharing import CHUNK, Columns, transposed
 
 # The ONE column order of a workspaces frame (#17.6), for both list paths (``columns_frame``):
 # the columns people look at first, then the other fields in table order, the ids last.
@@ -36,8 +27,6 @@ COLUMNS: tuple[str, ...] = (
 INT_COLUMNS = tuple(f.name for f in COLUMN_FIELDS if f.kind is Kind.INT)
 TIME_COLUMNS = tuple(f.name for f in COLUMN_FIELDS if f.kind is Kind.TIME)
 STATUS_DTYPE = pd.CategoricalDtype(categories=list(STATUS_VALUES), ordered=False)
-_KNOWN_STATUS = frozenset(STATUS_VALUES)
-_STATUS_CODES = {status: code for code, status in enumerate(STATUS_VALUES)}
 _EMPTY: dict[str, Any] = {}
 _NS_MIN = pd.Timestamp.min.tz_localize("UTC")
 _NS_MAX = pd.Timestamp.max.tz_localize("UTC")
@@ -60,17 +49,16 @@ def workspaces_frame(raw: list[dict[str, Any]], total: int | None = None) -> pd.
             nested.setdefault(f.parent, []).append(f)
     top_keys = [f.key for f in top] + list(nested)
     inner_keys = [(fields, [f.key for f in fields]) for fields in nested.values()]
-    values: dict[str, list[Any]] = {f.name: [] for f in COLUMN_FIELDS}
-    sharing = Sharing()
+    columns = Columns()
     for start in range(0, len(items), CHUNK):
         read = _columns(items[start:start + CHUNK], top_keys)
         for f, column in zip(top, read, strict=False):
-            sharing.extend(values[f.name], f.name, column)
+            columns.add(f.name, column)
         for (fields, keys), column in zip(inner_keys, read[len(top):], strict=True):
             inner = column if _all_types(column, _DICT) else [_mapping(r) for r in column]
             for f, got in zip(fields, _columns(inner, keys), strict=True):
-                sharing.extend(values[f.name], f.name, got)
-    return columns_frame(values, len(raw) if total is None else total)
+                columns.add(f.name, got)
+    return columns_frame(columns.values, len(raw) if total is None else total)
 
 
 def _columns(items: list[Any], keys: list[str]) -> list[Any]:
@@ -84,7 +72,8 @@ def _columns(items: list[Any], keys: list[str]) -> list[Any]:
 
 
 def columns_frame(values: Mapping[str, list[Any]], total: int) -> pd.DataFrame:
-    """Build the frame from each column's values as read from the objects (None when absent).
+    """Build the frame from each column's cells (``sharing.Columns``: what ``cells.PREPARE``
+    made of the values read from the objects, None where absent).
 
     Every list path ends here, so this is where the column order is set (``COLUMNS``): first
     what people look at, ``name``, ``workspace_status`` (``cluster_name`` follows it when
@@ -119,7 +108,6 @@ def with_cluster_names(frame: pd.DataFrame, names: Mapping[str, str]) -> pd.Data
 # Fast paths: a well-formed response is handled by C-level map/itemgetter/set calls; anything
 # unusual (missing keys, odd types) falls back to a tolerant per-value pass.
 _DICT: frozenset[type] = frozenset({dict})
-_STR = TEXT_TYPES
 _INT: frozenset[type] = frozenset({int})
 _INT_OR_NONE: frozenset[type] = frozenset({int, type(None)})
 
@@ -141,34 +129,13 @@ def _column(items: list[Any], key: str) -> list[Any]:
         return [w.get(key) for w in items]
 
 
-def _statuses(values: list[Any]) -> pd.Categorical:
-    """The status column as ``WorkspaceStatus.parse`` reads it (any case; else UNKNOWN)."""
-    try:
-        codes = list(map(_STATUS_CODES.__getitem__, values))
-    except (KeyError, TypeError):  # another spelling, an unknown or unhashable status
-        codes = [_STATUS_CODES[_status(v)] for v in values]
+def _statuses(codes: list[int]) -> pd.Categorical:
+    """The status column from its codes (``cells.status_codes``)."""
     return pd.Categorical.from_codes(np.array(codes, dtype=np.int8), dtype=STATUS_DTYPE)
-
-
-def _status(value: Any) -> str:
-    if isinstance(value, str):
-        upper = value.upper()
-        if upper in _KNOWN_STATUS:
-            return upper
-    return "UNKNOWN"
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else _EMPTY
-
-
-def _access_column(values: list[Any]) -> list[Any]:
-    """``primary_access`` of each value; strings that need no cleaning are taken as they are."""
-    if _all_types(values, _STR) and "" not in values:
-        present = list(filter(None, values))
-        if list(map(str.strip, present)) == present:
-            return values
-    return primary_access_column(values)
 
 
 def _strings(values: list[Any]) -> ExtensionArray:
@@ -195,8 +162,7 @@ def _ints(values: list[Any]) -> pd.arrays.IntegerArray:
 
 
 def _times(values: list[Any]) -> pd.DatetimeIndex:
-    if not (_all_types(values, _STR) and all(map(str.endswith, filter(None, values), repeat("Z")))):
-        values = list(map(_zoned, values))
+    """The column of timestamps with explicit zones (``cells.zoned_times``), parsed at once."""
     parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, errors="coerce",
                             format="ISO8601")
     missing = parsed.isna().to_numpy()
@@ -214,36 +180,12 @@ def _times(values: list[Any]) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(parsed).as_unit("ns")
 
 
-def _zoned(value: Any) -> str | None:
-    """A timestamp string with an explicit zone (naive means UTC), as the model reads it.
-
-    pandas 2 gives a naive timestamp the offset of an earlier one in the same column.
-    """
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text[-1] in "Zz" or "+" in text[10:] or "-" in text[10:]:
-        return text
-    return text + ("T00:00:00Z" if len(text) == 10 else "Z")
-
-
-def _templates(values: list[Any]) -> ExtensionArray:
-    types = set(map(type, values))
-    if types <= _STR:  # bare names (and the fast path's names): template_name is the identity
-        names = values
-    elif types <= _DICT:
-        names = _column(values, "name")
-    else:
-        names = list(map(template_name, values))
-    return _strings(names)
-
-
 _COLUMN_BUILDERS: dict[Kind, Callable[[list[Any]], Any]] = {
     Kind.TEXT: _strings,
     Kind.UUID: _strings,
     Kind.INT: _ints,
     Kind.TIME: _times,
     Kind.STATUS: _statuses,
-    Kind.TEMPLATE: _templates,
-    Kind.ACCESS: lambda values: _strings(_access_column(values)),
+    Kind.TEMPLATE: _strings,
+    Kind.ACCESS: _strings,
 }

@@ -11,9 +11,9 @@ thread (``on_fresh_stack``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import accumulate
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 MAX_DEPTH = 512  # nesting levels of a server's answer; deeper ones are refused by both paths
@@ -40,12 +40,16 @@ def nesting_depth(text: bytes | str) -> int:
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     if b"\\" in data:  # \\ and \" out first (in that order): each quote left opens or closes
         data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
-    brackets = data.translate(_BRACKETS, _NOT_KEPT)
-    # Two quotes in a row are an empty string or one's end and the next one's start: either way
-    # nothing between them is outside a string. What is left between quotes is inside one.
-    brackets = brackets.replace(b'""', b"")
-    if b'"' in brackets:
-        brackets = b"".join(brackets.split(b'"')[::2])
+    kept = data.translate(None, _NOT_KEPT)  # brackets and quotes: a tenth of a list body
+    quotes = kept.count(b'"')
+    if kept.count(b'""') * 2 == quotes:  # every string's quotes side by side: no bracket in one
+        brackets = kept.translate(_BRACKETS, b'"')
+    else:
+        # Two quotes in a row are an empty string or one's end and the next one's start: either
+        # way nothing between them is outside a string. What is left between quotes is in one.
+        brackets = kept.translate(_BRACKETS).replace(b'""', b"")
+        if b'"' in brackets:
+            brackets = b"".join(brackets.split(b'"')[::2])
     peeled = 0
     while brackets and peeled < _PASSES:  # each pass drops every innermost pair: one level
         brackets = brackets.replace(b"[]", b"")
@@ -59,6 +63,20 @@ def check_depth(text: bytes | str) -> None:
         depth = nesting_depth(text)
         if depth > MAX_DEPTH:
             raise TooDeep(depth)
+
+
+def spans_within_limit(spans: Sequence[Any], outer: int) -> bool:
+    """True when values of these lengths, ``outer`` levels deep, cannot pass ``MAX_DEPTH``.
+
+    A JSON value of n bytes has at most n // 2 levels (each opens and closes with a byte of its
+    own), so only a span longer than twice what is left needs counting: in a list body, none.
+    """
+    room = MAX_DEPTH - outer
+    lengths = list(map(len, spans))
+    if max(lengths, default=0) <= 2 * room:
+        return True
+    return all(nesting_depth(bytes(span)) <= room
+               for span, length in zip(spans, lengths, strict=True) if length > 2 * room)
 
 
 def on_fresh_stack(decode: Callable[[], T]) -> T:
@@ -89,4 +107,4 @@ def in_place_or_fresh(decode: Callable[[], T]) -> T:
 
 
 __all__ = ["MAX_DEPTH", "TooDeep", "check_depth", "in_place_or_fresh", "nesting_depth",
-           "on_fresh_stack"]
+           "on_fresh_stack", "spans_within_limit"]

@@ -25,10 +25,11 @@ from operator import attrgetter
 from typing import Any
 
 from ..errors import InvalidResponseError
+from .cells import TEXT_TYPES
 from .fields import ACCESS_KEYS, COLUMN_FIELDS, Field, Kind, primary_access_column
 from .gcpause import gc_paused
-from .jsondepth import check_depth, in_place_or_fresh
-from .sharing import CHUNK, TEXT_TYPES, Sharing, transposed
+from .jsondepth import check_depth, in_place_or_fresh, spans_within_limit
+from .sharing import CHUNK, Columns, transposed
 
 ENV = "EXALSIUS_FAST"
 
@@ -72,8 +73,11 @@ def _types() -> tuple[Any, Any, dict[str, Callable[[list[Any]], list[Any]]]]:
                     [(p, nested[p] | None, None) for p in parents])
     # The body is read as spans of its workspace objects first; the records are then decoded
     # a chunk of spans at a time, so that only one chunk's records exist at once (#16: memory).
+    # The body's own keys are all known (the contract's two): a body with another key at the
+    # top, which could nest anything, is measured whole (``decode_list``).
     body = msgspec.defstruct("ListBody", [("workspaces", list[msgspec.Raw]),
-                                          ("total", int | None, None)], gc=False)
+                                          ("total", int | None, None)], gc=False,
+                             forbid_unknown_fields=True)
     chunk = list[record]  # type: ignore[valid-type]
     _EMPTY_PARENTS.update({p: nested[p]() for p in parents})
     convert: dict[str, Callable[[list[Any]], list[Any]]] = {}
@@ -116,26 +120,30 @@ def _template_names(template: Any) -> Callable[[list[Any]], list[Any]]:
     get = attrgetter("name")
 
     def names(values: list[Any]) -> list[Any]:
-        if set(map(type, values)) <= {template}:
+        if set(map(type, values)) == {template}:
             return list(map(get, values))
         return [get(v) if type(v) is template else v for v in values]
 
     return names
 
 
-_DECODERS: tuple[Any, Any] | None = None
+_DECODERS: tuple[Any, Any, Any] | None = None
 _CONVERT: dict[str, Callable[[list[Any]], list[Any]]] = {}
 
 
-def _decoders() -> tuple[Any, Any]:
-    """The msgspec decoders of list bodies (as spans) and of a chunk's records, made once."""
+def _decoders() -> tuple[Any, Any, Any]:
+    """The msgspec decoders of list bodies as spans (with the contract's keys only, and with
+    any keys) and of a chunk's records, made once."""
     global _DECODERS
     if _DECODERS is None:
         import msgspec
 
         body, chunk, convert = _types()
         _CONVERT.update(convert)
-        _DECODERS = msgspec.json.Decoder(body), msgspec.json.Decoder(chunk)
+        any_keys = msgspec.defstruct("AnyListBody", [(f, t, None) for f, t in zip(
+            body.__struct_fields__, (list[msgspec.Raw], int | None), strict=True)], gc=False)
+        _DECODERS = (msgspec.json.Decoder(body), msgspec.json.Decoder(any_keys),
+                     msgspec.json.Decoder(chunk))
     return _DECODERS
 
 
@@ -172,8 +180,9 @@ def _columns(spans: list[Any], decode: Callable[[bytes], list[Any]]) -> dict[str
 
     A chunk of spans at a time is decoded into records (one multi-attribute pass each, while
     they are in the cache), which are freed before the next: the peak holds one chunk's
-    records beside the columns. A column whose values repeat (statuses, templates, clusters,
-    owners) keeps one string object per distinct value instead of one per row.
+    records beside the columns. Templates and access values become names and links in the
+    chunk, and a column whose values repeat (statuses, templates, clusters, owners) keeps one
+    string object per distinct value instead of one per row.
     """
     groups: dict[str, list[str]] = {}
     for f in COLUMN_FIELDS:
@@ -182,8 +191,7 @@ def _columns(spans: list[Any], decode: Callable[[bytes], list[Any]]) -> dict[str
     names = [f.name for f in COLUMN_FIELDS if not f.parent] + list(groups)
     read = attrgetter(*names)
     nested = {p: attrgetter(*fields) for p, fields in groups.items()}
-    out: dict[str, list[Any]] = {f.name: [] for f in COLUMN_FIELDS}
-    sharing = Sharing()
+    columns = Columns()
     for start in range(0, len(spans), CHUNK):
         records = decode(b"[" + b",".join(spans[start:start + CHUNK]) + b"]")
         values = dict(zip(names, transposed(map(read, records), len(names)), strict=True))
@@ -195,11 +203,11 @@ def _columns(spans: list[Any], decode: Callable[[bytes], list[Any]]) -> dict[str
                 inner = [empty if v is None else v for v in inner]
             values.update(zip(fields, transposed(map(nested[parent], inner), len(fields)),
                               strict=True))
+        for name, convert in _CONVERT.items():
+            values[name] = convert(values[name])
         for name, column in values.items():
-            sharing.extend(out[name], name, column)
-    for name, convert in _CONVERT.items():
-        out[name] = convert(out[name])
-    return out
+            columns.add(name, column)
+    return columns.values
 
 
 def decode_list(body: bytes) -> FastList | None:
@@ -212,14 +220,30 @@ def decode_list(body: bytes) -> FastList | None:
         except UnicodeDecodeError:
             return None
     try:
-        check_depth(body)  # the stdlib path refuses it with the same limit, and says where
-        spans, chunk = _decoders()
+        chunk = _decoders()[2]
         with gc_paused():  # nothing here makes a cycle: the collector would only slow it down
-            parsed = in_place_or_fresh(lambda: spans.decode(body))
+            parsed = _spans(body)
+            # The stdlib path refuses a body nested beyond the limit, and says where; here
+            # the spans' lengths tell that a list body is not (two levels hold its objects).
+            if not spans_within_limit(parsed.workspaces, outer=2):
+                return None
             columns = in_place_or_fresh(lambda: _columns(parsed.workspaces, chunk.decode))
     except Exception:  # any mismatch: another type, malformed, too deep, … (never raised)
         return None
     return FastList(columns, parsed.total, body)
+
+
+def _spans(body: bytes) -> Any:
+    """The body as its workspace objects' spans and ``total``; another key at the top, which
+    could nest anything, has the whole body measured first."""
+    import msgspec
+
+    known, any_keys, _ = _decoders()
+    try:
+        return in_place_or_fresh(lambda: known.decode(body))
+    except msgspec.ValidationError:  # such a key (or a mismatch the next decode meets again)
+        check_depth(body)
+        return in_place_or_fresh(lambda: any_keys.decode(body))
 
 
 def _loads(body: bytes) -> Any:
