@@ -122,3 +122,18 @@ def test_nesting_depth_is_the_decoded_depth(value: Any, ascii_only: bool) -> Non
     text = json.dumps(value, ensure_ascii=ascii_only)
     data = text.encode("utf-8", "surrogatepass")
     assert nesting_depth(text) == nesting_depth(data) == _depth(value)
+
+
+@pytest.mark.parametrize("outer", [0, 2, 100])
+def test_spans_within_the_limit_are_told_by_their_lengths_or_counted(outer: int) -> None:
+    """#16: a span of n bytes has at most n // 2 levels; a longer one is counted."""
+    from exalsius_jupyter.model.jsondepth import spans_within_limit
+
+    room = MAX_DEPTH - outer
+    flat = b'{"name": "' + b"x" * (4 * room) + b'"}'  # long, one level: counted, within
+    nested = b"[" * room + b"]" * room  # exactly the room left
+    deeper = b"[" * (room + 1) + b"]" * (room + 1)
+    assert spans_within_limit([b"{}"] * 3, outer)
+    assert spans_within_limit([b"{}", flat, nested], outer)
+    assert not spans_within_limit([b"{}", deeper], outer)
+    assert spans_within_limit([], outer)
