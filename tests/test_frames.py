@@ -324,3 +324,16 @@ def test_values_equal_across_types_are_not_shared_into_one() -> None:
     frame = frames.workspaces_frame([{"id": "a", "owner": True}, {"id": "b", "owner": 1},
                                      {"id": "c", "owner": 1.0}, {"id": "d", "owner": "x"}])
     assert list(frame["owner"]) == ["True", "1", "1.0", "x"]
+
+
+@given(st.lists(st.dictionaries(st.sampled_from(["a", "b", "c"]), st.integers(), max_size=3),
+                max_size=12), st.lists(st.sampled_from(["a", "b", "c"]), min_size=1,
+                                       max_size=3, unique=True))
+def test_keys_missing_somewhere_are_read_as_dict_get(items: list[dict[str, int]],
+                                                     keys: list[str]) -> None:
+    """#16: the keys every item has are read in one pass, the others learnt as they fail."""
+    loose: set[str] = set()
+    for start in range(0, len(items), 4):  # chunks, as workspaces_frame reads them
+        chunk = items[start:start + 4]
+        got = frames._columns(chunk, keys, loose)
+        assert [list(column) for column in got] == [[i.get(k) for i in chunk] for k in keys]

@@ -50,25 +50,32 @@ def workspaces_frame(raw: list[dict[str, Any]], total: int | None = None) -> pd.
     top_keys = [f.key for f in top] + list(nested)
     inner_keys = [(fields, [f.key for f in fields]) for fields in nested.values()]
     columns = Columns()
+    loose: set[str] = set()  # keys found missing somewhere: read with dict.get from then on
     for start in range(0, len(items), CHUNK):
-        read = _columns(items[start:start + CHUNK], top_keys)
+        read = _columns(items[start:start + CHUNK], top_keys, loose)
         for f, column in zip(top, read, strict=False):
             columns.add(f.name, column)
         for (fields, keys), column in zip(inner_keys, read[len(top):], strict=True):
             inner = column if _all_types(column, _DICT) else [_mapping(r) for r in column]
-            for f, got in zip(fields, _columns(inner, keys), strict=True):
+            for f, got in zip(fields, _columns(inner, keys, loose), strict=True):
                 columns.add(f.name, got)
     return columns_frame(columns.values, len(raw) if total is None else total)
 
 
-def _columns(items: list[Any], keys: list[str]) -> list[Any]:
-    """``[[item.get(key) for item in items] for key in keys]``, one pass over the items."""
-    if len(keys) == 1:
-        return [_column(items, keys[0])]
-    try:
-        return transposed(map(itemgetter(*keys), items), len(keys))
-    except KeyError:  # a key missing somewhere: None there, as dict.get
-        return transposed([tuple(map(item.get, keys)) for item in items], len(keys))
+def _columns(items: list[Any], keys: list[str], loose: set[str]) -> list[Any]:
+    """``[[item.get(key) for item in items] for key in keys]``: the keys every item has in one
+    pass, each key some item lacks (``loose``, learnt as it fails) in a pass of its own."""
+    while True:
+        strict = [k for k in keys if k not in loose]
+        try:
+            got = dict(zip(strict, transposed(map(itemgetter(*strict), items), len(strict)),
+                           strict=True)) if strict else {}
+        except KeyError as exc:  # a key missing somewhere: None there, as dict.get
+            missing = exc.args[0] if exc.args else None
+            loose.update([missing] if missing in strict else strict)
+            continue
+        got.update((k, _column(items, k)) for k in keys if k in loose)
+        return [got[k] for k in keys]
 
 
 def columns_frame(values: Mapping[str, list[Any]], total: int) -> pd.DataFrame:
