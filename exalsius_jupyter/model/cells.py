@@ -75,7 +75,7 @@ def access_cells(values: Sequence[Any]) -> Sequence[Any]:
         present = list(filter(None, values))
         if list(map(str.strip, present)) == present:
             return values
-    return primary_access_column(list(values))
+    return primary_access_column(values)
 
 
 def _same(values: Sequence[Any]) -> Sequence[Any]:

@@ -9,7 +9,7 @@ The fields already shown have composite columns of their own in ``render.COLUMNS
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
@@ -327,7 +327,7 @@ def _links(protocols: list[str], ports: list[str], hosts: list[str],
 ACCESS_KEYS = ("access_protocol", "port_number", "external_ips", "access_description")
 
 
-def primary_access_column(values: list[Any], plain: type[Any] = dict,
+def primary_access_column(values: Sequence[Any], plain: type[Any] = dict,
                           as_mapping: Callable[[Any], Any] | None = None) -> list[str | None]:
     """``primary_access`` of every value, the usual 1.46 shape without the per-row walk.
 
@@ -367,7 +367,7 @@ _PORT_TYPES = frozenset({int, str, type(None)})
 _INT_ONLY = frozenset({int})
 
 
-def _first_links(values: list[Any], plain: type[Any]) -> list[str | None] | None:
+def _first_links(values: Sequence[Any], plain: type[Any]) -> list[str | None] | None:
     """The usual 1.46 column column-wise, or None where the per-row rule has to decide.
 
     Usual: every value is None or a list whose first object (a ``plain``) has all of

@@ -20,7 +20,7 @@ import importlib.util
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -29,7 +29,7 @@ from .cells import TEXT_TYPES
 from .fields import ACCESS_KEYS, COLUMN_FIELDS, Field, Kind, primary_access_column
 from .gcpause import gc_paused
 from .jsondepth import check_depth, in_place_or_fresh, spans_within_limit
-from .sharing import CHUNK, Columns, transposed
+from .sharing import CHUNK, Columns
 
 ENV = "EXALSIUS_FAST"
 
@@ -45,7 +45,7 @@ def _installed() -> bool:
     return importlib.util.find_spec("msgspec") is not None
 
 
-def _types() -> tuple[Any, Any, dict[str, Callable[[list[Any]], list[Any]]]]:
+def _types() -> tuple[Any, Any, dict[str, Callable[[Sequence[Any]], Sequence[Any]]]]:
     """The list body's Struct, a chunk's type, and per column how its values become the stdlib's."""
     import msgspec
 
@@ -80,7 +80,7 @@ def _types() -> tuple[Any, Any, dict[str, Callable[[list[Any]], list[Any]]]]:
                              forbid_unknown_fields=True)
     chunk = list[record]  # type: ignore[valid-type]
     _EMPTY_PARENTS.update({p: nested[p]() for p in parents})
-    convert: dict[str, Callable[[list[Any]], list[Any]]] = {}
+    convert: dict[str, Callable[[Sequence[Any]], Sequence[Any]]] = {}
     for f in COLUMN_FIELDS:
         if f.kind is Kind.TEMPLATE:
             convert[f.name] = _template_names(template)
@@ -94,7 +94,7 @@ def _struct_get(self: Any, key: str, default: Any = None) -> Any:
     return getattr(self, key, default)
 
 
-def _access_links(access: type[Any]) -> Callable[[list[Any]], list[Any]]:
+def _access_links(access: type[Any]) -> Callable[[Sequence[Any]], Sequence[Any]]:
     """Access values as the stdlib column holds them: each value's primary link (or None)."""
     from msgspec.structs import asdict
 
@@ -103,7 +103,7 @@ def _access_links(access: type[Any]) -> Callable[[list[Any]], list[Any]]:
             return [asdict(v) if type(v) is access else v for v in value]
         return value
 
-    def links(values: list[Any]) -> list[Any]:
+    def links(values: Sequence[Any]) -> Sequence[Any]:
         if TEXT_TYPES.issuperset(map(type, values)):  # 1.5.1: the links already
             return values
         return primary_access_column(values, plain=access, as_mapping=as_dicts)
@@ -115,11 +115,11 @@ def _access_links(access: type[Any]) -> Callable[[list[Any]], list[Any]]:
 _EMPTY_PARENTS: dict[str, Any] = {}
 
 
-def _template_names(template: Any) -> Callable[[list[Any]], list[Any]]:
+def _template_names(template: Any) -> Callable[[Sequence[Any]], Sequence[Any]]:
     """Template values as the stdlib column holds their names: an object's name, a bare name."""
     get = attrgetter("name")
 
-    def names(values: list[Any]) -> list[Any]:
+    def names(values: Sequence[Any]) -> Sequence[Any]:
         if set(map(type, values)) == {template}:
             return list(map(get, values))
         return [get(v) if type(v) is template else v for v in values]
@@ -128,7 +128,7 @@ def _template_names(template: Any) -> Callable[[list[Any]], list[Any]]:
 
 
 _DECODERS: tuple[Any, Any, Any] | None = None
-_CONVERT: dict[str, Callable[[list[Any]], list[Any]]] = {}
+_CONVERT: dict[str, Callable[[Sequence[Any]], Sequence[Any]]] = {}
 
 
 def _decoders() -> tuple[Any, Any, Any]:
@@ -178,7 +178,7 @@ class FastList:
 def _columns(spans: list[Any], decode: Callable[[bytes], list[Any]]) -> dict[str, list[Any]]:
     """The columns by field name of the workspace objects at ``spans`` (``msgspec.Raw``).
 
-    A chunk of spans at a time is decoded into records (one multi-attribute pass each, while
+    A chunk of spans at a time is decoded into records (read as tuples in one pass, while
     they are in the cache), which are freed before the next: the peak holds one chunk's
     records beside the columns. Templates and access values become names and links in the
     chunk, and a column whose values repeat (statuses, templates, clusters, owners) keeps one
@@ -188,26 +188,32 @@ def _columns(spans: list[Any], decode: Callable[[bytes], list[Any]]) -> dict[str
     for f in COLUMN_FIELDS:
         if f.parent:
             groups.setdefault(f.parent, []).append(f.name)
+    from msgspec.structs import astuple  # a record's fields in ``_types``' order: these
+
     names = [f.name for f in COLUMN_FIELDS if not f.parent] + list(groups)
-    read = attrgetter(*names)
-    nested = {p: attrgetter(*fields) for p, fields in groups.items()}
     columns = Columns()
     for start in range(0, len(spans), CHUNK):
         records = decode(b"[" + b",".join(spans[start:start + CHUNK]) + b"]")
-        values = dict(zip(names, transposed(map(read, records), len(names)), strict=True))
+        values: dict[str, Sequence[Any]] = dict(zip(
+            names, _fields(map(astuple, records), len(names)), strict=True))
         del records
         for parent, fields in groups.items():
             inner = values.pop(parent)
             if None in inner:
                 empty = _EMPTY_PARENTS[parent]
                 inner = [empty if v is None else v for v in inner]
-            values.update(zip(fields, transposed(map(nested[parent], inner), len(fields)),
+            values.update(zip(fields, _fields(map(astuple, inner), len(fields)),
                               strict=True))
         for name, convert in _CONVERT.items():
             values[name] = convert(values[name])
         for name, column in values.items():
             columns.add(name, column)
     return columns.values
+
+
+def _fields(records: Iterable[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
+    """The columns of a chunk of records read as tuples (``width`` empty ones for none)."""
+    return list(zip(*records, strict=True)) or [()] * width
 
 
 def decode_list(body: bytes) -> FastList | None:
