@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_fast_path import both_frames  # every frame here goes through both paths
 
@@ -337,3 +337,43 @@ def test_keys_missing_somewhere_are_read_as_dict_get(items: list[dict[str, int]]
         chunk = items[start:start + 4]
         got = frames._columns(chunk, keys, loose)
         assert [list(column) for column in got] == [[i.get(k) for i in chunk] for k in keys]
+
+
+digit = st.sampled_from("0123456789")
+
+
+def _part(low: int, high: int, width: int) -> st.SearchStrategy[str]:
+    """Mostly a valid field, now and then any digits (a month 00, an hour 24, a second 60)."""
+    valid = st.integers(low, high).map(f"{{:0{width}d}}".format)
+    return st.one_of(valid, valid, valid, valid, st.text(digit, min_size=width, max_size=width))
+
+
+plain_stamp = st.builds(lambda y, mo, d, h, mi, se: f"{y}-{mo}-{d}T{h}:{mi}:{se}Z",
+                        _part(1670, 2270, 4), _part(1, 12, 2), _part(1, 31, 2),
+                        _part(0, 23, 2), _part(0, 59, 2), _part(0, 59, 2))
+
+
+@given(st.lists(st.one_of(plain_stamp, plain_stamp, st.none(),
+                          st.sampled_from(["2026-11-03T14:49:21+00:00", "x" * 20, "",
+                                           "2026-11-03T14:49:2\u00e9Z"])), max_size=12)
+       | st.lists(st.one_of(plain_stamp, st.none()), max_size=12))
+@example(["2026-01-01T23:59:60Z"])
+@example(["2026-02-30T00:00:00Z", None])
+@example(["2024-02-29T00:00:00Z", "2023-02-29T12:00:00Z"])
+@example(["2026-13-01T00:00:00Z"])
+@example(["2026-00-10T00:00:00Z"])
+@example(["1677-12-31T23:59:59Z"])
+@example(["2262-01-01T00:00:00Z"])
+@example([None, "2026-01-01T24:00:00Z"])
+@example(["2026-04-31T00:00:00Z"])
+@example([None, "2026-04-30T23:59:59Z", None])
+@settings(max_examples=300)
+def test_plain_timestamps_read_by_numpy_are_what_pandas_reads(values: list[Any]) -> None:
+    """#16: the servers' own shape read digit by digit gives pandas' own reading, NaT and all."""
+    from unittest import mock
+
+    with mock.patch.object(frames, "_plain_utc_seconds", return_value=None):
+        want = frames._times(values)
+    got = frames._times(values)
+    assert got.dtype == want.dtype == pd.DatetimeTZDtype(unit="ns", tz="UTC")
+    assert got.equals(want), (values, got, want)

@@ -170,6 +170,9 @@ def _ints(values: list[Any]) -> pd.arrays.IntegerArray:
 
 def _times(values: list[Any]) -> pd.DatetimeIndex:
     """The column of timestamps with explicit zones (``cells.zoned_times``), parsed at once."""
+    seconds = _plain_utc_seconds(values)
+    if seconds is not None:
+        return pd.DatetimeIndex(seconds.astype("datetime64[ns]")).tz_localize("UTC")
     parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, errors="coerce",
                             format="ISO8601")
     missing = parsed.isna().to_numpy()
@@ -185,6 +188,57 @@ def _times(values: list[Any]) -> pd.DatetimeIndex:
         # pandas 3 may parse at a coarser unit, holding years datetime64[ns] cannot: NaT.
         parsed = parsed.where((parsed >= _NS_MIN) & (parsed <= _NS_MAX))
         return pd.DatetimeIndex(parsed).as_unit("ns")
+
+
+# The shape servers send, "2026-11-03T14:49:21Z": where each field's digits and separators are.
+_PLAIN = 20
+_SEPARATORS = {4: b"-", 7: b"-", 10: b"T", 13: b":", 16: b":", 19: b"Z"}
+_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+_YEARS = (1678, 2261)  # whole years datetime64[ns] holds (pandas decides the edges)
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _plain_utc_seconds(values: list[Any]) -> np.ndarray | None:
+    """Seconds since the epoch (datetime64[s], NaT for None) when every timestamp is a valid
+    "YYYY-MM-DDTHH:MM:SSZ" (the servers' own shape) in years datetime64[ns] holds: read as
+    digits by numpy, a column at once. None otherwise: pandas reads the column.
+    """
+    present = values
+    try:
+        try:
+            text = "".join(present).encode("ascii")
+        except TypeError:  # None (or not text) somewhere
+            present = [v for v in values if v is not None]
+            text = "".join(present).encode("ascii")
+    except (TypeError, UnicodeEncodeError):
+        return None
+    if len(text) != _PLAIN * len(present) or not present:
+        return None
+    rows = np.frombuffer(text, dtype=np.uint8).reshape(len(present), _PLAIN)
+    digits = rows[:, _DIGITS] - np.uint8(ord("0"))  # anything but a digit wraps above 9
+    if (digits > 9).any() or not all(
+            (rows[:, at] == ord(sep)).all() for at, sep in _SEPARATORS.items()):
+        return None
+    d = digits.astype(np.int64).T
+    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
+    month, day, hour, minute, second = (d[i] * 10 + d[i + 1] for i in range(4, 14, 2))
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    if not ((year >= _YEARS[0]).all() and (year <= _YEARS[1]).all()
+            and (month >= 1).all() and (month <= 12).all() and (day >= 1).all()
+            and (day <= _MONTH_DAYS[np.clip(month, 1, 12) - 1] + (leap & (month == 2))).all()
+            and (hour <= 23).all() and (minute <= 59).all() and (second <= 59).all()):
+        return None
+    # Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+    y = year - (month <= 2)
+    era, yoe = y // 400, y % 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    stamps = (days * 86400 + hour * 3600 + minute * 60 + second).astype("datetime64[s]")
+    if len(present) == len(values):
+        return stamps
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[s]")
+    out[np.array([v is not None for v in values], dtype=bool)] = stamps
+    return out
 
 
 _COLUMN_BUILDERS: dict[Kind, Callable[[list[Any]], Any]] = {
