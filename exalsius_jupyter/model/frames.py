@@ -219,9 +219,10 @@ def _plain_utc_seconds(values: list[Any]) -> np.ndarray | None:
     if (digits > 9).any() or not all(
             (rows[:, at] == ord(sep)).all() for at, sep in _SEPARATORS.items()):
         return None
-    d = digits.astype(np.int64).T
-    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
-    month, day, hour, minute, second = (d[i] * 10 + d[i + 1] for i in range(4, 14, 2))
+    d = digits.T  # uint8: each field as int32 from its own digits (#16: little memory)
+    year = (d[0].astype(np.int32) * 10 + d[1]) * 100 + d[2].astype(np.int32) * 10 + d[3]
+    month, day, hour, minute, second = (d[i].astype(np.int32) * 10 + d[i + 1]
+                                        for i in range(4, 14, 2))
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     if not ((year >= _YEARS[0]).all() and (year <= _YEARS[1]).all()
             and (month >= 1).all() and (month <= 12).all() and (day >= 1).all()
@@ -233,7 +234,8 @@ def _plain_utc_seconds(values: list[Any]) -> np.ndarray | None:
     era, yoe = y // 400, y % 400
     doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
     days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    stamps = (days * 86400 + hour * 3600 + minute * 60 + second).astype("datetime64[s]")
+    stamps = (days.astype(np.int64) * 86400 + (hour * 3600 + minute * 60 + second)).astype(
+        "datetime64[s]")
     if len(present) == len(values):
         return stamps
     out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[s]")
