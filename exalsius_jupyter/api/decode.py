@@ -27,7 +27,9 @@ def loads(data: bytes | str) -> Any:
     except RecursionError:  # only where the interpreter's limit was set below MAX_DEPTH's needs
         raise ValueError("the JSON is nested too deeply for the recursion limit") from None
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if _SURROGATE_ESCAPE.search(raw) or (isinstance(data, str) and _SURROGATES.search(data)):
+    # A backslash first (one byte: at memchr speed, where the regex scans the whole body).
+    if (b"\\" in raw and _SURROGATE_ESCAPE.search(raw)) or (
+            isinstance(data, str) and _SURROGATES.search(data)):
         value = replace_surrogates(value)
     return value
 
