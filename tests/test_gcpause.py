@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from exalsius_jupyter.model.gcpause import gc_paused
+from exalsius_jupyter.model.gcpause import MANY, gc_paused
 
 
 @pytest.fixture
@@ -33,11 +33,19 @@ def test_the_collector_is_off_inside_and_on_after(collector: None) -> None:
 def test_what_was_decoded_is_in_the_oldest_generation_after(collector: None) -> None:
     """#16: no young collection traverses a large kept answer only to move it on."""
     with gc_paused():
-        kept = [{"a": [i]} for i in range(1000)]
+        kept = [{"a": [i]} for i in range(MANY)]
     old = {id(o) for o in gc.get_objects(generation=2)}
     assert all(id(d) in old for d in kept)
     assert gc.get_count()[0] < 100  # the young generation starts again (near) empty
     assert gc.get_freeze_count() == 0
+
+
+def test_after_a_small_decode_young_objects_stay_young(collector: None) -> None:
+    gc.collect()
+    with gc_paused():
+        kept = [{"a": [i]} for i in range(100)]
+    young = {id(o) for o in gc.get_objects(generation=0)}
+    assert all(id(d) in young for d in kept)
 
 
 def test_objects_a_process_froze_itself_stay_frozen(collector: None) -> None:

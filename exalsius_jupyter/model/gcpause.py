@@ -6,6 +6,8 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
+MANY = 50_000  # new containers after which a decode's are handed to the oldest generation
+
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
@@ -20,14 +22,16 @@ def gc_paused() -> Iterator[None]:
     traverse it on the first allocation after (0.16 s for the standard library's 700k
     containers at 100k, #16) only to move it on are skipped: ``gc.freeze`` and
     ``gc.unfreeze`` hand every young object to the oldest generation at once, where full
-    collections still look at it. A process that froze objects of its own keeps them so.
+    collections still look at it. Only after a large decode (``MANY`` new containers): after
+    a small one, young garbage of the caller's own stays young. A process that froze objects
+    of its own keeps them so.
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if gc.get_freeze_count() == 0:
+        if gc.get_count()[0] > MANY and gc.get_freeze_count() == 0:
             gc.freeze()
             gc.unfreeze()
         if was_enabled:
