@@ -1,9 +1,9 @@
 """What a workspaces frame's cells hold for the server's values, a chunk of a column at a time.
 
 Both list paths hand each chunk of rows to ``PREPARE`` while its values are still in the cache
-(#16: a pass over a cold column of 100k scattered objects costs as much as the work done in
-it); ``frames`` then makes each column's array in one call. No pandas here: the list paths run
-these before anybody asks for a frame.
+(#16: at 100k, checking the types of a cold column of timestamps took 14 ms, half of what
+pandas took to parse it); ``frames`` then makes each column's array in one call. No pandas
+here: the list paths run these before anybody asks for a frame.
 """
 
 from __future__ import annotations

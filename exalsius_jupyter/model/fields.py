@@ -333,7 +333,8 @@ def primary_access_column(values: Sequence[Any], plain: type[Any] = dict,
 
     A list whose first object (of type ``plain``: a dict, or the fast path's Struct with a
     ``get``) has a clean first external IP gives its first link straight away (the same
-    ``_link``); any other value goes through ``primary_access``, after ``as_mapping``.
+    ``_links``); any other value goes through ``primary_access``, after ``as_mapping``. A
+    column of only such values and None is linked a column at a time (``_first_links``).
     """
     usual = _first_links(values, plain)
     if usual is not None:
