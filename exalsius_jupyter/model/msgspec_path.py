@@ -181,15 +181,15 @@ def _columns(spans: list[Any], decode: Callable[[bytes], list[Any]]) -> dict[str
     A chunk of spans at a time is decoded into records (read as tuples in one pass, while
     they are in the cache), which are freed before the next: the peak holds one chunk's
     records beside the columns. Templates and access values become names and links in the
-    chunk, and a column whose values repeat (statuses, templates, clusters, owners) keeps one
-    string object per distinct value instead of one per row.
+    chunk, and a column whose values repeat (templates, clusters, owners) keeps one string
+    object per distinct value instead of one per row (``sharing.Columns``).
     """
+    from msgspec.structs import astuple  # a record's fields in ``_types``' order: ``names``
+
     groups: dict[str, list[str]] = {}
     for f in COLUMN_FIELDS:
         if f.parent:
             groups.setdefault(f.parent, []).append(f.name)
-    from msgspec.structs import astuple  # a record's fields in ``_types``' order: these
-
     names = [f.name for f in COLUMN_FIELDS if not f.parent] + list(groups)
     columns = Columns()
     for start in range(0, len(spans), CHUNK):
