@@ -45,8 +45,9 @@ def _installed() -> bool:
     return importlib.util.find_spec("msgspec") is not None
 
 
-def _types() -> tuple[Any, Any, dict[str, Callable[[Sequence[Any]], Sequence[Any]]]]:
-    """The list body's Struct, a chunk's type, and per column how its values become the stdlib's."""
+def _types() -> tuple[Any, Any, Any, dict[str, Callable[[Sequence[Any]], Sequence[Any]]]]:
+    """The list body's Structs (the contract's keys only, any keys), a chunk's type, and per
+    column how its values become the stdlib's."""
     import msgspec
 
     # A 1.46 access object is decoded as a Struct of the four keys the link is made of (their
@@ -75,9 +76,10 @@ def _types() -> tuple[Any, Any, dict[str, Callable[[Sequence[Any]], Sequence[Any
     # a chunk of spans at a time, so that only one chunk's records exist at once (#16: memory).
     # The body's own keys are all known (the contract's two): a body with another key at the
     # top, which could nest anything, is measured whole (``decode_list``).
-    body = msgspec.defstruct("ListBody", [("workspaces", list[msgspec.Raw]),
-                                          ("total", int | None, None)], gc=False,
-                             forbid_unknown_fields=True)
+    keys: list[tuple[str, Any, Any]] = [("workspaces", list[msgspec.Raw], msgspec.NODEFAULT),
+                                        ("total", int | None, None)]
+    body = msgspec.defstruct("ListBody", keys, gc=False, forbid_unknown_fields=True)
+    any_keys = msgspec.defstruct("AnyListBody", keys, gc=False)
     chunk = list[record]  # type: ignore[valid-type]
     _EMPTY_PARENTS.update({p: nested[p]() for p in parents})
     convert: dict[str, Callable[[Sequence[Any]], Sequence[Any]]] = {}
@@ -86,7 +88,7 @@ def _types() -> tuple[Any, Any, dict[str, Callable[[Sequence[Any]], Sequence[Any
             convert[f.name] = _template_names(template)
         elif f.kind is Kind.ACCESS:
             convert[f.name] = _access_links(access)
-    return body, chunk, convert
+    return body, any_keys, chunk, convert
 
 
 def _struct_get(self: Any, key: str, default: Any = None) -> Any:
@@ -138,10 +140,8 @@ def _decoders() -> tuple[Any, Any, Any]:
     if _DECODERS is None:
         import msgspec
 
-        body, chunk, convert = _types()
+        body, any_keys, chunk, convert = _types()
         _CONVERT.update(convert)
-        any_keys = msgspec.defstruct("AnyListBody", [(f, t, None) for f, t in zip(
-            body.__struct_fields__, (list[msgspec.Raw], int | None), strict=True)], gc=False)
         _DECODERS = (msgspec.json.Decoder(body), msgspec.json.Decoder(any_keys),
                      msgspec.json.Decoder(chunk))
     return _DECODERS
