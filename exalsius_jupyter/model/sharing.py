@@ -15,11 +15,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .cells import PREPARE, TEXT_TYPES
-from .fields import COLUMN_FIELDS, Kind
+from .fields import COLUMN_FIELDS, FIELDS_BY_NAME, Kind
 
 CHUNK = 512  # rows read together (and, on the fast path, records alive at once: #16)
 REPEATING = 0.5  # a column is shared when at most this share of its first chunk is distinct
-_KINDS = {f.name: f.kind for f in COLUMN_FIELDS}
 _SHARED_KINDS = frozenset(Kind) - {Kind.INT, Kind.STATUS}  # ints and codes: numpy's
 
 
@@ -32,7 +31,7 @@ class Columns:
 
     def add(self, name: str, chunk: Sequence[Any]) -> None:
         """Append a chunk of a column's values, as its cells hold them, repeated text once."""
-        kind = _KINDS[name]
+        kind = FIELDS_BY_NAME[name].kind
         cells = PREPARE[kind](chunk)
         if name not in self._seen:
             self._seen[name] = _worth_it(cells) if kind in _SHARED_KINDS else None
