@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from itertools import repeat
+from itertools import compress, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -203,12 +203,13 @@ def _plain_utc_seconds(values: list[Any]) -> np.ndarray | None:
     "YYYY-MM-DDTHH:MM:SSZ" (the servers' own shape) in years datetime64[ns] holds: read as
     digits by numpy, a column at once. None otherwise: pandas reads the column.
     """
-    present = values
+    present, kept = values, None
     try:
         try:
             text = "".join(present).encode("ascii")
         except TypeError:  # None (or not text) somewhere
-            present = [v for v in values if v is not None]
+            kept = [v is not None for v in values]
+            present = list(compress(values, kept))
             text = "".join(present).encode("ascii")
     except (TypeError, UnicodeEncodeError):
         return None
@@ -236,10 +237,10 @@ def _plain_utc_seconds(values: list[Any]) -> np.ndarray | None:
     days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
     stamps = (days.astype(np.int64) * 86400 + (hour * 3600 + minute * 60 + second)).astype(
         "datetime64[s]")
-    if len(present) == len(values):
+    if kept is None:
         return stamps
     out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[s]")
-    out[np.array([v is not None for v in values], dtype=bool)] = stamps
+    out[np.array(kept, dtype=bool)] = stamps
     return out
 
 
