@@ -251,8 +251,8 @@ def test_the_access_column_is_primary_access_of_each_value(values: list[Any]) ->
 
 
 # Whole 1.46 access objects from small pools, so that a column repeats them (the column-wise
-# rule links each distinct object once): equal keys of other types (1, "1", True, 1.0), users
-# that differ only in the description, unclean and missing hosts.
+# rule reads each distinct protocol and port once): equal keys of other types (1, "1", True,
+# 1.0), users that differ only in the description, unclean and missing hosts.
 usual_access = st.fixed_dictionaries({
     "access_protocol": st.sampled_from(["HTTP", "https", "SSH", "TCP", "", None]),
     "port_number": st.sampled_from([1, "1", None, " 22", 22, 0]),
@@ -274,7 +274,7 @@ whole_values = st.one_of(st.none(), st.lists(whole_access, min_size=1, max_size=
                  st.lists(st.one_of(st.none(), st.lists(usual_access, min_size=1, max_size=2)),
                           min_size=1, max_size=40)))
 def test_repeated_whole_access_objects_are_linked_as_row_by_row(values: list[Any]) -> None:
-    """#16: linking each distinct object once gives what linking every row gives (both paths)."""
+    """#16: linking a column at a time gives what linking row by row gives (both paths)."""
     assert primary_access_column(values) == [primary_access(v) for v in values]
     df = both_frames([{"id": str(i), "access_information": v} for i, v in enumerate(values)])
     assert [None if pd.isna(c) else c for c in df["access_information"]] == [
